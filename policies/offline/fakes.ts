@@ -1,0 +1,78 @@
+/**
+ * What the fake cloud answers under mocks: the state of a created resource
+ * (its inputs plus the attributes AWS would compute, such as `arn`) and the
+ * results of the data-source calls this program and awsx make.
+ */
+export const fakeAccount = "123456789012";
+export const fakeRegion = "eu-west-1";
+
+const arnService: Record<string, (name: string, inputs: any) => string> = {
+    "aws:dynamodb/table:Table": (name, i) => `arn:aws:dynamodb:${fakeRegion}:${fakeAccount}:table/${i.name ?? name}`,
+    "aws:lambda/function:Function": (name, i) => `arn:aws:lambda:${fakeRegion}:${fakeAccount}:function:${i.name ?? name}`,
+    "aws:iam/role:Role": (name, i) => `arn:aws:iam::${fakeAccount}:role/${i.name ?? name}`,
+    "aws:iam/policy:Policy": (name, i) => `arn:aws:iam::${fakeAccount}:policy/${i.name ?? name}`,
+    "aws:cloudwatch/logGroup:LogGroup": (name, i) => `arn:aws:logs:${fakeRegion}:${fakeAccount}:log-group:${i.name ?? name}`,
+    "aws:sns/topic:Topic": (name, i) => `arn:aws:sns:${fakeRegion}:${fakeAccount}:${i.name ?? name}`,
+    "aws:secretsmanager/secret:Secret": (name, i) => `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:${i.name ?? name}-AbCdEf`,
+    "aws:acm/certificate:Certificate": (name) => `arn:aws:acm:${fakeRegion}:${fakeAccount}:certificate/${name}`,
+    "aws:kms/key:Key": (name) => `arn:aws:kms:${fakeRegion}:${fakeAccount}:key/${name}`,
+    "aws:backup/vault:Vault": (name, i) => `arn:aws:backup:${fakeRegion}:${fakeAccount}:backup-vault:${i.name ?? name}`,
+    "aws:backup/plan:Plan": (name) => `arn:aws:backup:${fakeRegion}:${fakeAccount}:backup-plan:${name}`,
+};
+
+export function fakeState(type: string, name: string, inputs: any): Record<string, any> {
+    const id = `${name}-id`;
+    const arn = (arnService[type] ?? ((n: string) => `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "unknown"}:${fakeRegion}:${fakeAccount}:${n}`))(name, inputs);
+    const state: Record<string, any> = { ...inputs, arn, id };
+    switch (type) {
+        case "aws:apigatewayv2/api:Api":
+            state.apiEndpoint = `https://${id}.execute-api.${fakeRegion}.amazonaws.com`;
+            state.executionArn = `arn:aws:execute-api:${fakeRegion}:${fakeAccount}:${id}`;
+            break;
+        case "aws:apigatewayv2/stage:Stage":
+            state.invokeUrl = `https://api-id.execute-api.${fakeRegion}.amazonaws.com/`;
+            break;
+        case "aws:apigatewayv2/domainName:DomainName":
+            state.domainNameConfiguration = {
+                ...(inputs.domainNameConfiguration ?? {}),
+                targetDomainName: `d-${id}.execute-api.${fakeRegion}.amazonaws.com`,
+                hostedZoneId: "ZFAKEAPIGWZONE",
+            };
+            break;
+        case "aws:acm/certificate:Certificate":
+            state.domainValidationOptions = [
+                { domainName: inputs.domainName, resourceRecordName: `_x1.${inputs.domainName}.`, resourceRecordType: "CNAME", resourceRecordValue: "_x2.acm-validations.aws." },
+            ];
+            break;
+        case "aws:dynamodb/table:Table":
+            if (inputs.streamEnabled) state.streamArn = `${arn}/stream/2026-01-01T00:00:00.000`;
+            break;
+        case "aws:lambda/function:Function":
+            state.invokeArn = `arn:aws:apigateway:${fakeRegion}:lambda:path/2015-03-31/functions/${arn}/invocations`;
+            state.name = inputs.name ?? name;
+            break;
+        case "random:index/randomPassword:RandomPassword":
+            state.result = "x".repeat(inputs.length ?? 32);
+            break;
+        case "aws:cloudwatch/dashboard:Dashboard":
+            state.dashboardArn = arn;
+            break;
+    }
+    if (state.name === undefined && !type.startsWith("pulumi:")) state.name = name;
+    return state;
+}
+
+export function fakeCall(token: string, inputs: any): Record<string, any> {
+    switch (token) {
+        case "aws:index/getRegion:getRegion":
+            return { name: fakeRegion, region: fakeRegion, id: fakeRegion };
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: fakeAccount, arn: `arn:aws:iam::${fakeAccount}:user/test`, userId: "AIDAFAKE" };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com" };
+        case "aws:index/getAvailabilityZones:getAvailabilityZones":
+            return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"] };
+        default:
+            return { ...inputs };
+    }
+}

@@ -1,0 +1,366 @@
+/**
+ * The `tollgate:*` stack configuration: its schema, its defaults, and the one
+ * function that turns raw values into validated settings.
+ *
+ * Two readers share it: the Pulumi program (values from `pulumi.Config`) and
+ * the local gateway (values read from `Pulumi.<stack>.yaml`). Validation
+ * happens here, once, at the edge; every error names the key it is about
+ * (`tollgate:routes[1].auth: ...`). Everything behind it trusts the types.
+ */
+import { z } from "zod";
+import { builtInTables, type TableSpec } from "./tables";
+import type { RateLimitPolicy, RouteSpec } from "./routes";
+
+export const configNamespace = "tollgate";
+
+/** CloudWatch Logs accepts only these retention periods. */
+export const logRetentionChoices = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const positiveInt = z.number().int().positive();
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.' and '-' only");
+
+const keyAttribute = z.strictObject({
+    name: z.string().min(1),
+    type: z.enum(["S", "N", "B"]),
+});
+/** A GSI key may leave out `type` when the attribute is declared by another key of the table. */
+const indexKeyAttribute = z.strictObject({
+    name: z.string().min(1),
+    type: z.enum(["S", "N", "B"]).optional(),
+});
+
+const globalSecondaryIndex = z.strictObject({
+    name: name.min(3).max(255),
+    hashKey: indexKeyAttribute,
+    rangeKey: indexKeyAttribute.optional(),
+    projection: z.enum(["ALL", "KEYS_ONLY", "INCLUDE"]).default("ALL"),
+    nonKeyAttributes: z.array(z.string().min(1)).optional(),
+});
+
+export const tableSpecSchema = z.strictObject({
+    name: name.min(1).max(200),
+    hashKey: keyAttribute,
+    rangeKey: keyAttribute.optional(),
+    globalSecondaryIndexes: z.array(globalSecondaryIndex).optional(),
+    ttlAttribute: z.string().min(1).optional(),
+    stream: z.enum(["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"]).optional(),
+    tableClass: z.enum(["STANDARD", "STANDARD_INFREQUENT_ACCESS"]).optional(),
+    billingMode: z.enum(["PAY_PER_REQUEST", "PROVISIONED"]).optional(),
+    readCapacity: positiveInt.optional(),
+    writeCapacity: positiveInt.optional(),
+    maxReadCapacity: positiveInt.optional(),
+    maxWriteCapacity: positiveInt.optional(),
+    tags: z.record(z.string(), z.string()).optional(),
+});
+
+export const rateLimitPolicySchema = z.strictObject({
+    by: z.enum(["ip", "user", "route"]).default("ip"),
+    limit: positiveInt,
+    windowSeconds: positiveInt.max(86_400),
+    algorithm: z.enum(["fixed", "sliding"]).default("fixed"),
+});
+
+const upstreamUrl = z.string().refine((value) => {
+    try {
+        const url = new URL(value);
+        return (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash;
+    } catch {
+        return false;
+    }
+}, "must be an http(s) URL without query or fragment");
+
+const routeSchema = z.strictObject({
+    name,
+    pathPrefix: z
+        .string()
+        .regex(/^\/([A-Za-z0-9._~!$&'()*+,;=:@-]+(\/[A-Za-z0-9._~!$&'()*+,;=:@-]+)*)?$/, "must start with '/', have no trailing '/', empty or '.'/'..' segments"),
+    upstream: upstreamUrl,
+    auth: z.enum(["none", "session", "jwt", "any"]).default("session"),
+    permissions: z.array(z.string().min(1)).default([]),
+    rateLimit: rateLimitPolicySchema.optional(),
+});
+
+/**
+ * Every `tollgate:*` key. The doc comment of each is what the README's config
+ * table and `Pulumi.yaml` say of it (a test keeps the three in step).
+ */
+export const configSchema = z.strictObject({
+    /** Prefix of every physical resource name (tables are `{prefix}-rate-limits`, ...). */
+    prefix: name.min(1).max(40).default("tollgate"),
+    /** Environment tag and the name shown on the dashboard, e.g. `dev`, `prod`. */
+    environment: name.min(1).default("dev"),
+    /** The gateway Lambda's size. */
+    lambda: z
+        .strictObject({
+            memoryMb: positiveInt.min(128).max(10_240).default(512),
+            timeoutSeconds: positiveInt.max(900).default(30),
+            architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
+        })
+        .prefault({}),
+    /** Stage-wide API Gateway throttling; both are always set (an unset one means 0: every request refused). */
+    throttle: z
+        .strictObject({
+            burstLimit: positiveInt.default(5000),
+            rateLimit: z.number().positive().default(2000),
+        })
+        .prefault({}),
+    /** CORS of the HTTP API. */
+    cors: z
+        .strictObject({
+            allowOrigins: z.array(z.string().min(1)).default(["*"]),
+            allowMethods: z.array(z.string().min(1)).default(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+            allowHeaders: z.array(z.string().min(1)).default(["authorization", "content-type"]),
+            exposeHeaders: z.array(z.string().min(1)).default(["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"]),
+            allowCredentials: z.boolean().default(false),
+            maxAgeSeconds: z.number().int().min(0).max(86_400).default(600),
+        })
+        .prefault({}),
+    /** Retention of the Lambda and access log groups, in days (a CloudWatch-accepted value). */
+    logRetentionDays: z
+        .number()
+        .int()
+        .refine((days) => (logRetentionChoices as readonly number[]).includes(days), {
+            message: `must be one of ${logRetentionChoices.join(", ")}`,
+        })
+        .default(7),
+    /** Settings every table shares. */
+    tables: z
+        .strictObject({
+            pointInTimeRecovery: z.boolean().default(true),
+            deletionProtection: z.boolean().default(false),
+            kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN").optional(),
+        })
+        .prefault({}),
+    /** Application tables, in the same spec shape as the built-in ones. */
+    appTables: z.array(tableSpecSchema).default([]),
+    /** Routes: path prefix -> upstream, with auth and an optional rate limit of their own. */
+    routes: z.array(routeSchema).default([]),
+    /** The rate limit of routes that set none. */
+    defaultRateLimit: rateLimitPolicySchema.prefault({ limit: 100, windowSeconds: 60 }),
+    /** Custom domain: ACM certificate (DNS-validated in the zone, or an existing one) and Route53 alias records. */
+    domain: z
+        .strictObject({
+            name: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS name"),
+            hostedZoneId: z.string().regex(/^Z[A-Z0-9]+$/, "must be a Route53 hosted zone id"),
+            certificateArn: z.string().regex(/^arn:aws[a-z-]*:acm:/, "must be an ACM certificate ARN").optional(),
+        })
+        .optional(),
+    /** Email address subscribed to the alarm topic. */
+    alarmEmail: z.email().optional(),
+    /** HS256 secret for JWT routes; stored in Secrets Manager. Unset: a random 64-character secret is generated there. */
+    jwtSecret: z.string().min(32, "must be at least 32 characters (HS256 wants 256 bits)").optional(),
+    /** JWT claims checked on `jwt` routes, and a JWKS URL to accept RS256 tokens. */
+    jwt: z
+        .strictObject({
+            issuer: z.string().min(1).optional(),
+            audience: z.string().min(1).optional(),
+            jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+        })
+        .prefault({}),
+    /** Place the Lambda in private subnets of a new VPC, with a DynamoDB gateway endpoint. */
+    vpc: z
+        .strictObject({
+            enabled: z.boolean().default(false),
+            natGateways: z.number().int().min(0).max(3).default(1),
+        })
+        .prefault({}),
+    /** Seconds a Lambda container may serve a session from memory; revocation takes effect within this time. */
+    sessionCacheSeconds: z.number().int().min(0).max(3600).default(0),
+    /** What the limiter does when DynamoDB fails: `open` admits, `closed` refuses with 503. */
+    rateLimitFailureMode: z.enum(["open", "closed"]).default("open"),
+    /** Upstream request timeout in milliseconds; must be below the Lambda timeout. */
+    upstreamTimeoutMs: positiveInt.default(10_000),
+    /** Log level of the gateway Lambda. */
+    logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+});
+
+export type TollgateConfigInput = z.input<typeof configSchema>;
+
+/** Validated settings, defaults applied; what the components and the runtime read. */
+export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit"> {
+    appTables: TableSpec[];
+    routes: RouteSpec[];
+    defaultRateLimit: RateLimitPolicy;
+}
+
+/** Config keys whose value is a plain string (not JSON) when it comes from `pulumi.Config`. */
+export const stringKeys = new Set(["prefix", "environment", "alarmEmail", "jwtSecret", "rateLimitFailureMode", "logLevel"]);
+
+export class ConfigError extends Error {
+    constructor(readonly problems: string[]) {
+        super(`invalid tollgate configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function keyPath(path: readonly PropertyKey[]): string {
+    let text = `${configNamespace}:`;
+    path.forEach((part, i) => {
+        if (typeof part === "number") text += `[${part}]`;
+        else text += i === 0 ? String(part) : `.${String(part)}`;
+    });
+    return text;
+}
+
+/**
+ * Turns raw `tollgate:*` values (namespace stripped: `{ routes: [...] }`) into
+ * settings, or throws a ConfigError listing every problem with its key.
+ */
+export function resolveSettings(raw: Record<string, unknown>): TollgateSettings {
+    const parsed = configSchema.safeParse(raw);
+    if (!parsed.success) {
+        throw new ConfigError(parsed.error.issues.map((issue) => formatIssue(issue)));
+    }
+    const config = parsed.data;
+    const problems: string[] = [];
+    const appTables = config.appTables.map((table, i) => normaliseTableSpec(table, `appTables[${i}]`, problems));
+    checkTableNames(appTables, problems);
+    checkRoutes(config.routes, problems);
+    if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
+        problems.push(
+            `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s)`,
+        );
+    }
+    if (config.vpc.enabled && config.vpc.natGateways < 1) {
+        problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
+    }
+    if (problems.length > 0) throw new ConfigError(problems);
+    return { ...config, appTables, routes: config.routes as RouteSpec[] };
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+    const where = keyPath(issue.path);
+    if (issue.code === "unrecognized_keys") {
+        return `${where}${issue.path.length ? "." : ""}${issue.keys.join(", ")}: unknown key${issue.keys.length > 1 ? "s" : ""}`;
+    }
+    return `${where}: ${issue.message}`;
+}
+
+/** Fills each GSI key's type from the table's other keys and checks the spec hangs together. */
+export function normaliseTableSpec(table: z.output<typeof tableSpecSchema>, at: string, problems: string[]): TableSpec {
+    const where = (field: string) => `${configNamespace}:${at}.${field}`;
+    const declared = new Map<string, "S" | "N" | "B">();
+    const declare = (attribute: { name: string; type?: "S" | "N" | "B" }, field: string) => {
+        if (!attribute.type) return;
+        const known = declared.get(attribute.name);
+        if (known && known !== attribute.type) {
+            problems.push(`${where(field)}.type: attribute '${attribute.name}' is declared as ${known} elsewhere in this table`);
+        }
+        declared.set(attribute.name, attribute.type);
+    };
+    declare(table.hashKey, "hashKey");
+    if (table.rangeKey) declare(table.rangeKey, "rangeKey");
+    const indexes = table.globalSecondaryIndexes ?? [];
+    indexes.forEach((index, i) => {
+        declare(index.hashKey, `globalSecondaryIndexes[${i}].hashKey`);
+        if (index.rangeKey) declare(index.rangeKey, `globalSecondaryIndexes[${i}].rangeKey`);
+    });
+    const resolveKey = (attribute: { name: string; type?: "S" | "N" | "B" }, field: string) => {
+        const type = attribute.type ?? declared.get(attribute.name);
+        if (!type) {
+            problems.push(`${where(field)}: attribute '${attribute.name}' is not declared; give it a type (S, N or B) or use a key attribute of the table`);
+        }
+        return { name: attribute.name, type: type ?? "S" };
+    };
+    const seenIndexNames = new Set<string>();
+    const globalSecondaryIndexes = indexes.map((index, i) => {
+        if (seenIndexNames.has(index.name)) problems.push(`${where(`globalSecondaryIndexes[${i}].name`)}: duplicate index name '${index.name}'`);
+        seenIndexNames.add(index.name);
+        if (index.projection === "INCLUDE" && !index.nonKeyAttributes?.length) {
+            problems.push(`${where(`globalSecondaryIndexes[${i}].nonKeyAttributes`)}: required when projection is INCLUDE`);
+        }
+        if (index.projection !== "INCLUDE" && index.nonKeyAttributes?.length) {
+            problems.push(`${where(`globalSecondaryIndexes[${i}].nonKeyAttributes`)}: only allowed when projection is INCLUDE`);
+        }
+        return {
+            ...index,
+            hashKey: resolveKey(index.hashKey, `globalSecondaryIndexes[${i}].hashKey`),
+            rangeKey: index.rangeKey ? resolveKey(index.rangeKey, `globalSecondaryIndexes[${i}].rangeKey`) : undefined,
+        };
+    });
+    const provisioned = table.billingMode === "PROVISIONED";
+    for (const field of ["readCapacity", "writeCapacity"] as const) {
+        if (provisioned && table[field] === undefined) problems.push(`${where(field)}: required when billingMode is PROVISIONED`);
+    }
+    for (const field of ["readCapacity", "writeCapacity", "maxReadCapacity", "maxWriteCapacity"] as const) {
+        if (!provisioned && table[field] !== undefined) problems.push(`${where(field)}: only allowed when billingMode is PROVISIONED`);
+    }
+    if (provisioned) {
+        if (table.maxReadCapacity !== undefined && table.readCapacity !== undefined && table.maxReadCapacity < table.readCapacity) {
+            problems.push(`${where("maxReadCapacity")}: must be at least readCapacity (${table.readCapacity})`);
+        }
+        if (table.maxWriteCapacity !== undefined && table.writeCapacity !== undefined && table.maxWriteCapacity < table.writeCapacity) {
+            problems.push(`${where("maxWriteCapacity")}: must be at least writeCapacity (${table.writeCapacity})`);
+        }
+    }
+    if (table.ttlAttribute && declared.get(table.ttlAttribute) && declared.get(table.ttlAttribute) !== "N") {
+        problems.push(`${where("ttlAttribute")}: '${table.ttlAttribute}' is a key of type ${declared.get(table.ttlAttribute)}; TTL needs epoch seconds (N)`);
+    }
+    const spec: TableSpec = { ...table, globalSecondaryIndexes: indexes.length ? globalSecondaryIndexes : undefined };
+    if (!spec.globalSecondaryIndexes) delete spec.globalSecondaryIndexes;
+    return spec;
+}
+
+function checkTableNames(appTables: TableSpec[], problems: string[]) {
+    const builtIn = new Set(builtInTables.map((t) => t.name));
+    const seen = new Set<string>();
+    appTables.forEach((table, i) => {
+        if (builtIn.has(table.name)) problems.push(`${configNamespace}:appTables[${i}].name: '${table.name}' is a built-in table`);
+        else if (seen.has(table.name)) problems.push(`${configNamespace}:appTables[${i}].name: duplicate table name '${table.name}'`);
+        seen.add(table.name);
+    });
+}
+
+function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[]) {
+    const names = new Set<string>();
+    const prefixes = new Set<string>();
+    routes.forEach((route, i) => {
+        if (names.has(route.name)) problems.push(`${configNamespace}:routes[${i}].name: duplicate route name '${route.name}'`);
+        if (prefixes.has(route.pathPrefix)) problems.push(`${configNamespace}:routes[${i}].pathPrefix: '${route.pathPrefix}' is already used by another route`);
+        if (route.pathPrefix === "/health" || route.pathPrefix.startsWith("/health/")) {
+            problems.push(`${configNamespace}:routes[${i}].pathPrefix: '/health' is answered by the gateway itself`);
+        }
+        if (route.auth === "none" && route.permissions.length > 0) {
+            problems.push(`${configNamespace}:routes[${i}].permissions: a route with auth 'none' has no caller to hold permissions`);
+        }
+        names.add(route.name);
+        prefixes.add(route.pathPrefix);
+    });
+}
+
+/**
+ * Raw values as `pulumi.Config` hands them over: strings, with structured
+ * values as JSON. Parses each into the shape `resolveSettings` takes; a value
+ * that is not valid JSON is reported against its key.
+ */
+export function parsePulumiConfigValues(values: Record<string, string>): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    const problems: string[] = [];
+    for (const [fullKey, text] of Object.entries(values)) {
+        const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [configNamespace, fullKey];
+        if (namespace !== configNamespace) continue;
+        if (stringKeys.has(key)) {
+            // Pulumi.yaml declares optional string keys with an empty default: empty means unset.
+            if (text !== "") raw[key] = text;
+            continue;
+        }
+        try {
+            raw[key] = JSON.parse(text);
+        } catch {
+            problems.push(`${configNamespace}:${key}: expected ${describeExpected(key)}, got '${text}'`);
+        }
+    }
+    if (problems.length) throw new ConfigError(problems);
+    return raw;
+}
+
+function describeExpected(key: string): string {
+    const shape = (configSchema.shape as Record<string, z.ZodType>)[key];
+    if (!shape) return "a known key";
+    return "a number, boolean, list or object";
+}
+
+/** The keys of the schema, in declaration order. */
+export const configKeys = Object.keys(configSchema.shape) as (keyof TollgateConfigInput)[];

@@ -1,0 +1,35 @@
+/**
+ * Route and rate-limit specs: plain data read from `tollgate:routes` and
+ * `tollgate:defaultRateLimit`. The Gateway component captures them into the
+ * Lambda, the local gateway prints them, and the runtime's steps act on them.
+ */
+
+export type AuthMode = "none" | "session" | "jwt" | "any";
+export type RateLimitKeyBy = "ip" | "user" | "route";
+export type RateLimitAlgorithm = "fixed" | "sliding";
+
+export interface RateLimitPolicy {
+    /** What a counter is kept per: client IP, authenticated user, or user and route. */
+    by: RateLimitKeyBy;
+    /** Requests admitted per window. */
+    limit: number;
+    windowSeconds: number;
+    algorithm: RateLimitAlgorithm;
+}
+
+export interface RouteSpec {
+    /** Unique name; used in rate-limit keys, metrics and the `RateLimit-Policy` header. */
+    name: string;
+    /** Requests whose path is this prefix or below it go to this route; the longest match wins. */
+    pathPrefix: string;
+    /** Base URL of the upstream service; the path after the prefix is appended. */
+    upstream: string;
+    auth: AuthMode;
+    /** Permissions the caller must hold, all of them. */
+    permissions: string[];
+    /** The route's own limit; `undefined` means `tollgate:defaultRateLimit`. */
+    rateLimit?: RateLimitPolicy;
+}
+
+/** Paths the gateway answers itself, before any route. */
+export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;
