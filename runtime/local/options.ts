@@ -1,0 +1,166 @@
+/**
+ * Command-line flags and environment variables of `npm start`, parsed and
+ * checked in one place. Every problem is a UsageError naming the flag or the
+ * variable, so main.ts can print it and exit 2 before anything starts.
+ */
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+
+export interface LocalOptions {
+    /** Stack whose `Pulumi.<stack>.yaml` supplies routes and settings. */
+    stack: string;
+    /** Explicit stack file (`--config`); the stack name then defaults to the one in the file name. */
+    configFile?: string;
+    /** Port of the gateway on 127.0.0.1. */
+    port: number;
+    /** Port of the embedded store on 127.0.0.1 (`DYNAMODB_PORT`), so the sessions command can reach it. */
+    dynamoPort: number;
+    /** Keep the store in memory only: nothing written, nothing kept after stop. */
+    memory: boolean;
+    /** Where the store keeps its data unless `memory`; default `.tollgate/<stack>/` in the project. */
+    dataDir: string;
+    /** Route name -> upstream URL replacing the built-in echo upstream for that route. */
+    upstreams: Map<string, string>;
+    /** HS256 secret from `TOLLGATE_JWT_SECRET`, which overrides `tollgate:jwtSecret`. */
+    jwtSecretFromEnv?: string;
+    help: boolean;
+}
+
+export const defaults = { stack: "dev", port: 3000, dynamoPort: 8000 } as const;
+
+export const envNames = {
+    port: "PORT",
+    dynamoPort: "DYNAMODB_PORT",
+    jwtSecret: "TOLLGATE_JWT_SECRET",
+} as const;
+
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export const usage = `Usage: npm start -- [flags]
+
+Runs the tollgate gateway on this machine: an embedded DynamoDB-compatible store
+(dynalite), the tables of the stack, and the gateway handler behind an emulation
+of API Gateway HTTP API (payload format 2.0). No cloud account, Java or Docker.
+
+Flags:
+  --stack NAME          stack whose Pulumi.<NAME>.yaml is read (default ${defaults.stack})
+  --config FILE         read this stack file instead (stack name taken from Pulumi.<name>.yaml)
+  --port N              gateway port on 127.0.0.1 (default ${defaults.port}; env ${envNames.port})
+  --upstream NAME=URL   send route NAME to URL instead of the built-in echo upstream (repeatable)
+  --memory              keep data in memory only (default: kept under .tollgate/<stack>/)
+  --data-dir DIR        keep data in DIR instead of .tollgate/<stack>/
+  -h, --help            print this help
+
+Environment:
+  ${envNames.port}                  gateway port (the --port flag wins)
+  ${envNames.dynamoPort}         embedded store port on 127.0.0.1 (default ${defaults.dynamoPort}); the sessions command uses the same
+  ${envNames.jwtSecret}   HS256 secret for jwt/any routes; overrides tollgate:jwtSecret
+`;
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir: string): LocalOptions {
+    let parsed;
+    try {
+        parsed = parseArgs({
+            args: argv,
+            strict: true,
+            allowPositionals: false,
+            options: {
+                stack: { type: "string" },
+                config: { type: "string" },
+                port: { type: "string" },
+                upstream: { type: "string", multiple: true },
+                memory: { type: "boolean" },
+                "data-dir": { type: "string" },
+                help: { type: "boolean", short: "h" },
+            },
+        });
+    } catch (error) {
+        // node:util's messages already name the flag ("Unknown option '--prot'").
+        throw new UsageError((error as Error).message);
+    }
+    const values = parsed.values;
+    if (values.memory && values["data-dir"] !== undefined) {
+        throw new UsageError("--memory and --data-dir exclude each other: --memory keeps nothing on disk");
+    }
+    const stack = values.stack ?? stackFromFileName(values.config) ?? defaults.stack;
+    if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack: '${stack}' is not a stack name (letters, digits, '_', '.', '-')`);
+
+    const port =
+        values.port !== undefined
+            ? parsePort(values.port, "--port")
+            : env[envNames.port]
+              ? parsePort(env[envNames.port]!, envNames.port)
+              : defaults.port;
+    const dynamoPort = env[envNames.dynamoPort] ? parsePort(env[envNames.dynamoPort]!, envNames.dynamoPort) : defaults.dynamoPort;
+    if (port === dynamoPort && port !== 0) {
+        throw new UsageError(`--port/${envNames.port} and ${envNames.dynamoPort} are both ${port}: the gateway and the store need a port each`);
+    }
+
+    const jwtSecretFromEnv = env[envNames.jwtSecret] || undefined;
+    if (jwtSecretFromEnv !== undefined && jwtSecretFromEnv.length < 32) {
+        throw new UsageError(`${envNames.jwtSecret}: must be at least 32 characters (HS256 wants 256 bits)`);
+    }
+
+    return {
+        stack,
+        configFile: values.config !== undefined ? path.resolve(values.config) : undefined,
+        port,
+        dynamoPort,
+        memory: values.memory ?? false,
+        dataDir: path.resolve(values["data-dir"] ?? path.join(projectDir, ".tollgate", stack)),
+        upstreams: parseUpstreams(values.upstream ?? []),
+        jwtSecretFromEnv,
+        help: values.help ?? false,
+    };
+}
+
+function stackFromFileName(file: string | undefined): string | undefined {
+    if (!file) return undefined;
+    return /^Pulumi\.([^.]+(?:\.[^.]+)*)\.ya?ml$/.exec(path.basename(file))?.[1];
+}
+
+function parsePort(text: string, where: string): number {
+    const port = Number(text);
+    if (!/^\d+$/.test(text.trim()) || !Number.isInteger(port) || port < 0 || port > 65535) {
+        throw new UsageError(`${where}: '${text}' is not a port number (0-65535; 0 picks a free one)`);
+    }
+    return port;
+}
+
+/** `NAME=URL` pairs; the names are checked against the stack's routes later, once they are known. */
+function parseUpstreams(pairs: string[]): Map<string, string> {
+    const upstreams = new Map<string, string>();
+    for (const pair of pairs) {
+        const at = pair.indexOf("=");
+        if (at <= 0) throw new UsageError(`--upstream: '${pair}' is not NAME=URL (for example --upstream products=http://127.0.0.1:8080)`);
+        const name = pair.slice(0, at);
+        const url = pair.slice(at + 1);
+        if (upstreams.has(name)) throw new UsageError(`--upstream: route '${name}' is given twice`);
+        if (!isUpstreamUrl(url)) throw new UsageError(`--upstream ${name}: '${url}' must be an http(s) URL without query or fragment`);
+        upstreams.set(name, url.replace(/\/+$/, ""));
+    }
+    return upstreams;
+}
+
+function isUpstreamUrl(value: string): boolean {
+    try {
+        const url = new URL(value);
+        return (url.protocol === "http:" || url.protocol === "https:") && !url.search && !url.hash;
+    } catch {
+        return false;
+    }
+}
+
+/** Fails on an `--upstream` naming no route of the stack, listing the names that exist. */
+export function checkUpstreamNames(upstreams: Map<string, string>, routeNames: string[]): void {
+    for (const name of upstreams.keys()) {
+        if (!routeNames.includes(name)) {
+            throw new UsageError(`--upstream ${name}: no route named '${name}' in this stack (routes: ${routeNames.join(", ") || "none"})`);
+        }
+    }
+}

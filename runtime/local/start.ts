@@ -1,0 +1,185 @@
+/**
+ * Everything `npm start` runs, in order: the embedded store, the stack's
+ * tables, an echo upstream per route (unless `--upstream` names a real one),
+ * the handler with settings built the way the Lambda builds them, and the
+ * API Gateway emulation in front of it. `close()` stops them in reverse.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { capturedSettings, type RuntimeSettings } from "../settings";
+import type { StackConfig } from "../specs/stackFile";
+import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
+import type { RateLimitPolicy, RouteSpec } from "../specs/routes";
+import { startEchoUpstream, type EchoUpstream } from "./echo";
+import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
+import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
+import { startEmbeddedStore, type EmbeddedStore } from "./store";
+import { ensureTables } from "./tables";
+
+/** The contract of `runtime/handler.ts`. */
+export type CreateHandler = (
+    settings: RuntimeSettings,
+) => (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2 | unknown>;
+
+export interface LocalRoute {
+    name: string;
+    pathPrefix: string;
+    auth: RouteSpec["auth"];
+    permissions: string[];
+    rateLimit: RateLimitPolicy;
+    /** True when the route has no limit of its own and `tollgate:defaultRateLimit` applies. */
+    defaultRateLimit: boolean;
+    upstream: string;
+    /** True when `upstream` is the built-in echo. */
+    echo: boolean;
+}
+
+/** Where the JWT secret came from, and what to tell the developer about it. */
+export interface JwtSecretChoice {
+    secret: { value: string } | undefined;
+    source: "environment" | "stack file" | "secure value in stack file" | "none";
+    /** Printed at start when jwt routes cannot verify tokens. */
+    notice?: string;
+}
+
+export interface LocalGateway {
+    url: string;
+    port: number;
+    store: EmbeddedStore;
+    settings: RuntimeSettings;
+    /** Physical table names by spec name, built-in and application tables. */
+    tables: Record<string, string>;
+    routes: LocalRoute[];
+    jwt: JwtSecretChoice;
+    /** Stops the gateway, the echo upstreams and the store (which flushes its data). */
+    close(): Promise<void>;
+}
+
+/** The Lambda's identity the local handler is told it has. */
+const functionNameSuffix = "gateway";
+
+/**
+ * The HS256 secret: `TOLLGATE_JWT_SECRET` wins, then a plain-text
+ * `tollgate:jwtSecret`. A `secure:` value only the Pulumi CLI can decrypt,
+ * and no secret at all, both leave jwt verification without a secret: the
+ * handler then refuses JWTs, and the notice says how to supply one. No
+ * built-in development secret: a token that works locally should be one the
+ * developer chose to mint.
+ */
+export function chooseJwtSecret(stack: StackConfig, fromEnv: string | undefined): JwtSecretChoice {
+    if (fromEnv) return { secret: { value: fromEnv }, source: "environment" };
+    if (stack.settings.jwtSecret) return { secret: { value: stack.settings.jwtSecret }, source: "stack file" };
+    const usesJwt = stack.settings.routes.some((route) => route.auth === "jwt" || route.auth === "any");
+    const howTo = `set ${envNames.jwtSecret} (at least 32 characters) to the secret to verify HS256 tokens with`;
+    if (stack.secureKeys.includes("tollgate:jwtSecret")) {
+        return {
+            secret: undefined,
+            source: "secure value in stack file",
+            notice: `tollgate:jwtSecret in ${stack.file} is encrypted (secure:), and only the Pulumi CLI can decrypt it; JWTs are refused until you ${howTo}, e.g.\n  ${envNames.jwtSecret}="$(pulumi config get tollgate:jwtSecret --stack ${stack.stack})" npm start`,
+        };
+    }
+    return {
+        secret: undefined,
+        source: "none",
+        notice: usesJwt ? `no tollgate:jwtSecret in ${stack.file}; JWTs are refused until you ${howTo}` : undefined,
+    };
+}
+
+/** Settings the way the Lambda gets them, with the local tables and store. */
+export function localRuntimeSettings(stack: StackConfig, tables: Record<string, string>, dynamoEndpoint: string, jwt: JwtSecretChoice): RuntimeSettings {
+    return {
+        ...capturedSettings(stack.settings),
+        tables: { rateLimits: tables[rateLimitsTable.name], sessions: tables[sessionsTable.name] },
+        region: stack.region ?? "us-east-1",
+        logLevel: stack.settings.logLevel,
+        jwtSecret: jwt.secret,
+        dynamoEndpoint,
+    };
+}
+
+export async function startLocal(options: LocalOptions, stack: StackConfig, createHandler: CreateHandler): Promise<LocalGateway> {
+    const routeNames = stack.settings.routes.map((route) => route.name);
+    checkUpstreamNames(options.upstreams, routeNames);
+    const jwt = chooseJwtSecret(stack, options.jwtSecretFromEnv);
+
+    const started: { close(): Promise<void> }[] = [];
+    const closeAll = async () => {
+        for (const part of started.reverse()) await part.close().catch(() => undefined);
+        started.length = 0;
+    };
+    try {
+        const store = await startEmbeddedStore({ port: options.dynamoPort, path: options.memory ? undefined : options.dataDir }).catch((error) => {
+            throw asPortInUse(error, options.dynamoPort, `set ${envNames.dynamoPort} to another port (the sessions command needs the same value)`);
+        });
+        started.push(store);
+
+        const client = new DynamoDBClient({
+            endpoint: store.endpoint,
+            region: stack.region ?? "us-east-1",
+            credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        });
+        // dynalite implements no UpdateTimeToLive; the runtime treats expired items as absent anyway.
+        const tables = await ensureTables(client, stack.settings.prefix, [...builtInTables, ...stack.settings.appTables], { enableTtl: false }).finally(
+            () => client.destroy(),
+        );
+
+        const echoes = await Promise.all(
+            stack.settings.routes.filter((route) => !options.upstreams.has(route.name)).map((route) => startEchoUpstream(route.name)),
+        );
+        started.push(...echoes);
+        const routes = localRoutes(stack.settings.routes, stack.settings.defaultRateLimit, options.upstreams, echoes);
+
+        const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt);
+        settings.routes = settings.routes.map((route) => ({ ...route, upstream: routes.find((r) => r.name === route.name)!.upstream }));
+        const handler = createHandler(settings) as GatewayHandler;
+
+        const gateway: RunningGateway = await startGateway({
+            handler,
+            port: options.port,
+            functionTimeoutMs: stack.settings.lambda.timeoutSeconds * 1000,
+            functionName: `${stack.settings.prefix}-${functionNameSuffix}`,
+            memoryMb: stack.settings.lambda.memoryMb,
+            region: settings.region,
+        }).catch((error) => {
+            throw asPortInUse(error, options.port, `use --port N or set ${envNames.port} (0 picks a free port)`);
+        });
+        started.push(gateway);
+
+        return { url: gateway.url, port: gateway.port, store, settings, tables, routes, jwt, close: closeAll };
+    } catch (error) {
+        await closeAll();
+        throw error;
+    }
+}
+
+export class StartError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "StartError";
+    }
+}
+
+function asPortInUse(error: unknown, port: number, howToChange: string): unknown {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (code === "EADDRINUSE" || (error as Error)?.name === "PortInUseError") {
+        return new StartError(`port ${port} on 127.0.0.1 is already in use (another npm start?); ${howToChange}`);
+    }
+    if (code === "EACCES") return new StartError(`port ${port} on 127.0.0.1 needs privileges this process lacks; ${howToChange}`);
+    return error;
+}
+
+function localRoutes(routes: RouteSpec[], defaultRateLimit: RateLimitPolicy, overrides: Map<string, string>, echoes: EchoUpstream[]): LocalRoute[] {
+    return routes.map((route) => {
+        const override = overrides.get(route.name);
+        return {
+            name: route.name,
+            pathPrefix: route.pathPrefix,
+            auth: route.auth,
+            permissions: route.permissions,
+            rateLimit: route.rateLimit ?? defaultRateLimit,
+            defaultRateLimit: route.rateLimit === undefined,
+            upstream: override ?? echoes.find((echo) => echo.name === route.name)!.url,
+            echo: override === undefined,
+        };
+    });
+}
