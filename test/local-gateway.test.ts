@@ -327,7 +327,7 @@ describe("local gateway: handler result -> HTTP response", () => {
         const response = await fetch(`${gateway.url}/bad`);
 
         assert.equal(response.status, 500);
-        assert.equal((await response.json()).title, "Internal Server Error");
+        assert.equal(((await response.json()) as { title: string }).title, "Internal Server Error");
     });
 
     it("answers 500 when the function outlives its timeout, and 503 when API Gateway's integration timeout comes first", async () => {
