@@ -51,6 +51,14 @@ export function fakeState(type: string, name: string, inputs: any): Record<strin
             state.invokeArn = `arn:aws:apigateway:${fakeRegion}:lambda:path/2015-03-31/functions/${arn}/invocations`;
             state.name = inputs.name ?? name;
             break;
+        case "aws:route53/record:Record":
+            state.fqdn = String(inputs.name ?? name).replace(/\.$/, "");
+            break;
+        case "awsx:ec2:Vpc":
+            state.vpcId = `vpc-${id}`;
+            state.privateSubnetIds = ["a", "b", "c"].slice(0, inputs.numberOfAvailabilityZones ?? 3).map((az) => `subnet-private-${az}`);
+            state.publicSubnetIds = ["a", "b", "c"].slice(0, inputs.numberOfAvailabilityZones ?? 3).map((az) => `subnet-public-${az}`);
+            break;
         case "random:index/randomPassword:RandomPassword":
             state.result = "x".repeat(inputs.length ?? 32);
             break;
@@ -72,6 +80,8 @@ export function fakeCall(token: string, inputs: any): Record<string, any> {
             return { partition: "aws", dnsSuffix: "amazonaws.com" };
         case "aws:index/getAvailabilityZones:getAvailabilityZones":
             return { names: ["eu-west-1a", "eu-west-1b", "eu-west-1c"], zoneIds: ["euw1-az1", "euw1-az2", "euw1-az3"] };
+        case "aws:ec2/getRouteTables:getRouteTables":
+            return { id: inputs.vpcId ?? "route-tables", ids: ["rtb-private-a", "rtb-private-b"], filters: inputs.filters, vpcId: inputs.vpcId };
         default:
             return { ...inputs };
     }

@@ -70,6 +70,35 @@ export function describeValue(value: any): any {
     return value;
 }
 
+/**
+ * Like `describeValue`, but also resolves what assets and archives hold: the
+ * SDK keeps `text`, `path` and `assets` as Promises, so the sync version sees
+ * an archive built by `aws.lambda.CallbackFunction` as empty.
+ */
+export async function describeValueAsync(value: any): Promise<any> {
+    if (value === null || value === undefined) return value;
+    if (pulumi.asset.Asset.isInstance(value) || pulumi.asset.Archive.isInstance(value)) {
+        const v = value as any;
+        const isArchive = pulumi.asset.Archive.isInstance(value);
+        if (v.assets !== undefined) {
+            const assets = (await v.assets) ?? {};
+            const described: Record<string, any> = {};
+            for (const [key, item] of Object.entries(assets)) described[key] = await describeValueAsync(item);
+            return { __archive: "assets", assets: described };
+        }
+        if (v.path !== undefined) return { [isArchive ? "__archive" : "__asset"]: "file", path: await v.path };
+        if (v.text !== undefined) return { __asset: "string", text: await v.text };
+        if (v.uri !== undefined) return { [isArchive ? "__archive" : "__asset"]: "remote", uri: await v.uri };
+    }
+    if (Array.isArray(value)) return Promise.all(value.map(describeValueAsync));
+    if (typeof value === "object") {
+        const out: Record<string, any> = {};
+        for (const [k, v] of Object.entries(value)) out[k] = await describeValueAsync(v);
+        return out;
+    }
+    return value;
+}
+
 function mapValues(object: Record<string, any>, fn: (v: any) => any): Record<string, any> {
     const out: Record<string, any> = {};
     for (const [k, v] of Object.entries(object)) out[k] = fn(v);
@@ -82,6 +111,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const started = process.hrtime.bigint();
     const inputsByKey = new Map<string, { inputs: any; custom: boolean }>();
     const resources: RegisteredResource[] = [];
+    const describing: Promise<void>[] = [];
 
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
     await pulumi.runtime.setMocks(
@@ -111,18 +141,20 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
                 req.getPropertydependenciesMap().forEach((deps: any, prop: string) => {
                     propertyDependencies[prop] = deps.getUrnsList();
                 });
-                resources.push({
+                const resource: RegisteredResource = {
                     urn: resp.getUrn(),
                     type: req.getType(),
                     name: req.getName(),
                     custom: req.getCustom(),
-                    inputs: describeValue(seen?.inputs ?? {}),
+                    inputs: {},
                     parent: req.getParent() || undefined,
                     dependencies: req.getDependenciesList(),
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
                     protect: req.getProtect?.() ?? false,
-                });
+                };
+                resources.push(resource);
+                describing.push(describeValueAsync(seen?.inputs ?? {}).then((inputs) => void (resource.inputs = inputs)));
             }
             callback(err, resp);
         });
@@ -140,12 +172,14 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
             return exported && typeof exported === "object" ? { ...exported } : {};
         });
         await (pulumi.runtime as any).waitForRPCs?.();
-        outputs = describeValue(outputs ?? {});
+        outputs = await describeValueAsync(outputs ?? {});
     } catch (e: any) {
         error = e?.message ?? String(e);
     } finally {
         process.off("unhandledRejection", onRejection);
     }
+    // Resources registered before a failure keep their inputs too.
+    await Promise.allSettled(describing);
     if (!error && failures.length) error = failures.join("\n");
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
     return { project, stack: options.stack, resources, outputs, error, elapsedMs };
