@@ -223,6 +223,9 @@ export function resolveSettings(raw: Record<string, unknown>): TollgateSettings 
             `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s)`,
         );
     }
+    if (config.cors.allowCredentials && config.cors.allowOrigins.includes("*")) {
+        problems.push(`${configNamespace}:cors.allowCredentials: cannot be true while allowOrigins contains '*' (API Gateway refuses the pair); list the origins`);
+    }
     if (config.vpc.enabled && config.vpc.natGateways < 1) {
         problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
     }
