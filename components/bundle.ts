@@ -1,0 +1,68 @@
+/**
+ * Bundles the Lambda runtime (`runtime/lambda.ts` and everything it imports)
+ * into one CommonJS file at program time, so the CallbackFunction's archive
+ * can hold `__index.js` and this bundle and nothing else: no `node_modules`,
+ * no `@pulumi/*`, and no `@aws-sdk/*`, which the nodejs22.x runtime provides.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as esbuild from "esbuild";
+import * as pulumi from "@pulumi/pulumi";
+import { projectDir } from "../runtime/specs/stackFile";
+
+export interface RuntimeBundle {
+    /**
+     * The bundle's path relative to the working directory, with `/`
+     * separators: its key in the Lambda archive and, with `./` in front, what
+     * `__index.js` requires.
+     */
+    archivePath: string;
+    absolutePath: string;
+    bytes: number;
+}
+
+export interface BundleOptions {
+    /** Entry module, relative to the project directory. */
+    entry: string;
+    /** Output file, relative to the project directory (kept under the gitignored `.tollgate/`). */
+    outFile: string;
+    /** Node version the code must run on, as esbuild spells it. */
+    target: string;
+}
+
+/** Node's own modules plus the SDK the Lambda runtime ships; nothing else may stay outside the bundle. */
+const providedByLambda = ["@aws-sdk/*"];
+
+export function bundleRuntime(options: BundleOptions): RuntimeBundle {
+    const absolutePath = path.resolve(projectDir, options.outFile);
+    const archivePath = path.relative(process.cwd(), absolutePath).split(path.sep).join("/");
+    if (archivePath.startsWith("../") || path.isAbsolute(archivePath)) {
+        throw new pulumi.RunError(`run the program from the project directory (${projectDir}); the Lambda bundle ${absolutePath} must lie below the working directory`);
+    }
+    let result: esbuild.BuildResult<{ write: false }>;
+    try {
+        result = esbuild.buildSync({
+            entryPoints: [path.resolve(projectDir, options.entry)],
+            bundle: true,
+            platform: "node",
+            target: options.target,
+            format: "cjs",
+            external: providedByLambda,
+            minify: true,
+            write: false,
+            outfile: absolutePath,
+            logLevel: "silent",
+        });
+    } catch (error: any) {
+        const messages = (error.errors ?? []).map((e: esbuild.Message) => `${e.location?.file ?? ""}:${e.location?.line ?? ""} ${e.text}`);
+        throw new pulumi.RunError(`bundling the Lambda runtime from ${options.entry} failed:\n${messages.join("\n") || error.message}`);
+    }
+    const [output] = result.outputFiles;
+    // Several programs (stacks, tests, the policy check) may bundle at once: write
+    // next to the target and rename, so no reader ever sees a half-written file.
+    fs.mkdirSync(path.dirname(absolutePath), { recursive: true });
+    const partial = `${absolutePath}.${process.pid}.tmp`;
+    fs.writeFileSync(partial, output.contents);
+    fs.renameSync(partial, absolutePath);
+    return { archivePath, absolutePath, bytes: output.contents.byteLength };
+}

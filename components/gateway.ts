@@ -1,0 +1,387 @@
+/**
+ * Gateway: the HTTP API and the one Lambda behind it.
+ *
+ * API Gateway (HTTP API, `$default` stage, throttled, JSON access logs) sends
+ * every route to the gateway Lambda, an `aws.lambda.CallbackFunction` whose
+ * factory loads the bundled runtime once per container and hands it the
+ * routes and behaviour captured at deploy time. The Lambda has its own role:
+ * exactly the DynamoDB actions the handler uses on exactly its tables, its log
+ * group, and the one Secrets Manager secret holding the JWT key.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { environmentNames, type CapturedSettings } from "../runtime/settings";
+import { projectDir } from "../runtime/specs/stackFile";
+import { bundleRuntime, type RuntimeBundle } from "./bundle";
+import { Network, type NetworkArgs } from "./network";
+import { transformed, type Transform } from "./transform";
+
+type GatewayEvent = APIGatewayProxyEventV2;
+type GatewayResult = APIGatewayProxyStructuredResultV2;
+
+/** The Lambda's name; its log group is `/aws/lambda/` followed by it, which the Logging component creates first. */
+export function gatewayFunctionName(prefix: string): string {
+    return `${prefix}-gateway`;
+}
+
+/** The runtime the Lambda runs: bundled from this entry at program time into the gitignored build directory. */
+export const runtimeEntry = "runtime/lambda.ts";
+export const runtimeBundleFile = ".tollgate/build/gateway.js";
+
+/**
+ * Every DynamoDB action the handler performs, by what it is performed on.
+ * The role's policy grants these and nothing else (no `dynamodb:*`, no `*`
+ * resource); a runtime change that needs another action adds it here.
+ */
+export const gatewayTableAccess = {
+    /** Fixed window: one conditional `UpdateItem` per request. Sliding window: `GetItem` of the previous window's count. */
+    rateLimits: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
+    /** Session lookup by the token's SHA-256. */
+    sessions: ["dynamodb:GetItem"],
+    /** A user's sessions through `UserIdIndex` (the session store's list/revoke-all read path). */
+    sessionsByUser: ["dynamodb:Query"],
+    /** `/health/ready`: both tables answer `DescribeTable`. */
+    readiness: ["dynamodb:DescribeTable"],
+} as const;
+
+/** The network-interface actions Lambda needs to attach to a VPC; AWS scopes them to no resource, so they take `*`. */
+const vpcNetworkInterfaceActions = [
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+];
+
+/** One JSON object per request in the access log; `$context` variables of HTTP APIs. */
+export const accessLogFormat = {
+    requestId: "$context.requestId",
+    ip: "$context.identity.sourceIp",
+    requestTime: "$context.requestTime",
+    httpMethod: "$context.httpMethod",
+    routeKey: "$context.routeKey",
+    path: "$context.path",
+    protocol: "$context.protocol",
+    status: "$context.status",
+    responseLength: "$context.responseLength",
+    responseLatency: "$context.responseLatency",
+    integrationLatency: "$context.integrationLatency",
+    integrationStatus: "$context.integrationStatus",
+    integrationError: "$context.integrationErrorMessage",
+    error: "$context.error.message",
+    userAgent: "$context.identity.userAgent",
+};
+
+export interface GatewayArgs {
+    /**
+     * Prefix of the physical names: the API `{prefix}-api`, the Lambda `{prefix}-gateway`.
+     * @example "tollgate-dev"
+     */
+    prefix: string;
+    /** The tables the handler reads and writes; their names reach it as environment variables. */
+    tables: { rateLimits: aws.dynamodb.Table; sessions: aws.dynamodb.Table };
+    /**
+     * Routes and behaviour, captured by value into the Lambda's `__index.js`
+     * (plain data: nothing secret, nothing known only after deploy).
+     */
+    runtime: CapturedSettings;
+    /** Log groups made beforehand (Logging component): the Lambda's and the access log's. */
+    logGroups: { lambda: aws.cloudwatch.LogGroup; access: aws.cloudwatch.LogGroup };
+    /** The Lambda's size. */
+    lambda?: {
+        /** @default 512 */
+        memoryMb?: number;
+        /** @default 30 */
+        timeoutSeconds?: number;
+        /** @default "arm64" */
+        architecture?: "arm64" | "x86_64";
+    };
+    /**
+     * Stage-wide throttling. Both limits are always set: API Gateway reads an
+     * unset one as 0, which refuses every request.
+     */
+    throttle?: {
+        /** Requests that may arrive at once. @default 5000 */
+        burstLimit?: number;
+        /** Steady requests per second. @default 2000 */
+        rateLimit?: number;
+    };
+    /** CORS of the HTTP API (API Gateway answers preflight requests itself). */
+    cors?: {
+        /** @default ["*"] @example ["https://app.example.com"] */
+        allowOrigins?: string[];
+        /** @default ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] */
+        allowMethods?: string[];
+        /** @default ["authorization", "content-type"] */
+        allowHeaders?: string[];
+        /** @default ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"] */
+        exposeHeaders?: string[];
+        /** Not allowed with an origin of `*`. @default false */
+        allowCredentials?: boolean;
+        /** @default 600 */
+        maxAgeSeconds?: number;
+    };
+    /**
+     * Log level of the handler.
+     * @default "INFO"
+     */
+    logLevel?: string;
+    /**
+     * HS256 key for `jwt` routes, stored in Secrets Manager; the Lambda gets the
+     * secret's ARN, never the value. Pass it as a secret (`pulumi.secret`).
+     * @default a random 64-character key generated into the secret
+     */
+    jwtSecret?: pulumi.Input<string>;
+    /** Run the Lambda in private subnets of a new VPC. @default { enabled: false } */
+    vpc?: { enabled?: boolean; natGateways?: number };
+    /** Extra environment variables for the Lambda, added to the ones the Gateway sets. @default {} */
+    environment?: Record<string, pulumi.Input<string>>;
+    /** Tags added to every taggable resource. @default {} */
+    tags?: Record<string, string>;
+    /** Change any argument of the resources this component creates. */
+    transform?: {
+        api?: Transform<aws.apigatewayv2.ApiArgs>;
+        stage?: Transform<aws.apigatewayv2.StageArgs>;
+        integration?: Transform<aws.apigatewayv2.IntegrationArgs>;
+        route?: Transform<aws.apigatewayv2.RouteArgs>;
+        permission?: Transform<aws.lambda.PermissionArgs>;
+        function?: Transform<aws.lambda.CallbackFunctionArgs<GatewayEvent, GatewayResult>>;
+        role?: Transform<aws.iam.RoleArgs>;
+        policy?: Transform<aws.iam.RolePolicyArgs>;
+        jwtSecret?: Transform<aws.secretsmanager.SecretArgs>;
+        network?: NetworkArgs["transform"];
+    };
+}
+
+function resolveGatewayArgs(args: GatewayArgs) {
+    const cors = {
+        allowOrigins: ["*"],
+        allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allowHeaders: ["authorization", "content-type"],
+        exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"],
+        allowCredentials: false,
+        maxAgeSeconds: 600,
+        ...args.cors,
+    };
+    if (cors.allowCredentials && cors.allowOrigins.includes("*")) {
+        throw new pulumi.RunError("Gateway: cors.allowCredentials cannot be true while allowOrigins contains '*'");
+    }
+    return {
+        ...args,
+        lambda: { memoryMb: 512, timeoutSeconds: 30, architecture: "arm64" as "arm64" | "x86_64", ...args.lambda },
+        throttle: { burstLimit: 5000, rateLimit: 2000, ...args.throttle },
+        cors,
+        logLevel: args.logLevel ?? "INFO",
+        vpc: { enabled: false, natGateways: 1, ...args.vpc },
+        environment: args.environment ?? {},
+        tags: args.tags ?? {},
+        transform: args.transform ?? {},
+    };
+}
+
+/**
+ * What `__index.js` runs once per container: load the bundle that sits next
+ * to it in the archive and build the handler. Only its two parameters are
+ * captured (by value), so the serialized closure stays a few lines long.
+ */
+function handlerFactory(bundleModule: string, captured: CapturedSettings): aws.lambda.CallbackFactory<GatewayEvent, GatewayResult> {
+    return () => {
+        const runtime: typeof import("../runtime/lambda") = require(bundleModule);
+        return runtime.createLambdaHandler(captured);
+    };
+}
+
+/** Packages the program itself uses; none of them belongs in the Lambda archive (the bundle carries what the handler needs). */
+function programDependencies(): string[] {
+    const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
+    return Object.keys(manifest.dependencies ?? {});
+}
+
+export class Gateway extends pulumi.ComponentResource {
+    readonly api: aws.apigatewayv2.Api;
+    readonly stage: aws.apigatewayv2.Stage;
+    readonly integration: aws.apigatewayv2.Integration;
+    readonly routes: { proxy: aws.apigatewayv2.Route; root: aws.apigatewayv2.Route };
+    readonly function: aws.lambda.CallbackFunction<GatewayEvent, GatewayResult>;
+    readonly role: aws.iam.Role;
+    readonly policy: aws.iam.RolePolicy;
+    readonly permission: aws.lambda.Permission;
+    readonly jwtSecret: aws.secretsmanager.Secret;
+    readonly jwtSecretVersion: aws.secretsmanager.SecretVersion;
+    /** Set when no `jwtSecret` was given. */
+    readonly generatedJwtSecret?: random.RandomPassword;
+    /** Set when `vpc.enabled`. */
+    readonly network?: Network;
+    /** The runtime bundle shipped next to `__index.js`. */
+    readonly bundle: RuntimeBundle;
+    /** The API's base URL (the `$default` stage serves it at the root). */
+    readonly url: pulumi.Output<string>;
+
+    constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tollgate:gateway:Gateway", name, {}, opts);
+        const settings = resolveGatewayArgs(args);
+        const { prefix, tables, logGroups, transform, tags } = settings;
+        const child = { parent: this };
+        const region = aws.getRegionOutput({}, child).region;
+
+        // The JWT key lives in Secrets Manager; the Lambda reads it at cold start.
+        this.jwtSecret = new aws.secretsmanager.Secret(
+            ...transformed(transform.jwtSecret, `${name}-jwt-secret`, { namePrefix: `${prefix}-jwt-secret-`, description: `HS256 key of the tollgate gateway (${prefix}) for jwt routes`, tags }, { ...child }),
+        );
+        let jwtKey = settings.jwtSecret;
+        if (jwtKey === undefined) {
+            this.generatedJwtSecret = new random.RandomPassword(`${name}-jwt-secret-generated`, { length: 64, special: false }, { ...child });
+            jwtKey = this.generatedJwtSecret.result;
+        }
+        this.jwtSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-jwt-secret-value`, { secretId: this.jwtSecret.id, secretString: pulumi.secret(jwtKey) }, { ...child });
+
+        this.network = settings.vpc.enabled
+            ? new Network(`${name}-network`, { prefix, natGateways: settings.vpc.natGateways, tags, transform: transform.network }, { ...child })
+            : undefined;
+
+        this.role = new aws.iam.Role(
+            ...transformed(
+                transform.role,
+                `${name}-role`,
+                {
+                    name: gatewayFunctionName(prefix),
+                    description: `Execution role of the tollgate gateway Lambda (${prefix})`,
+                    assumeRolePolicy: JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                    }),
+                    tags,
+                },
+                { ...child },
+            ),
+        );
+        const sessionsByUserIndex = pulumi.interpolate`${tables.sessions.arn}/index/UserIdIndex`;
+        const statements: unknown[] = [
+            { Sid: "RateLimitCounters", Effect: "Allow", Action: gatewayTableAccess.rateLimits, Resource: tables.rateLimits.arn },
+            { Sid: "SessionLookup", Effect: "Allow", Action: gatewayTableAccess.sessions, Resource: tables.sessions.arn },
+            { Sid: "SessionsByUser", Effect: "Allow", Action: gatewayTableAccess.sessionsByUser, Resource: sessionsByUserIndex },
+            { Sid: "Readiness", Effect: "Allow", Action: gatewayTableAccess.readiness, Resource: [tables.rateLimits.arn, tables.sessions.arn] },
+            { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroups.lambda.arn}:*` },
+            { Sid: "JwtSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.jwtSecret.arn },
+        ];
+        if (this.network) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
+        this.policy = new aws.iam.RolePolicy(
+            ...transformed(transform.policy, `${name}-policy`, { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) }, { ...child }),
+        );
+
+        this.bundle = bundleRuntime({ entry: runtimeEntry, outFile: runtimeBundleFile, target: "node22" });
+        const functionArgs: aws.lambda.CallbackFunctionArgs<GatewayEvent, GatewayResult> = {
+            name: gatewayFunctionName(prefix),
+            description: `tollgate gateway (${prefix}): rate limits, authenticates and proxies every API request`,
+            runtime: aws.lambda.Runtime.NodeJS22dX,
+            architectures: [settings.lambda.architecture],
+            memorySize: settings.lambda.memoryMb,
+            timeout: settings.lambda.timeoutSeconds,
+            role: this.role,
+            callbackFactory: handlerFactory(`./${this.bundle.archivePath}`, settings.runtime),
+            codePathOptions: { extraIncludePaths: [this.bundle.archivePath], extraExcludePackages: programDependencies() },
+            environment: {
+                variables: {
+                    [environmentNames.rateLimitTable]: tables.rateLimits.name,
+                    [environmentNames.sessionTable]: tables.sessions.name,
+                    [environmentNames.region]: region,
+                    [environmentNames.logLevel]: settings.logLevel,
+                    [environmentNames.jwtSecretArn]: this.jwtSecret.arn,
+                    ...settings.environment,
+                },
+            },
+            loggingConfig: { logFormat: "Text", logGroup: logGroups.lambda.name },
+            vpcConfig: this.network ? { subnetIds: this.network.privateSubnetIds, securityGroupIds: [this.network.securityGroup.id] } : undefined,
+            tags,
+        };
+        // The policy before the first invocation, the log group before Lambda would create its own.
+        const [functionName, finalFunctionArgs, functionOpts] = transformed(transform.function, `${name}-function`, functionArgs, {
+            ...child,
+            dependsOn: [this.policy, logGroups.lambda],
+        });
+        this.function = new aws.lambda.CallbackFunction(functionName, finalFunctionArgs, functionOpts);
+
+        this.api = new aws.apigatewayv2.Api(
+            ...transformed(
+                transform.api,
+                `${name}-api`,
+                {
+                    name: `${prefix}-api`,
+                    description: `tollgate gateway (${prefix})`,
+                    protocolType: "HTTP",
+                    corsConfiguration: {
+                        allowOrigins: settings.cors.allowOrigins,
+                        allowMethods: settings.cors.allowMethods,
+                        allowHeaders: settings.cors.allowHeaders,
+                        exposeHeaders: settings.cors.exposeHeaders,
+                        allowCredentials: settings.cors.allowCredentials,
+                        maxAge: settings.cors.maxAgeSeconds,
+                    },
+                    tags,
+                },
+                { ...child },
+            ),
+        );
+        this.integration = new aws.apigatewayv2.Integration(
+            ...transformed(
+                transform.integration,
+                `${name}-integration`,
+                {
+                    apiId: this.api.id,
+                    integrationType: "AWS_PROXY",
+                    integrationMethod: "POST",
+                    integrationUri: this.function.arn,
+                    payloadFormatVersion: "2.0",
+                    // HTTP APIs wait at most 30 s for an integration.
+                    timeoutMilliseconds: Math.min(settings.lambda.timeoutSeconds * 1000, 30_000),
+                },
+                { ...child },
+            ),
+        );
+        const route = (role: string, routeKey: string) =>
+            new aws.apigatewayv2.Route(
+                ...transformed(transform.route, `${name}-route-${role}`, { apiId: this.api.id, routeKey, target: pulumi.interpolate`integrations/${this.integration.id}` }, { ...child }),
+            );
+        this.routes = { proxy: route("proxy", "ANY /{proxy+}"), root: route("root", "ANY /") };
+        this.stage = new aws.apigatewayv2.Stage(
+            ...transformed(
+                transform.stage,
+                `${name}-stage`,
+                {
+                    apiId: this.api.id,
+                    name: "$default",
+                    autoDeploy: true,
+                    defaultRouteSettings: {
+                        throttlingBurstLimit: settings.throttle.burstLimit,
+                        throttlingRateLimit: settings.throttle.rateLimit,
+                    },
+                    accessLogSettings: { destinationArn: logGroups.access.arn, format: JSON.stringify(accessLogFormat) },
+                    tags,
+                },
+                { ...child, dependsOn: [this.routes.proxy, this.routes.root] },
+            ),
+        );
+        this.permission = new aws.lambda.Permission(
+            ...transformed(
+                transform.permission,
+                `${name}-invoke`,
+                {
+                    action: "lambda:InvokeFunction",
+                    function: this.function.name,
+                    principal: "apigateway.amazonaws.com",
+                    // Any stage, method and path of this API; nothing else may invoke it.
+                    sourceArn: pulumi.interpolate`${this.api.executionArn}/*/*`,
+                },
+                { ...child },
+            ),
+        );
+
+        this.url = this.api.apiEndpoint;
+        this.registerOutputs({ url: this.url, functionName: this.function.name, apiId: this.api.id });
+    }
+}

@@ -1,0 +1,232 @@
+/**
+ * Logging: where the gateway's logs go and who hears about trouble. The two
+ * log groups (the Lambda's and the HTTP API's access log) with a retention,
+ * the SNS topic every tollgate alarm notifies, the alarms on the Lambda and
+ * the API, and one CloudWatch dashboard for the whole stack.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { transformed, type Transform } from "./transform";
+
+/** An alarm as the Logging and Tables components create them: one metric (or query) against a threshold. */
+export type AlarmTransform = Transform<aws.cloudwatch.MetricAlarmArgs>;
+
+export interface LoggingArgs {
+    /**
+     * Prefix of every physical name: the access log group is
+     * `/aws/apigateway/{prefix}-api`, the topic `{prefix}-alarms`.
+     * @example "tollgate-dev"
+     */
+    prefix: string;
+    /**
+     * Name of the gateway Lambda. Its log group is `/aws/lambda/{functionName}`,
+     * the name Lambda writes to, so the group must exist before the function
+     * first runs (otherwise Lambda creates it, with no retention).
+     * @example "tollgate-dev-gateway"
+     */
+    functionName: string;
+    /** Id of the HTTP API, for the 5xx alarm and the dashboard's API widgets. */
+    apiId: pulumi.Input<string>;
+    /** Physical names of the tables shown on the dashboard, one line per table. */
+    tableNames: pulumi.Input<string>[];
+    /**
+     * Environment shown in the dashboard's title.
+     * @default "dev"
+     */
+    environment?: string;
+    /**
+     * Days CloudWatch keeps the log groups' events (one of the values CloudWatch accepts).
+     * @default 7
+     */
+    retentionDays?: number;
+    /**
+     * Email address subscribed to the alarm topic. AWS sends a confirmation
+     * message first; alarms reach the address once it is confirmed.
+     * @default no subscription
+     * @example "oncall@example.com"
+     */
+    alarmEmail?: string;
+    /** Tags added to every taggable resource. @default {} */
+    tags?: Record<string, string>;
+    /** Change any argument of the resources this component creates. */
+    transform?: {
+        lambdaLogGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
+        accessLogGroup?: Transform<aws.cloudwatch.LogGroupArgs>;
+        alarmTopic?: Transform<aws.sns.TopicArgs>;
+        alarmSubscription?: Transform<aws.sns.TopicSubscriptionArgs>;
+        /** Applied to each of the Lambda and API alarms (the name tells which). */
+        alarm?: AlarmTransform;
+        dashboard?: Transform<aws.cloudwatch.DashboardArgs>;
+    };
+}
+
+/**
+ * When an alarm fires: any Lambda error or throttle (the handler answers its
+ * own failures with problem+json, so an `Errors` data point is a crash or a
+ * timeout), and a handful of 5xx answers within five minutes.
+ */
+export const alarmThresholds = {
+    periodSeconds: 300,
+    lambdaErrors: 1,
+    lambdaThrottles: 1,
+    api5xx: 5,
+} as const;
+
+function resolveLoggingArgs(args: LoggingArgs) {
+    return {
+        ...args,
+        environment: args.environment ?? "dev",
+        retentionDays: args.retentionDays ?? 7,
+        alarmEmail: args.alarmEmail || undefined,
+        tags: args.tags ?? {},
+        transform: args.transform ?? {},
+    };
+}
+
+export class Logging extends pulumi.ComponentResource {
+    readonly lambdaLogGroup: aws.cloudwatch.LogGroup;
+    readonly accessLogGroup: aws.cloudwatch.LogGroup;
+    readonly alarmTopic: aws.sns.Topic;
+    /** Set when `alarmEmail` is. */
+    readonly alarmSubscription?: aws.sns.TopicSubscription;
+    readonly alarms: {
+        lambdaErrors: aws.cloudwatch.MetricAlarm;
+        lambdaThrottles: aws.cloudwatch.MetricAlarm;
+        api5xx: aws.cloudwatch.MetricAlarm;
+    };
+    readonly dashboard: aws.cloudwatch.Dashboard;
+    /** `{ lambda, api }`: the two log groups' names. */
+    readonly logGroupNames: pulumi.Output<{ lambda: string; api: string }>;
+
+    constructor(name: string, args: LoggingArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tollgate:logging:Logging", name, {}, opts);
+        const settings = resolveLoggingArgs(args);
+        const { prefix, tags, transform } = settings;
+        const child = { parent: this };
+
+        const logGroup = (role: string, logGroupName: string, t?: Transform<aws.cloudwatch.LogGroupArgs>) =>
+            new aws.cloudwatch.LogGroup(...transformed(t, `${name}-${role}`, { name: logGroupName, retentionInDays: settings.retentionDays, tags }, { ...child }));
+        this.lambdaLogGroup = logGroup("lambda", `/aws/lambda/${settings.functionName}`, transform.lambdaLogGroup);
+        this.accessLogGroup = logGroup("access", `/aws/apigateway/${prefix}-api`, transform.accessLogGroup);
+
+        this.alarmTopic = new aws.sns.Topic(...transformed(transform.alarmTopic, `${name}-alarms`, { name: `${prefix}-alarms`, tags }, { ...child }));
+        if (settings.alarmEmail) {
+            this.alarmSubscription = new aws.sns.TopicSubscription(
+                ...transformed(transform.alarmSubscription, `${name}-alarm-email`, { topic: this.alarmTopic.arn, protocol: "email", endpoint: settings.alarmEmail }, { ...child }),
+            );
+        }
+
+        const alarm = (role: string, description: string, metric: Pick<aws.cloudwatch.MetricAlarmArgs, "namespace" | "metricName" | "dimensions">, threshold: number) =>
+            new aws.cloudwatch.MetricAlarm(
+                ...transformed(
+                    transform.alarm,
+                    `${name}-${role}`,
+                    {
+                        name: `${prefix}-${role}`,
+                        alarmDescription: description,
+                        ...metric,
+                        statistic: "Sum",
+                        period: alarmThresholds.periodSeconds,
+                        evaluationPeriods: 1,
+                        threshold,
+                        comparisonOperator: "GreaterThanOrEqualToThreshold",
+                        // No traffic is no trouble.
+                        treatMissingData: "notBreaching",
+                        alarmActions: [this.alarmTopic.arn],
+                        okActions: [this.alarmTopic.arn],
+                        tags,
+                    },
+                    { ...child },
+                ),
+            );
+        this.alarms = {
+            lambdaErrors: alarm(
+                "lambda-errors",
+                `The gateway Lambda ${settings.functionName} failed (crash or timeout) at least ${alarmThresholds.lambdaErrors} time(s) in 5 minutes.`,
+                { namespace: "AWS/Lambda", metricName: "Errors", dimensions: { FunctionName: settings.functionName } },
+                alarmThresholds.lambdaErrors,
+            ),
+            lambdaThrottles: alarm(
+                "lambda-throttles",
+                `Invocations of ${settings.functionName} were throttled (account or reserved concurrency exhausted).`,
+                { namespace: "AWS/Lambda", metricName: "Throttles", dimensions: { FunctionName: settings.functionName } },
+                alarmThresholds.lambdaThrottles,
+            ),
+            api5xx: alarm(
+                "api-5xx",
+                `The HTTP API answered 5xx at least ${alarmThresholds.api5xx} times in 5 minutes (502/504: upstreams, 503: DynamoDB for auth).`,
+                { namespace: "AWS/ApiGateway", metricName: "5xx", dimensions: { ApiId: settings.apiId } },
+                alarmThresholds.api5xx,
+            ),
+        };
+
+        const region = aws.getRegionOutput({}, child).region;
+        this.dashboard = new aws.cloudwatch.Dashboard(
+            ...transformed(
+                transform.dashboard,
+                `${name}-dashboard`,
+                {
+                    // Dashboard names allow letters, digits, '-' and '_' only.
+                    dashboardName: prefix.replace(/[^A-Za-z0-9_-]/g, "-"),
+                    dashboardBody: pulumi.jsonStringify(
+                        dashboardBody({ region, environment: settings.environment, functionName: settings.functionName, apiId: settings.apiId, tableNames: settings.tableNames }),
+                    ),
+                },
+                { ...child },
+            ),
+        );
+
+        this.logGroupNames = pulumi.output({ lambda: this.lambdaLogGroup.name, api: this.accessLogGroup.name });
+        this.registerOutputs({
+            lambdaLogGroup: this.lambdaLogGroup.name,
+            accessLogGroup: this.accessLogGroup.name,
+            alarmTopicArn: this.alarmTopic.arn,
+            dashboardName: this.dashboard.dashboardName,
+        });
+    }
+}
+
+interface DashboardSources {
+    region: pulumi.Input<string>;
+    environment: string;
+    functionName: string;
+    apiId: pulumi.Input<string>;
+    tableNames: pulumi.Input<string>[];
+}
+
+/** The dashboard: API traffic and latency, Lambda duration, and DynamoDB per table; two widgets a row. */
+function dashboardBody(sources: DashboardSources) {
+    const { region, apiId, functionName } = sources;
+    const api = (metric: string, stat: string, label: string) => ["AWS/ApiGateway", metric, "ApiId", apiId, { stat, label }];
+    const lambda = (stat: string) => ["AWS/Lambda", "Duration", "FunctionName", functionName, { stat, label: stat }];
+    const perTable = (metrics: string[]) =>
+        sources.tableNames.flatMap((table) => metrics.map((metric) => ["AWS/DynamoDB", metric, "TableName", table, { stat: "Sum", label: pulumi.interpolate`${table} ${metric}` }]));
+    const panels: { title: string; metrics: unknown[]; view?: string }[] = [
+        { title: "Requests", metrics: [api("Count", "Sum", "requests")] },
+        { title: "4xx and 5xx responses", metrics: [api("4xx", "Sum", "4xx"), api("5xx", "Sum", "5xx")] },
+        { title: "Latency (ms)", metrics: [api("Latency", "p50", "p50"), api("Latency", "p99", "p99")] },
+        { title: "Lambda duration (ms)", metrics: [lambda("p50"), lambda("p99"), lambda("Maximum")] },
+        { title: "DynamoDB consumed capacity per table", metrics: perTable(["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]) },
+        { title: "DynamoDB throttles per table", metrics: perTable(["ReadThrottleEvents", "WriteThrottleEvents"]) },
+    ];
+    return {
+        widgets: [
+            {
+                type: "text",
+                x: 0,
+                y: 0,
+                width: 24,
+                height: 1,
+                properties: { markdown: `## tollgate (${sources.environment}): API Gateway -> ${functionName} -> DynamoDB` },
+            },
+            ...panels.map((panel, i) => ({
+                type: "metric",
+                x: (i % 2) * 12,
+                y: 1 + Math.floor(i / 2) * 6,
+                width: 12,
+                height: 6,
+                properties: { title: panel.title, region, view: "timeSeries", stacked: false, period: 60, metrics: panel.metrics },
+            })),
+        ],
+    };
+}

@@ -1,0 +1,257 @@
+/**
+ * Tables: one DynamoDB table per table spec (the built-in rate-limits and
+ * sessions tables, then `tollgate:appTables`), each with its alarms and, for
+ * the rare PROVISIONED table, application autoscaling of its capacity.
+ *
+ * The specs are plain data (runtime/specs/tables.ts), already validated at
+ * config load; the local gateway creates its tables from the same specs.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { keyAttributes, physicalTableName, type KeyAttribute, type TableSpec } from "../runtime/specs/tables";
+import type { AlarmTransform } from "./logging";
+import { transformed, type Transform } from "./transform";
+
+export interface TablesArgs {
+    /**
+     * Prefix of every table name: a spec named `sessions` becomes `{prefix}-sessions`.
+     * @example "tollgate-dev"
+     */
+    prefix: string;
+    /** The tables, as specs; names must be unique. */
+    specs: readonly TableSpec[];
+    /**
+     * Continuous backups with point-in-time restore for the last 35 days.
+     * @default true
+     */
+    pointInTimeRecovery?: boolean;
+    /**
+     * Refuse `DeleteTable` (and so `pulumi destroy`) until it is turned off.
+     * @default false
+     */
+    deletionProtection?: boolean;
+    /**
+     * Customer-managed KMS key for server-side encryption. Encryption is on
+     * either way; unset means the AWS-managed key `aws/dynamodb`.
+     * @default the AWS-managed key
+     * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+     */
+    kmsKeyArn?: string;
+    /** SNS topic the tables' alarms notify. @default alarms without actions */
+    alarmTopicArn?: pulumi.Input<string>;
+    /**
+     * Target utilisation (percent) that autoscaling keeps PROVISIONED tables and their indexes at.
+     * @default 70
+     */
+    targetUtilizationPercent?: number;
+    /** Tags added to every table and alarm, under each spec's own tags. @default {} */
+    tags?: Record<string, string>;
+    /** Change any argument of the resources this component creates (the name tells which table). */
+    transform?: {
+        table?: Transform<aws.dynamodb.TableArgs>;
+        alarm?: AlarmTransform;
+        scalingTarget?: Transform<aws.appautoscaling.TargetArgs>;
+        scalingPolicy?: Transform<aws.appautoscaling.PolicyArgs>;
+    };
+}
+
+/** The alarms every table has. */
+export interface TableAlarms {
+    readThrottles: aws.cloudwatch.MetricAlarm;
+    writeThrottles: aws.cloudwatch.MetricAlarm;
+    systemErrors: aws.cloudwatch.MetricAlarm;
+}
+
+/** Autoscaling of one PROVISIONED table: a target and a target-tracking policy per table/index and direction. */
+export interface TableScaling {
+    targets: aws.appautoscaling.Target[];
+    policies: aws.appautoscaling.Policy[];
+}
+
+function resolveTablesArgs(args: TablesArgs) {
+    const seen = new Set<string>();
+    for (const spec of args.specs) {
+        if (seen.has(spec.name)) throw new pulumi.RunError(`Tables: two specs are named '${spec.name}'`);
+        seen.add(spec.name);
+    }
+    return {
+        ...args,
+        pointInTimeRecovery: args.pointInTimeRecovery ?? true,
+        deletionProtection: args.deletionProtection ?? false,
+        targetUtilizationPercent: args.targetUtilizationPercent ?? 70,
+        tags: args.tags ?? {},
+        transform: args.transform ?? {},
+    };
+}
+
+type ResolvedTablesArgs = ReturnType<typeof resolveTablesArgs>;
+
+/** With no `maxReadCapacity`/`maxWriteCapacity`, autoscaling may grow capacity to this multiple of the starting value. */
+const defaultScalingHeadroom = 10;
+
+export class Tables extends pulumi.ComponentResource {
+    /** Every table by spec name (`rate-limits`, `sessions`, then the app tables). */
+    readonly tables: Readonly<Record<string, aws.dynamodb.Table>>;
+    /** The spec each table was made from, by spec name. */
+    readonly specs: Readonly<Record<string, TableSpec>>;
+    readonly alarms: Readonly<Record<string, TableAlarms>>;
+    /** PROVISIONED tables only, by spec name. */
+    readonly scaling: Readonly<Record<string, TableScaling>>;
+    /** Spec name -> physical table name. */
+    readonly names: pulumi.Output<Record<string, string>>;
+
+    constructor(name: string, args: TablesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("tollgate:tables:Tables", name, {}, opts);
+        const settings = resolveTablesArgs(args);
+        const tables: Record<string, aws.dynamodb.Table> = {};
+        const specs: Record<string, TableSpec> = {};
+        const alarms: Record<string, TableAlarms> = {};
+        const scaling: Record<string, TableScaling> = {};
+
+        for (const spec of settings.specs) {
+            const role = `${name}-${spec.name}`;
+            const table = this.createTable(role, spec, settings);
+            tables[spec.name] = table;
+            specs[spec.name] = spec;
+            alarms[spec.name] = this.createAlarms(role, table, settings);
+            if (spec.billingMode === "PROVISIONED") scaling[spec.name] = this.createScaling(role, spec, table, settings);
+        }
+
+        this.tables = tables;
+        this.specs = specs;
+        this.alarms = alarms;
+        this.scaling = scaling;
+        this.names = pulumi.output(Object.fromEntries(Object.entries(tables).map(([specName, table]) => [specName, table.name])));
+        this.registerOutputs({ names: this.names });
+    }
+
+    /** The table made from the spec named `specName`; throws if there is none. */
+    table(specName: string): aws.dynamodb.Table {
+        const table = this.tables[specName];
+        if (!table) throw new pulumi.RunError(`Tables: no table spec named '${specName}' (have ${Object.keys(this.tables).join(", ")})`);
+        return table;
+    }
+
+    private createTable(role: string, spec: TableSpec, settings: ResolvedTablesArgs): aws.dynamodb.Table {
+        const provisioned = spec.billingMode === "PROVISIONED";
+        const capacity = provisioned ? { readCapacity: spec.readCapacity, writeCapacity: spec.writeCapacity } : {};
+        const keySchemas = (hash: KeyAttribute, range?: KeyAttribute) => [
+            { attributeName: hash.name, keyType: "HASH" },
+            ...(range ? [{ attributeName: range.name, keyType: "RANGE" }] : []),
+        ];
+        const args: aws.dynamodb.TableArgs = {
+            name: physicalTableName(settings.prefix, spec),
+            billingMode: provisioned ? "PROVISIONED" : "PAY_PER_REQUEST",
+            ...capacity,
+            hashKey: spec.hashKey.name,
+            rangeKey: spec.rangeKey?.name,
+            attributes: keyAttributes(spec).map((attribute) => ({ name: attribute.name, type: attribute.type })),
+            globalSecondaryIndexes: spec.globalSecondaryIndexes?.map((index) => ({
+                name: index.name,
+                keySchemas: keySchemas(index.hashKey, index.rangeKey),
+                projectionType: index.projection ?? "ALL",
+                nonKeyAttributes: index.projection === "INCLUDE" ? index.nonKeyAttributes : undefined,
+                ...capacity,
+            })),
+            ttl: spec.ttlAttribute ? { attributeName: spec.ttlAttribute, enabled: true } : undefined,
+            pointInTimeRecovery: { enabled: settings.pointInTimeRecovery },
+            serverSideEncryption: { enabled: true, kmsKeyArn: settings.kmsKeyArn },
+            deletionProtectionEnabled: settings.deletionProtection,
+            tableClass: spec.tableClass ?? "STANDARD",
+            streamEnabled: spec.stream !== undefined,
+            streamViewType: spec.stream,
+            tags: { ...settings.tags, ...spec.tags },
+        };
+        // Autoscaling owns the capacity of a PROVISIONED table once it exists.
+        const ignoreChanges = provisioned ? ["readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity"] : [];
+        return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges }));
+    }
+
+    private createAlarms(role: string, table: aws.dynamodb.Table, settings: ResolvedTablesArgs): TableAlarms {
+        const actions = settings.alarmTopicArn ? [settings.alarmTopicArn] : [];
+        const alarm = (kind: string, description: pulumi.Input<string>, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
+            new aws.cloudwatch.MetricAlarm(
+                ...transformed(
+                    settings.transform.alarm,
+                    `${role}-${kind}`,
+                    {
+                        name: pulumi.interpolate`${table.name}-${kind}`,
+                        alarmDescription: description,
+                        ...metric,
+                        evaluationPeriods: 1,
+                        threshold: 1,
+                        comparisonOperator: "GreaterThanOrEqualToThreshold",
+                        treatMissingData: "notBreaching",
+                        alarmActions: actions,
+                        okActions: actions,
+                        tags: settings.tags,
+                    },
+                    { parent: this },
+                ),
+            );
+        const throttles = (metricName: string) => ({ namespace: "AWS/DynamoDB", metricName, dimensions: { TableName: table.name }, statistic: "Sum", period: 300 });
+        return {
+            readThrottles: alarm("read-throttles", pulumi.interpolate`Reads on ${table.name} were throttled in the last 5 minutes.`, throttles("ReadThrottleEvents")),
+            writeThrottles: alarm("write-throttles", pulumi.interpolate`Writes to ${table.name} were throttled in the last 5 minutes.`, throttles("WriteThrottleEvents")),
+            // DynamoDB reports SystemErrors per operation only, so the alarm sums every
+            // operation with a Metrics Insights query rather than naming each one.
+            systemErrors: alarm("system-errors", pulumi.interpolate`DynamoDB answered requests on ${table.name} with HTTP 500 in the last 5 minutes.`, {
+                metricQueries: [
+                    {
+                        id: "errors",
+                        expression: pulumi.interpolate`SELECT SUM(SystemErrors) FROM SCHEMA("AWS/DynamoDB", Operation, TableName) WHERE TableName = '${table.name}'`,
+                        period: 300,
+                        returnData: true,
+                    },
+                ],
+            }),
+        };
+    }
+
+    private createScaling(role: string, spec: TableSpec, table: aws.dynamodb.Table, settings: ResolvedTablesArgs): TableScaling {
+        const scaling: TableScaling = { targets: [], policies: [] };
+        const scale = (targetRole: string, resourceId: pulumi.Input<string>, kind: "table" | "index", direction: "Read" | "Write", min: number, max: number) => {
+            const scalableDimension = `dynamodb:${kind}:${direction}CapacityUnits`;
+            const target = new aws.appautoscaling.Target(
+                ...transformed(
+                    settings.transform.scalingTarget,
+                    `${targetRole}-${direction.toLowerCase()}-target`,
+                    { serviceNamespace: "dynamodb", resourceId, scalableDimension, minCapacity: min, maxCapacity: max },
+                    { parent: this },
+                ),
+            );
+            const policy = new aws.appautoscaling.Policy(
+                ...transformed(
+                    settings.transform.scalingPolicy,
+                    `${targetRole}-${direction.toLowerCase()}-policy`,
+                    {
+                        policyType: "TargetTrackingScaling",
+                        serviceNamespace: target.serviceNamespace,
+                        resourceId: target.resourceId,
+                        scalableDimension: target.scalableDimension,
+                        targetTrackingScalingPolicyConfiguration: {
+                            targetValue: settings.targetUtilizationPercent,
+                            predefinedMetricSpecification: { predefinedMetricType: `DynamoDB${direction}CapacityUtilization` },
+                        },
+                    },
+                    { parent: this },
+                ),
+            );
+            scaling.targets.push(target);
+            scaling.policies.push(policy);
+        };
+        const read = spec.readCapacity!;
+        const write = spec.writeCapacity!;
+        const maxRead = spec.maxReadCapacity ?? read * defaultScalingHeadroom;
+        const maxWrite = spec.maxWriteCapacity ?? write * defaultScalingHeadroom;
+        const tableId = pulumi.interpolate`table/${table.name}`;
+        scale(role, tableId, "table", "Read", read, maxRead);
+        scale(role, tableId, "table", "Write", write, maxWrite);
+        for (const index of spec.globalSecondaryIndexes ?? []) {
+            const indexId = pulumi.interpolate`table/${table.name}/index/${index.name}`;
+            scale(`${role}-${index.name}`, indexId, "index", "Read", read, maxRead);
+            scale(`${role}-${index.name}`, indexId, "index", "Write", write, maxWrite);
+        }
+        return scaling;
+    }
+}

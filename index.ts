@@ -1,0 +1,93 @@
+/**
+ * tollgate: a serverless API gateway on AWS.
+ *
+ *   client -> API Gateway HTTP API ($default stage) -> gateway Lambda -> upstreams
+ *                                                          |
+ *                                      DynamoDB: rate limits, sessions, app tables
+ *
+ * Reads the stack's `tollgate:*` config, validates it (a bad value stops the
+ * program here, naming the key, before any resource exists), and composes the
+ * components for this stack.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { Domain } from "./components/domain";
+import { Gateway, gatewayFunctionName } from "./components/gateway";
+import { Logging } from "./components/logging";
+import { Tables } from "./components/tables";
+import { capturedSettings } from "./runtime/settings";
+import { ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./runtime/specs/config";
+import { builtInTables, physicalTableName, rateLimitsTable, sessionsTable } from "./runtime/specs/tables";
+
+function loadSettings(): TollgateSettings {
+    try {
+        return resolveSettings(parsePulumiConfigValues(pulumi.runtime.allConfig()));
+    } catch (error) {
+        // A RunError prints its message alone, without a stack trace.
+        if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
+        throw error;
+    }
+}
+
+const settings = loadSettings();
+const { prefix } = settings;
+const tags = { "tollgate:project": "tollgate", "tollgate:environment": settings.environment, "tollgate:stack": pulumi.getStack() };
+const tableSpecs = [...builtInTables, ...settings.appTables];
+const lambdaName = gatewayFunctionName(prefix);
+
+// The alarms and dashboard need the API's id, and the API needs the log groups
+// made beside them: Logging takes the id as a deferred output, resolved below.
+const [apiId, resolveApiId] = pulumi.deferredOutput<string>();
+
+const logging = new Logging("logging", {
+    prefix,
+    functionName: lambdaName,
+    apiId,
+    tableNames: tableSpecs.map((spec) => physicalTableName(prefix, spec)),
+    environment: settings.environment,
+    retentionDays: settings.logRetentionDays,
+    alarmEmail: settings.alarmEmail,
+    tags,
+});
+
+const tables = new Tables("tables", {
+    prefix,
+    specs: tableSpecs,
+    pointInTimeRecovery: settings.tables.pointInTimeRecovery,
+    deletionProtection: settings.tables.deletionProtection,
+    kmsKeyArn: settings.tables.kmsKeyArn,
+    alarmTopicArn: logging.alarmTopic.arn,
+    tags,
+});
+
+const gateway = new Gateway("gateway", {
+    prefix,
+    tables: { rateLimits: tables.table(rateLimitsTable.name), sessions: tables.table(sessionsTable.name) },
+    runtime: capturedSettings(settings),
+    logGroups: { lambda: logging.lambdaLogGroup, access: logging.accessLogGroup },
+    lambda: settings.lambda,
+    throttle: settings.throttle,
+    cors: settings.cors,
+    logLevel: settings.logLevel,
+    jwtSecret: settings.jwtSecret === undefined ? undefined : pulumi.secret(settings.jwtSecret),
+    vpc: settings.vpc,
+    tags,
+});
+resolveApiId(gateway.api.id);
+
+const domain = settings.domain
+    ? new Domain("domain", {
+          domainName: settings.domain.name,
+          hostedZoneId: settings.domain.hostedZoneId,
+          certificateArn: settings.domain.certificateArn,
+          apiId: gateway.api.id,
+          stage: gateway.stage.id,
+          tags,
+      })
+    : undefined;
+
+export const apiUrl = gateway.url;
+export const functionName = gateway.function.name;
+export const tableNames = tables.names;
+export const logGroupNames = logging.logGroupNames;
+export const dashboardName = logging.dashboard.dashboardName;
+export const domainUrl = domain?.url;
