@@ -66,7 +66,8 @@ function curlLines(gateway: LocalGateway, options: LocalOptions, projectDir: str
     const sessionRoutes = gateway.routes.filter((route) => route.auth === "session" || route.auth === "any");
     const session = sessionRoutes.find((route) => route.permissions.length === 0) ?? sessionRoutes[0];
     if (session) {
-        const env = options.dynamoPort !== defaults.dynamoPort ? `${envNames.dynamoPort}=${options.dynamoPort} ` : "";
+        const storePort = gateway.store.port;
+        const env = storePort !== defaults.dynamoPort ? `${envNames.dynamoPort}=${storePort} ` : "";
         const stackFlag = options.stack !== defaults.stack ? ` --stack ${options.stack}` : "";
         const permissions = session.permissions.length ? ` --permissions ${session.permissions.join(",")}` : "";
         const cd = path.resolve(process.cwd()) === projectDir ? "" : `cd ${projectDir} && `;

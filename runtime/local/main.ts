@@ -9,7 +9,7 @@ import { performance } from "node:perf_hooks";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
-import { parseOptions, usage, UsageError } from "./options";
+import { checkUpstreamNames, parseOptions, usage, UsageError } from "./options";
 import { startLocal, StartError, type CreateHandler, type LocalGateway } from "./start";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
@@ -20,6 +20,8 @@ function loadCreateHandler(): CreateHandler {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+    // Listening from the first moment: a Ctrl-C during start-up still closes the store cleanly.
+    const stopSignal = awaitStopSignal();
     let gateway: LocalGateway;
     try {
         const options = parseOptions(argv, env, projectDir);
@@ -28,52 +30,57 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             return exitCodes.ok;
         }
         const stack = loadStackConfig(options.stack, { file: options.configFile });
+        // Before loading the handler (the slow part of start-up), so a typo is reported at once.
+        checkUpstreamNames(options.upstreams, stack.settings.routes.map((route) => route.name));
         gateway = await startLocal(options, stack, loadCreateHandler());
         process.stdout.write(`${banner(gateway, options, stack.file, projectDir)}\n`);
         process.stdout.write(`${readyLine(gateway.url, performance.now())}\n`);
     } catch (error) {
-        if (error instanceof UsageError) {
-            process.stderr.write(`npm start: ${error.message}\n(npm start -- --help lists the flags)\n`);
-            return exitCodes.usage;
-        }
-        if (error instanceof ConfigError) {
-            process.stderr.write(`npm start: ${error.message}\n`);
-            return exitCodes.usage;
-        }
-        if (error instanceof StartError) {
-            process.stderr.write(`npm start: ${error.message}\n`);
-            return exitCodes.failed;
-        }
-        process.stderr.write(`npm start: could not start: ${(error as Error)?.stack ?? String(error)}\n`);
+        return reportStartFailure(error);
+    }
+    const signal = await stopSignal;
+    process.stdout.write(`\n${signal}: stopping...\n`);
+    try {
+        await gateway.close();
+    } catch (error) {
+        process.stderr.write(`npm start: error while stopping: ${(error as Error).message}\n`);
         return exitCodes.failed;
     }
-    return stopOnSignal(gateway);
+    process.stdout.write("tollgate local gateway stopped\n");
+    return exitCodes.ok;
 }
 
-/** Waits for Ctrl-C or SIGTERM, then closes the server, the upstreams and the store (flushing its data). A second signal exits at once. */
-function stopOnSignal(gateway: LocalGateway): Promise<number> {
+function reportStartFailure(error: unknown): number {
+    if (error instanceof UsageError) {
+        process.stderr.write(`npm start: ${error.message}\n(npm start -- --help lists the flags)\n`);
+        return exitCodes.usage;
+    }
+    if (error instanceof ConfigError) {
+        process.stderr.write(`npm start: ${error.message}\n`);
+        return exitCodes.usage;
+    }
+    if (error instanceof StartError) {
+        process.stderr.write(`npm start: ${error.message}\n`);
+        return exitCodes.failed;
+    }
+    process.stderr.write(`npm start: could not start: ${(error as Error)?.stack ?? String(error)}\n`);
+    return exitCodes.failed;
+}
+
+/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once, without waiting for the store. */
+function awaitStopSignal(): Promise<NodeJS.Signals> {
     return new Promise((resolve) => {
-        let stopping = false;
-        const stop = (signal: NodeJS.Signals) => {
-            if (stopping) {
+        let received = false;
+        const onSignal = (signal: NodeJS.Signals) => {
+            if (received) {
                 process.stderr.write(`${signal} again: exiting without waiting for the store to close\n`);
                 process.exit(exitCodes.failed);
             }
-            stopping = true;
-            process.stdout.write(`\n${signal}: stopping...\n`);
-            gateway.close().then(
-                () => {
-                    process.stdout.write("tollgate local gateway stopped\n");
-                    resolve(exitCodes.ok);
-                },
-                (error) => {
-                    process.stderr.write(`error while stopping: ${(error as Error).message}\n`);
-                    resolve(exitCodes.failed);
-                },
-            );
+            received = true;
+            resolve(signal);
         };
-        process.on("SIGINT", stop);
-        process.on("SIGTERM", stop);
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
     });
 }
 

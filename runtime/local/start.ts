@@ -4,6 +4,7 @@
  * the handler with settings built the way the Lambda builds them, and the
  * API Gateway emulation in front of it. `close()` stops them in reverse.
  */
+import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { capturedSettings, type RuntimeSettings } from "../settings";
@@ -75,13 +76,13 @@ export function chooseJwtSecret(stack: StackConfig, fromEnv: string | undefined)
         return {
             secret: undefined,
             source: "secure value in stack file",
-            notice: `tollgate:jwtSecret in ${stack.file} is encrypted (secure:), and only the Pulumi CLI can decrypt it; JWTs are refused until you ${howTo}, e.g.\n  ${envNames.jwtSecret}="$(pulumi config get tollgate:jwtSecret --stack ${stack.stack})" npm start`,
+            notice: `tollgate:jwtSecret in ${path.basename(stack.file)} is encrypted (secure:), and only the Pulumi CLI can decrypt it; JWTs are refused until you ${howTo}, e.g.\n  ${envNames.jwtSecret}="$(pulumi config get tollgate:jwtSecret --stack ${stack.stack})" npm start`,
         };
     }
     return {
         secret: undefined,
         source: "none",
-        notice: usesJwt ? `no tollgate:jwtSecret in ${stack.file}; JWTs are refused until you ${howTo}` : undefined,
+        notice: usesJwt ? `no tollgate:jwtSecret in ${path.basename(stack.file)}; JWTs are refused until you ${howTo}` : undefined,
     };
 }
 
