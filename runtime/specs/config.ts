@@ -344,6 +344,11 @@ export function parsePulumiConfigValues(values: Record<string, string>): Record<
     for (const [fullKey, text] of Object.entries(values)) {
         const [namespace, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [configNamespace, fullKey];
         if (namespace !== configNamespace) continue;
+        if (!(key in configSchema.shape)) {
+            // Left for the schema to report as an unknown key, whatever its value looks like.
+            raw[key] = text;
+            continue;
+        }
         if (stringKeys.has(key)) {
             // Pulumi.yaml declares optional string keys with an empty default: empty means unset.
             if (text !== "") raw[key] = text;

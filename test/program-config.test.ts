@@ -1,0 +1,141 @@
+/**
+ * Config at the program's edge: a wrong value stops index.ts with a message
+ * naming the key, before any resource exists; and Pulumi.yaml declares the
+ * same keys, types and defaults as the schema the program validates with.
+ */
+import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { configKeys, resolveSettings, stringKeys } from "../runtime/specs/config";
+import { projectDir } from "../runtime/specs/stackFile";
+import { runWithConfig, stackConfig, type StackRun } from "./support/program";
+
+/** The dev stack's config with one key replaced (JSON text for structured keys, as the CLI passes them). */
+function devWith(key: string, value: unknown): Record<string, string> {
+    return { ...stackConfig("dev"), [key]: typeof value === "string" ? value : JSON.stringify(value) };
+}
+
+const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];
+
+const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
+    { title: "a number key given a word", config: devWith("tollgate:logRetentionDays", "seven"), names: "tollgate:logRetentionDays: expected" },
+    { title: "a nested field of the wrong type", config: devWith("tollgate:lambda", { memoryMb: "big" }), names: "tollgate:lambda.memoryMb: Invalid input: expected number" },
+    { title: "a key the schema does not know", config: devWith("tollgate:colour", "blue"), names: "tollgate:colour: unknown key" },
+    { title: "a value outside an enum", config: devWith("tollgate:rateLimitFailureMode", "sideways"), names: 'tollgate:rateLimitFailureMode: Invalid option: expected one of "open"|"closed"' },
+    {
+        title: "a table key of unknown type",
+        config: devWith("tollgate:appTables", [{ name: "catalogue", hashKey: { name: "id", type: "X" } }]),
+        names: "tollgate:appTables[0].hashKey.type: Invalid option",
+    },
+    {
+        title: "a GSI on an attribute the table does not declare",
+        config: devWith("tollgate:appTables", appTable({ globalSecondaryIndexes: [{ name: "ByCategory", hashKey: { name: "category" } }] })),
+        names: "tollgate:appTables[0].globalSecondaryIndexes[0].hashKey: attribute 'category' is not declared",
+    },
+    {
+        title: "a billing mode other than PAY_PER_REQUEST or PROVISIONED",
+        config: devWith("tollgate:appTables", appTable({ billingMode: "ON_DEMAND" })),
+        names: "tollgate:appTables[0].billingMode: Invalid option",
+    },
+    {
+        title: "a table class other than STANDARD or STANDARD_INFREQUENT_ACCESS",
+        config: devWith("tollgate:appTables", appTable({ tableClass: "GLACIER" })),
+        names: "tollgate:appTables[0].tableClass: Invalid option",
+    },
+];
+
+/** Runs `task` over `items`, `width` at a time (each run is a Node process; the machine is shared). */
+async function inPool<T, R>(items: T[], width: number, task: (item: T) => Promise<R>): Promise<R[]> {
+    const results: R[] = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            results[i] = await task(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: width }, worker));
+    return results;
+}
+
+describe("the program with bad config", function () {
+    const manyProblems = { ...devWith("tollgate:logLevel", "LOUD"), "tollgate:throttle": JSON.stringify({ burstLimit: -1, rateLimit: 10 }) };
+    let runs: StackRun[];
+
+    before(async function () {
+        this.timeout(300_000);
+        runs = await inPool([...badConfigs.map((bad) => bad.config), manyProblems], 2, (config) => runWithConfig("dev", config));
+    });
+
+    badConfigs.forEach((bad, i) => {
+        it(`stops on ${bad.title}, naming the key, with no resource created`, () => {
+            const run = runs[i];
+            assert.ok(run.error, "the program should have failed");
+            assert.ok(run.error.includes(bad.names), `the error does not name the key as '${bad.names}':\n${run.error}`);
+            assert.deepEqual(
+                run.created.map((r) => `${r.type} ${r.name}`),
+                [],
+                "nothing but the stack may be registered before config is valid",
+            );
+        });
+    });
+
+    it("reports every problem at once, each with its key", () => {
+        const run = runs[badConfigs.length];
+        assert.match(run.error ?? "", /tollgate:logLevel: Invalid option/);
+        assert.match(run.error ?? "", /tollgate:throttle\.burstLimit: /);
+        assert.deepEqual(run.created, []);
+    });
+});
+
+describe("Pulumi.yaml and the config schema", () => {
+    const projectFile = fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8");
+    const project = parseYaml(projectFile);
+    const declared: Record<string, { type: string; default: unknown }> = project.config;
+    /** The structured keys, documented in the comment block: `#   name:  object|list  default`. */
+    const documented = new Map(
+        [...projectFile.matchAll(/^#\s+(\w+):\s+(object|list)\s+(.+)$/gm)].map((m) => [m[1], { type: m[2], default: m[3].trim() }]),
+    );
+    const defaults = resolveSettings({}) as unknown as Record<string, unknown>;
+
+    it("declares or documents every schema key, once, and nothing else", () => {
+        const inFile = [...Object.keys(declared), ...documented.keys()];
+        assert.equal(new Set(inFile).size, inFile.length, "a key is both declared and documented");
+        assert.deepEqual([...inFile].sort(), [...configKeys].sort());
+        assert.equal(project.name, "tollgate");
+        assert.deepEqual(project.runtime, { name: "nodejs", options: { typescript: true } });
+    });
+
+    it("gives each declared key the type the program parses it as, and the schema's default", () => {
+        for (const [key, declaration] of Object.entries(declared)) {
+            const fallback = defaults[key];
+            if (declaration.type === "string") {
+                assert.ok(stringKeys.has(key), `${key} is declared a string but the program parses it as JSON`);
+                assert.equal(declaration.default === "" ? undefined : declaration.default, fallback, `${key}: default`);
+            } else {
+                assert.equal(declaration.type, "integer", `${key}: only string and integer keys are declared`);
+                assert.ok(!stringKeys.has(key), `${key} is declared an integer but the program reads it as a string`);
+                assert.ok(Number.isInteger(fallback), `${key}: the schema's default is not an integer`);
+                assert.equal(declaration.default, fallback, `${key}: default`);
+            }
+        }
+    });
+
+    it("documents each structured key with its kind and the schema's default", () => {
+        const unset = (value: unknown): unknown => {
+            if (value === "unset") return undefined;
+            if (Array.isArray(value)) return value.map(unset);
+            if (value && typeof value === "object") {
+                return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== "unset").map(([k, v]) => [k, unset(v)]));
+            }
+            return value;
+        };
+        for (const [key, documentation] of documented) {
+            const fallback = defaults[key];
+            const stated = documentation.default.startsWith("unset") ? undefined : unset(parseYaml(documentation.default));
+            assert.deepEqual(stated, fallback, `${key}: Pulumi.yaml says ${documentation.default}`);
+            if (fallback !== undefined) assert.equal(documentation.type, Array.isArray(fallback) ? "list" : "object", `${key}: kind`);
+        }
+    });
+});
