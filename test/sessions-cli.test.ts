@@ -1,0 +1,143 @@
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { freePort, startDynamo, type TestDynamo } from "./support/dynamo";
+import { ensureTables } from "../runtime/local/tables";
+import { loadStackConfig } from "../runtime/specs/stackFile";
+import { physicalTableName, rateLimitsTable, sessionsTable } from "../runtime/specs/tables";
+import { sessionIdOf } from "../runtime/sessions";
+
+const projectDir = path.resolve(__dirname, "..");
+
+interface Ran {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+    return runProcess(process.execPath, ["-r", "ts-node/register/transpile-only", "runtime/cli/sessions.ts", ...args], env);
+}
+
+function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {
+    return new Promise((resolve) => {
+        execFile(file, args, { cwd: projectDir, env: { ...process.env, AWS_ACCESS_KEY_ID: "", ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+    });
+}
+
+describe("sessions command against dynalite (--endpoint)", function () {
+    let dynamo: TestDynamo;
+    let table: string;
+    let endpointArgs: string[];
+
+    before(async () => {
+        dynamo = await startDynamo("dynalite");
+        const names = await ensureTables(dynamo.client, "cli", [sessionsTable], { enableTtl: false });
+        table = names[sessionsTable.name];
+        endpointArgs = ["--endpoint", dynamo.endpoint, "--table", table, "--region", "eu-west-1"];
+    });
+    after(async () => dynamo?.close());
+
+    it("creates a session with npm run --silent, printing the token alone on stdout", async () => {
+        // when
+        const ran = await runProcess("npm", ["run", "--silent", "sessions", "--", "create", "--user", "u-cli", "--roles", "admin,ops", "--permissions", "orders:read", "--ttl", "120", ...endpointArgs], {});
+        // then
+        assert.equal(ran.code, 0, ran.stderr);
+        assert.match(ran.stdout, /^[A-Za-z0-9_-]{43}\n$/);
+        const token = ran.stdout.trim();
+        const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: table }));
+        const item = Items!.find((candidate) => candidate.session_id === sessionIdOf(token));
+        assert.ok(item, "the session is stored under the token's hash");
+        assert.deepEqual([item.user_id, item.roles, item.permissions, item.expires_at - item.created_at], ["u-cli", ["admin", "ops"], ["orders:read"], 120]);
+    });
+
+    it("gets, lists, revokes and revokes all, with exit codes", async () => {
+        // given two sessions of one user
+        const first = (await runNode(["create", "--user", "u-round", "--username", "ada", ...endpointArgs])).stdout.trim();
+        const second = (await runNode(["create", "--user", "u-round", ...endpointArgs])).stdout.trim();
+
+        // get
+        const got = await runNode(["get", first, ...endpointArgs]);
+        assert.equal(got.code, 0, got.stderr);
+        const session = JSON.parse(got.stdout);
+        assert.deepEqual([session.user_id, session.username, session.session_id], ["u-round", "ada", sessionIdOf(first)]);
+        assert.ok(!got.stdout.includes(first), "get never prints the token");
+
+        // list
+        const listed = await runNode(["list", "--user", "u-round", ...endpointArgs]);
+        assert.equal(listed.code, 0, listed.stderr);
+        const ids = listed.stdout.trim().split("\n").map((line) => JSON.parse(line).session_id).sort();
+        assert.deepEqual(ids, [sessionIdOf(first), sessionIdOf(second)].sort());
+
+        // revoke, then revoke again: not found
+        assert.equal((await runNode(["revoke", first, ...endpointArgs])).code, 0);
+        const again = await runNode(["revoke", first, ...endpointArgs]);
+        assert.equal(again.code, 1);
+        assert.match(again.stderr, /no such session/);
+        const gone = await runNode(["get", first, ...endpointArgs]);
+        assert.equal(gone.code, 1);
+        assert.equal(gone.stdout, "");
+
+        // revoke-all
+        const all = await runNode(["revoke-all", "--user", "u-round", ...endpointArgs]);
+        assert.equal(all.code, 0, all.stderr);
+        assert.equal(all.stdout.trim(), "1");
+        assert.equal((await runNode(["get", second, ...endpointArgs])).code, 1);
+    });
+
+    it("refuses usage errors with exit code 2 and a message naming the flag", async () => {
+        const noUser = await runNode(["create", ...endpointArgs]);
+        assert.equal(noUser.code, 2);
+        assert.match(noUser.stderr, /--user ID is required/);
+        const badTtl = await runNode(["create", "--user", "u", "--ttl", "soon", ...endpointArgs]);
+        assert.equal(badTtl.code, 2);
+        assert.match(badTtl.stderr, /--ttl: expected a positive whole number of seconds/);
+        assert.equal(badTtl.stdout, "");
+    });
+
+    it("says the store cannot be reached, exit code 3, when nothing listens at the endpoint", async () => {
+        const port = await freePort();
+        const ran = await runNode(["create", "--user", "u", "--endpoint", `http://127.0.0.1:${port}`, "--table", table, "--region", "eu-west-1"]);
+        assert.equal(ran.code, 3);
+        assert.match(ran.stderr, /cannot reach DynamoDB at http:\/\/127\.0\.0\.1:\d+/);
+        assert.equal(ran.stdout, "");
+    });
+});
+
+describe("sessions command --local", function () {
+    let dynamo: TestDynamo;
+    let table: string;
+
+    before(async () => {
+        // given a store where `npm start --stack dev` would keep its tables
+        dynamo = await startDynamo("dynalite");
+        const prefix = loadStackConfig("dev").settings.prefix;
+        await ensureTables(dynamo.client, prefix, [rateLimitsTable, sessionsTable], { enableTtl: false });
+        table = physicalTableName(prefix, sessionsTable);
+    });
+    after(async () => dynamo?.close());
+
+    it("targets 127.0.0.1:$DYNAMODB_PORT and the stack's sessions table", async () => {
+        // when
+        const created = await runNode(["create", "--user", "u-local", "--local", "--stack", "dev"], { DYNAMODB_PORT: String(dynamo.port) });
+        // then
+        assert.equal(created.code, 0, created.stderr);
+        const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: table }));
+        assert.deepEqual(Items!.map((item) => item.session_id), [sessionIdOf(created.stdout.trim())]);
+    });
+
+    it("names the missing table when the stack's tables are not there", async () => {
+        const ran = await runNode(["list", "--user", "u", "--local", "--table", "no-such-table"], { DYNAMODB_PORT: String(dynamo.port) });
+        assert.equal(ran.code, 3);
+        assert.match(ran.stderr, /table no-such-table does not exist at http:\/\/127\.0\.0\.1:\d+/);
+    });
+
+    it("names an unknown stack", async () => {
+        const ran = await runNode(["list", "--user", "u", "--local", "--stack", "nope"], { DYNAMODB_PORT: String(dynamo.port) });
+        assert.equal(ran.code, 2);
+        assert.match(ran.stderr, /no stack 'nope'/);
+    });
+});

@@ -1,0 +1,214 @@
+/**
+ * Helpers for the runtime's tests: 2.0 events shaped like the one captured
+ * from AWS (test/fixtures/apigw-http-v2-event.json), a clock tests move by
+ * hand, real upstream HTTP servers on free loopback ports, tables on a test
+ * DynamoDB, and a DynamoDB client that counts the operations it sends.
+ */
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as path from "node:path";
+import type { AddressInfo } from "node:net";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { clientFor, type TestDynamo } from "./dynamo";
+import { ensureTables } from "../../runtime/local/tables";
+import { rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
+import type { RateLimitPolicy, RouteSpec } from "../../runtime/specs/routes";
+import type { RuntimeSettings } from "../../runtime/settings";
+
+const fixture: APIGatewayProxyEventV2 = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "apigw-http-v2-event.json"), "utf8"));
+
+export interface EventOptions {
+    method?: string;
+    path?: string;
+    query?: string;
+    headers?: Record<string, string>;
+    cookies?: string[];
+    body?: string | Buffer;
+    sourceIp?: string;
+    requestId?: string;
+}
+
+let requestCounter = 0;
+
+/** A 2.0 event: the captured one with the given request in it (headers lower-cased, as API Gateway does). */
+export function event(options: EventOptions = {}): APIGatewayProxyEventV2 {
+    const base = structuredClone(fixture);
+    const method = options.method ?? "GET";
+    const rawPath = options.path ?? "/";
+    const headers: Record<string, string> = { accept: "*/*", host: base.headers.host!, "user-agent": "tollgate-test", "x-forwarded-proto": "https" };
+    for (const [name, value] of Object.entries(options.headers ?? {})) headers[name.toLowerCase()] = value;
+    const binary = Buffer.isBuffer(options.body);
+    const result: APIGatewayProxyEventV2 = {
+        ...base,
+        routeKey: "$default",
+        rawPath,
+        rawQueryString: options.query ?? "",
+        headers,
+        requestContext: {
+            ...base.requestContext,
+            routeKey: "$default",
+            requestId: options.requestId ?? `req-${++requestCounter}-${Date.now().toString(36)}`,
+            http: { ...base.requestContext.http, method, path: rawPath, sourceIp: options.sourceIp ?? "198.51.100.7", userAgent: "tollgate-test" },
+        },
+        isBase64Encoded: binary,
+    };
+    if (options.cookies) result.cookies = options.cookies;
+    if (options.body !== undefined) result.body = binary ? (options.body as Buffer).toString("base64") : (options.body as string);
+    else delete result.body;
+    return result;
+}
+
+/** A clock for `now()`, starting on a whole hour so windows line up with it. */
+export class Clock {
+    ms = Date.UTC(2031, 0, 1, 12, 0, 0);
+    now = () => this.ms;
+    advance(ms: number) {
+        this.ms += ms;
+    }
+    /** Seconds since the epoch. */
+    get seconds() {
+        return Math.floor(this.ms / 1000);
+    }
+}
+
+export interface UpstreamRequest {
+    method: string;
+    /** Path and query as they reached the upstream. */
+    url: string;
+    headers: http.IncomingHttpHeaders;
+    body: Buffer;
+}
+
+export interface Upstream {
+    url: string;
+    requests: UpstreamRequest[];
+    close(): Promise<void>;
+}
+
+export const binaryPayload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+
+/**
+ * A real HTTP upstream. `/slow` never answers, `/reset` drops the connection,
+ * `/binary` answers 256 bytes of octet-stream, `/cookies` sets two cookies,
+ * `/redirect` answers 302, `/status/<n>` answers n; anything else echoes the
+ * request as JSON.
+ */
+export async function startUpstream(): Promise<Upstream> {
+    const requests: UpstreamRequest[] = [];
+    const server = http.createServer((request, response) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => {
+            const body = Buffer.concat(chunks);
+            requests.push({ method: request.method!, url: request.url!, headers: request.headers, body });
+            const pathname = request.url!.split("?")[0];
+            if (pathname.endsWith("/slow")) return; // never answers
+            if (pathname.endsWith("/reset")) {
+                request.socket.destroy();
+                return;
+            }
+            if (pathname.endsWith("/binary")) {
+                response.writeHead(200, { "content-type": "application/octet-stream" });
+                response.end(binaryPayload);
+                return;
+            }
+            if (pathname.endsWith("/cookies")) {
+                response.setHeader("set-cookie", ["a=1; Path=/; HttpOnly", "b=2; Path=/"]);
+                response.writeHead(200, { "content-type": "text/plain" });
+                response.end("cookies set");
+                return;
+            }
+            if (pathname.endsWith("/redirect")) {
+                response.writeHead(302, { location: "http://elsewhere.invalid/" });
+                response.end();
+                return;
+            }
+            const status = /\/status\/(\d{3})$/.exec(pathname);
+            if (status) {
+                response.writeHead(Number(status[1]), { "content-type": "text/plain" });
+                response.end(`status ${status[1]}`);
+                return;
+            }
+            response.writeHead(200, { "content-type": "application/json", connection: "keep-alive", "keep-alive": "timeout=5", "x-upstream": "echo" });
+            response.end(JSON.stringify({ method: request.method, url: request.url, headers: request.headers, body: body.toString("base64") }));
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return {
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        requests,
+        close: () =>
+            new Promise<void>((resolve) => {
+                server.closeAllConnections();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+let tableCounter = 0;
+
+/** The built-in tables under a fresh prefix, TTL off (so expired items stay, as they do on AWS for a while). */
+export async function freshTables(dynamo: TestDynamo): Promise<{ prefix: string; rateLimits: string; sessions: string }> {
+    const prefix = `t${process.pid}-${++tableCounter}`;
+    const names = await ensureTables(dynamo.client, prefix, [rateLimitsTable, sessionsTable], { enableTtl: false });
+    return { prefix, rateLimits: names[rateLimitsTable.name], sessions: names[sessionsTable.name] };
+}
+
+export function route(overrides: Partial<RouteSpec> & Pick<RouteSpec, "name" | "pathPrefix" | "upstream">): RouteSpec {
+    return { auth: "none", permissions: [], ...overrides };
+}
+
+export const generousLimit: RateLimitPolicy = { by: "ip", limit: 1000, windowSeconds: 60, algorithm: "fixed" };
+
+export function runtimeSettings(tables: { rateLimits: string; sessions: string }, dynamo: TestDynamo, overrides: Partial<RuntimeSettings> = {}): RuntimeSettings {
+    return {
+        routes: [],
+        defaultRateLimit: generousLimit,
+        sessionCacheSeconds: 0,
+        rateLimitFailureMode: "open",
+        upstreamTimeoutMs: 2000,
+        jwt: {},
+        tables: { rateLimits: tables.rateLimits, sessions: tables.sessions },
+        region: "eu-west-1",
+        logLevel: "INFO",
+        jwtSecret: undefined,
+        dynamoEndpoint: dynamo.endpoint,
+        ...overrides,
+    };
+}
+
+export interface CountingClient {
+    doc: DynamoDBDocumentClient;
+    /** Operations sent, by DynamoDB command name (GetItemCommand, UpdateItemCommand, ...). */
+    counts: Map<string, number>;
+    total(): number;
+    reset(): void;
+    destroy(): void;
+}
+
+/** A document client whose middleware counts every operation it sends (retries count once). */
+export function countingClient(dynamo: TestDynamo): CountingClient {
+    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000 });
+    const counts = new Map<string, number>();
+    client.middlewareStack.add(
+        (next, context) => async (args) => {
+            counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+            return next(args);
+        },
+        { step: "initialize", name: "countOperations" },
+    );
+    return {
+        doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        counts,
+        total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
+        reset: () => counts.clear(),
+        destroy: () => client.destroy(),
+    };
+}
+
+/** Parses a JSON body of a 2.0 result. */
+export function bodyOf(result: { body?: string; isBase64Encoded?: boolean }): any {
+    const text = result.isBase64Encoded ? Buffer.from(result.body ?? "", "base64").toString("utf8") : result.body ?? "";
+    return JSON.parse(text);
+}
