@@ -1,0 +1,36 @@
+/**
+ * How a violation names its resource. Every message reads
+ * `<kind> "<name>" (<physical name>): <what is wrong>; set <property>.`
+ * so the reader knows which resource to open and which argument to change,
+ * whether they see it in `pulumi preview` or in the offline check.
+ */
+
+const kinds: Record<string, string> = {
+    "aws:dynamodb/table:Table": "DynamoDB table",
+    "aws:lambda/function:Function": "Lambda function",
+    "aws:lambda/permission:Permission": "Lambda permission",
+    "aws:iam/role:Role": "IAM role",
+    "aws:iam/policy:Policy": "IAM policy",
+    "aws:iam/rolePolicy:RolePolicy": "IAM role policy",
+    "aws:iam/userPolicy:UserPolicy": "IAM user policy",
+    "aws:iam/groupPolicy:GroupPolicy": "IAM group policy",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "IAM role policy attachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment": "IAM user policy attachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment": "IAM group policy attachment",
+    "aws:iam/policyAttachment:PolicyAttachment": "IAM policy attachment",
+    "aws:apigatewayv2/stage:Stage": "API Gateway v2 stage",
+    "aws:apigateway/stage:Stage": "API Gateway REST stage",
+    "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
+};
+
+/** The resource as a person would name it: kind, Pulumi name, and physical name when it differs. */
+export function resourceLabel(type: string, name: string, physicalName?: unknown): string {
+    const kind = kinds[type] ?? type;
+    const physical = typeof physicalName === "string" && physicalName !== "" && physicalName !== name ? ` (${physicalName})` : "";
+    return `${kind} "${name}"${physical}`;
+}
+
+/** A violation message: the resource, the problem, and the property to set. */
+export function violation(resource: string, problem: string, fix: string): string {
+    return `${resource}: ${problem}; set ${fix}.`;
+}

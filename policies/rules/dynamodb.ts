@@ -1,0 +1,190 @@
+/**
+ * DynamoDB policies: encryption, point-in-time recovery, on-demand billing,
+ * TTL on tables that store expiring items, deletion protection.
+ *
+ * Policies see a table's inputs, so an unset argument counts as its AWS
+ * default: no `serverSideEncryption` is the AWS-owned key, no
+ * `pointInTimeRecovery` is off, no `billingMode` is PROVISIONED.
+ */
+import * as aws from "@pulumi/aws";
+import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
+import { resourceLabel, violation } from "./describe";
+
+/** Pack config of `dynamodb-encryption`. */
+export interface EncryptionConfig {
+    /** Require a customer managed KMS key (`serverSideEncryption.kmsKeyArn`) instead of the AWS managed `aws/dynamodb` key. */
+    requireCustomerManagedKey?: boolean;
+}
+
+export const dynamodbEncryption: ResourceValidationPolicy = {
+    name: "dynamodb-encryption",
+    description:
+        "DynamoDB tables have server-side encryption enabled with a KMS key (customer managed when requireCustomerManagedKey is set), not only the AWS-owned key.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            requireCustomerManagedKey: {
+                type: "boolean",
+                default: false,
+                description: "Require serverSideEncryption.kmsKeyArn (and a kmsKeyArn on every replica): a customer managed key you can audit and revoke.",
+            },
+        },
+    },
+    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+        const requireCustomerManagedKey = args.getConfig<EncryptionConfig>().requireCustomerManagedKey === true;
+        const label = resourceLabel(args.type, args.name, table.name);
+        if (table.serverSideEncryption?.enabled !== true) {
+            reportViolation(
+                violation(
+                    label,
+                    "server-side encryption is off, so the table is encrypted only with the AWS-owned key",
+                    requireCustomerManagedKey
+                        ? "serverSideEncryption = { enabled: true, kmsKeyArn: <customer managed KMS key ARN> }"
+                        : "serverSideEncryption = { enabled: true }",
+                ),
+            );
+            return;
+        }
+        if (!requireCustomerManagedKey) return;
+        if (!table.serverSideEncryption.kmsKeyArn) {
+            reportViolation(
+                violation(label, "encrypted with the AWS managed key, but this stack requires a customer managed key", "serverSideEncryption.kmsKeyArn to a customer managed KMS key ARN"),
+            );
+        }
+        (table.replicas ?? []).forEach((replica, index) => {
+            if (!replica.kmsKeyArn) {
+                reportViolation(
+                    violation(label, `replica in ${replica.regionName} has no customer managed key`, `replicas[${index}].kmsKeyArn to a KMS key ARN in ${replica.regionName}`),
+                );
+            }
+        });
+    }),
+};
+
+export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
+    name: "dynamodb-point-in-time-recovery",
+    description: "DynamoDB tables (and their replicas) have point-in-time recovery enabled, so a bad write can be rolled back.",
+    enforcementLevel: "mandatory",
+    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+        const label = resourceLabel(args.type, args.name, table.name);
+        if (table.pointInTimeRecovery?.enabled !== true) {
+            reportViolation(violation(label, "point-in-time recovery is off", "pointInTimeRecovery = { enabled: true }"));
+        }
+        (table.replicas ?? []).forEach((replica, index) => {
+            if (replica.pointInTimeRecovery !== true) {
+                reportViolation(violation(label, `point-in-time recovery is off on the replica in ${replica.regionName}`, `replicas[${index}].pointInTimeRecovery = true`));
+            }
+        });
+    }),
+};
+
+/** Pack config of `dynamodb-on-demand-billing`. */
+export interface BillingConfig {
+    /** Let PROVISIONED tables pass when the stack registers read and write autoscaling targets for them. */
+    allowProvisioned?: boolean;
+}
+
+/** The scalable dimensions a PROVISIONED table needs autoscaling targets for. */
+export const tableScalableDimensions = ["dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits"] as const;
+
+/**
+ * A stack policy: whether a PROVISIONED table is acceptable depends on other
+ * resources (its autoscaling targets), which only a stack policy can see.
+ */
+export const dynamodbOnDemandBilling: StackValidationPolicy = {
+    name: "dynamodb-on-demand-billing",
+    description:
+        "DynamoDB tables use on-demand (PAY_PER_REQUEST) billing; a PROVISIONED table passes only where pack config allows it and the stack registers autoscaling targets for its read and write capacity.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            allowProvisioned: {
+                type: "boolean",
+                default: false,
+                description: "Accept PROVISIONED tables that have aws.appautoscaling.Target resources for table/<name> on both ReadCapacityUnits and WriteCapacityUnits.",
+            },
+        },
+    },
+    validateStack: (args, reportViolation) => {
+        const tables = args.resources.filter((resource) => resource.isType(aws.dynamodb.Table));
+        if (tables.length === 0) args.notApplicable("the stack has no DynamoDB tables");
+        const allowProvisioned = args.getConfig<BillingConfig>().allowProvisioned === true;
+        const targets = args.resources.flatMap((resource) => {
+            const target = resource.asType(aws.appautoscaling.Target);
+            return target && target.serviceNamespace === "dynamodb" ? [target] : [];
+        });
+        for (const resource of tables) {
+            const table = resource.asType(aws.dynamodb.Table)!;
+            const billingMode = table.billingMode || "PROVISIONED";
+            if (billingMode === "PAY_PER_REQUEST") continue;
+            const tableName = table.name || resource.name;
+            const label = resourceLabel(resource.type, resource.name, tableName);
+            const mode = table.billingMode ? `billing mode is ${billingMode}` : "billingMode is unset, which means PROVISIONED";
+            if (!allowProvisioned) {
+                reportViolation(violation(label, `${mode} and this stack allows only on-demand tables`, 'billingMode = "PAY_PER_REQUEST"'), resource.urn);
+                continue;
+            }
+            const scaled = new Set(targets.filter((target) => target.resourceId === `table/${tableName}`).map((target) => target.scalableDimension));
+            const missing = tableScalableDimensions.filter((dimension) => !scaled.has(dimension));
+            if (missing.length > 0) {
+                reportViolation(
+                    violation(
+                        label,
+                        `${mode} with no autoscaling target for ${missing.join(" and ")}`,
+                        `billingMode = "PAY_PER_REQUEST", or register an aws.appautoscaling.Target with serviceNamespace "dynamodb", resourceId "table/${tableName}" and scalableDimension ${missing.map((d) => `"${d}"`).join(" and ")}`,
+                    ),
+                    resource.urn,
+                );
+            }
+        }
+    },
+};
+
+/** Pack config of `dynamodb-ttl-on-expiring-tables`. */
+export interface TtlConfig {
+    /** Case-insensitive regular expression matched against key attribute names that hold an expiry time. */
+    expiryAttributePattern?: string;
+}
+
+export const defaultExpiryAttributePattern = "(^|_)(expires_at|expiry|ttl)$|^expiresAt$";
+
+export const dynamodbTtlOnExpiringTables: ResourceValidationPolicy = {
+    name: "dynamodb-ttl-on-expiring-tables",
+    description: "DynamoDB tables with an expiry-time key attribute (expires_at and the like) have TTL enabled on it, so expired items are deleted instead of kept forever.",
+    enforcementLevel: "mandatory",
+    configSchema: {
+        properties: {
+            expiryAttributePattern: {
+                type: "string",
+                default: defaultExpiryAttributePattern,
+                description: "Case-insensitive regular expression naming the attributes that hold an expiry time.",
+            },
+        },
+    },
+    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+        const pattern = new RegExp(args.getConfig<TtlConfig>().expiryAttributePattern ?? defaultExpiryAttributePattern, "i");
+        const expiryAttributes = (table.attributes ?? []).map((attribute) => attribute.name).filter((name) => pattern.test(name));
+        if (expiryAttributes.length === 0) args.notApplicable("the table has no expiry-time key attribute");
+        const label = resourceLabel(args.type, args.name, table.name);
+        if (table.ttl?.enabled !== true) {
+            reportViolation(
+                violation(label, `key attribute ${expiryAttributes.join(", ")} holds an expiry time but TTL is off`, `ttl = { attributeName: "${expiryAttributes[0]}", enabled: true }`),
+            );
+        } else if (!expiryAttributes.includes(table.ttl.attributeName ?? "")) {
+            reportViolation(
+                violation(label, `TTL is on attribute "${table.ttl.attributeName ?? ""}", not on the expiry attribute ${expiryAttributes.join(", ")}`, `ttl.attributeName = "${expiryAttributes[0]}"`),
+            );
+        }
+    }),
+};
+
+export const dynamodbDeletionProtection: ResourceValidationPolicy = {
+    name: "dynamodb-deletion-protection",
+    description: "DynamoDB tables have deletion protection enabled, so a replacement or `pulumi destroy` cannot drop their data (advisory unless pack config makes it mandatory).",
+    enforcementLevel: "advisory",
+    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+        if (table.deletionProtectionEnabled !== true) {
+            reportViolation(violation(resourceLabel(args.type, args.name, table.name), "deletion protection is off", "deletionProtectionEnabled = true"));
+        }
+    }),
+};
