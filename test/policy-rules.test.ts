@@ -1,0 +1,293 @@
+/**
+ * The tollgate policies, one family at a time, against resources that small
+ * programs (test/fixtures/policy-*) register under mocks; then the offline
+ * evaluator's engine-like behaviour (enforcement levels, pack config,
+ * isType/asType, notApplicable, stack resources).
+ *
+ * Each fixture program runs once, in a child process, and is shared by the
+ * tests that read it.
+ */
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import { validateResourceOfType, type ResourceValidationArgs, type ResourceValidationPolicy, type StackValidationArgs, type StackValidationPolicy } from "@pulumi/policy";
+import { evaluatePolicies, PackConfigError, resolvePackConfig, type Evaluation, type PackConfigFile } from "../policies/offline/evaluate";
+import { runProgramIsolated, type ProgramRun } from "../policies/offline/harness";
+import { packEnforcementLevel, tollgatePolicies } from "../policies/rules";
+import prodPackConfig from "../policies/config/prod.json";
+
+const runs = new Map<string, Promise<ProgramRun>>();
+
+/** Runs test/fixtures/<name>/index.ts under mocks once per distinct config. */
+function runFixture(name: string, config: Record<string, string> = {}): Promise<ProgramRun> {
+    const key = `${name} ${JSON.stringify(config)}`;
+    if (!runs.has(key)) {
+        runs.set(
+            key,
+            runProgramIsolated({ program: path.join(__dirname, "fixtures", name, "index.ts"), stack: "test", config }).then((run) => {
+                assert.equal(run.error, undefined, `fixture ${name} failed: ${run.error}`);
+                return run;
+            }),
+        );
+    }
+    return runs.get(key)!;
+}
+
+async function evaluate(name: string, packConfig: PackConfigFile = {}, config: Record<string, string> = {}): Promise<Evaluation> {
+    const run = await runFixture(name, config);
+    return evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig });
+}
+
+/** The resources a policy reported, by Pulumi name, sorted. */
+function reported(evaluation: Evaluation, policyName: string): string[] {
+    return evaluation.violations
+        .filter((v) => v.policyName === policyName)
+        .map((v) => v.resourceName ?? "(stack)")
+        .sort();
+}
+
+function messageFor(evaluation: Evaluation, policyName: string, resourceName: string): string {
+    const found = evaluation.violations.filter((v) => v.policyName === policyName && v.resourceName === resourceName);
+    assert.equal(found.length, 1, `expected one ${policyName} violation on ${resourceName}, got ${found.length}`);
+    return found[0].message;
+}
+
+describe("policies: DynamoDB tables", function () {
+    it("dynamodb-encryption refuses a table left on the AWS-owned key and accepts AWS managed and customer managed keys", async () => {
+        const evaluation = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["defaults-only", "encryption-disabled"]);
+        assert.match(messageFor(evaluation, "dynamodb-encryption", "encryption-disabled"), /DynamoDB table "encryption-disabled" \(fixture-encryption-disabled\).*set serverSideEncryption = \{ enabled: true \}/);
+    });
+
+    it("dynamodb-encryption with requireCustomerManagedKey also refuses the AWS managed key, naming kmsKeyArn", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true } });
+        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["aws-managed-key", "defaults-only", "encryption-disabled"]);
+        assert.match(messageFor(evaluation, "dynamodb-encryption", "aws-managed-key"), /set serverSideEncryption\.kmsKeyArn/);
+    });
+
+    it("dynamodb-point-in-time-recovery refuses a table or replica without PITR, naming the property", async () => {
+        const evaluation = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(evaluation, "dynamodb-point-in-time-recovery"), ["defaults-only", "no-pitr", "replica-without-pitr"]);
+        assert.match(messageFor(evaluation, "dynamodb-point-in-time-recovery", "no-pitr"), /set pointInTimeRecovery = \{ enabled: true \}/);
+        assert.match(messageFor(evaluation, "dynamodb-point-in-time-recovery", "replica-without-pitr"), /replica in eu-central-1.*set replicas\[0\]\.pointInTimeRecovery = true/);
+    });
+
+    it("dynamodb-on-demand-billing refuses every PROVISIONED table (an unset billingMode included) unless pack config allows them", async () => {
+        const evaluation = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-autoscaled", "provisioned-read-scaled"]);
+        assert.match(messageFor(evaluation, "dynamodb-on-demand-billing", "defaults-only"), /billingMode is unset, which means PROVISIONED.*set billingMode = "PAY_PER_REQUEST"/);
+        const run = await runFixture("policy-dynamodb");
+        const table = run.resources.find((r) => r.type === "aws:dynamodb/table:Table" && r.name === "defaults-only")!;
+        assert.equal(evaluation.violations.find((v) => v.policyName === "dynamodb-on-demand-billing" && v.resourceName === "defaults-only")!.urn, table.urn);
+    });
+
+    it("dynamodb-on-demand-billing with allowProvisioned accepts a PROVISIONED table only with read and write autoscaling targets", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { "dynamodb-on-demand-billing": { allowProvisioned: true } });
+        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-read-scaled"]);
+        const message = messageFor(evaluation, "dynamodb-on-demand-billing", "provisioned-read-scaled");
+        assert.match(message, /no autoscaling target for dynamodb:table:WriteCapacityUnits;/);
+        assert.match(message, /resourceId "table\/fixture-provisioned-read-scaled"/);
+        assert.doesNotMatch(message, /ReadCapacityUnits/);
+    });
+
+    it("dynamodb-on-demand-billing is not applicable to a stack without tables", async () => {
+        const evaluation = await evaluate("policy-compute");
+        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), []);
+        assert.ok(evaluation.notApplicable.some((n) => n.policyName === "dynamodb-on-demand-billing" && n.reason === "the stack has no DynamoDB tables"));
+    });
+
+    it("dynamodb-ttl-on-expiring-tables refuses a table with an expiry key attribute and TTL off or on another attribute", async () => {
+        const evaluation = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(evaluation, "dynamodb-ttl-on-expiring-tables"), ["expiring-without-ttl", "ttl-on-other-attribute"]);
+        assert.match(messageFor(evaluation, "dynamodb-ttl-on-expiring-tables", "expiring-without-ttl"), /set ttl = \{ attributeName: "session_expires_at", enabled: true \}/);
+        assert.match(messageFor(evaluation, "dynamodb-ttl-on-expiring-tables", "ttl-on-other-attribute"), /set ttl\.attributeName = "expires_at"/);
+    });
+
+    it("dynamodb-deletion-protection is advisory by default and mandatory with the prod pack config", async () => {
+        const dev = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection"]);
+        assert.ok(dev.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "advisory"));
+        assert.match(messageFor(dev, "dynamodb-deletion-protection", "no-deletion-protection"), /set deletionProtectionEnabled = true/);
+
+        const prod = await evaluate("policy-dynamodb", prodPackConfig);
+        assert.ok(prod.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "mandatory"));
+    });
+
+    it("reports nothing against the compliant table", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true }, "dynamodb-on-demand-billing": { allowProvisioned: true } });
+        assert.deepEqual(
+            evaluation.violations.filter((v) => v.resourceName === "compliant" || v.resourceName === "provisioned-autoscaled"),
+            [],
+        );
+    });
+});
+
+describe("policies: Lambda and IAM", function () {
+    it("lambda-supported-runtime refuses deprecated Node.js and other deprecated runtimes", async () => {
+        const evaluation = await evaluate("policy-compute");
+        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["deprecated-node-runtime", "deprecated-python-runtime"]);
+        assert.match(messageFor(evaluation, "lambda-supported-runtime", "deprecated-node-runtime"), /runtime nodejs18\.x is deprecated.*set runtime = "nodejs22\.x"/);
+    });
+
+    it("lambda-supported-runtime follows minimumNodeMajor from pack config", async () => {
+        const evaluation = await evaluate("policy-compute", { "lambda-supported-runtime": { minimumNodeMajor: 24 } });
+        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["current-runtime", "deprecated-node-runtime", "deprecated-python-runtime"]);
+    });
+
+    it("iam-no-wildcard-dynamodb refuses wildcard actions and resources, NotAction, and DynamoDB full-access managed policies", async () => {
+        const evaluation = await evaluate("policy-compute");
+        assert.deepEqual(reported(evaluation, "iam-no-wildcard-dynamodb"), ["dynamodb-full-access", "inline-wildcard-role", "not-action-grant", "wildcard-action-grant", "wildcard-resource-grant"]);
+        assert.match(messageFor(evaluation, "iam-no-wildcard-dynamodb", "wildcard-action-grant"), /statement 0 \(Sid "AllTableActions"\).*wildcard action dynamodb:\*; set policy:/);
+        assert.match(messageFor(evaluation, "iam-no-wildcard-dynamodb", "wildcard-resource-grant"), /wildcard resource \*;/);
+        assert.match(messageFor(evaluation, "iam-no-wildcard-dynamodb", "inline-wildcard-role"), /table\/\*; set inlinePolicies\[0\]\.policy:/);
+        assert.match(messageFor(evaluation, "iam-no-wildcard-dynamodb", "dynamodb-full-access"), /AmazonDynamoDBFullAccess.*set policyArn/);
+    });
+
+    it("lambda-permission-source-arn refuses a service permission without a sourceArn or with a wildcard one", async () => {
+        const evaluation = await evaluate("policy-compute");
+        assert.deepEqual(reported(evaluation, "lambda-permission-source-arn"), ["unscoped-permission", "wildcard-api-permission"]);
+        assert.match(messageFor(evaluation, "lambda-permission-source-arn", "unscoped-permission"), /from any source; set sourceArn/);
+        const run = await runFixture("policy-compute");
+        const accountPermission = run.resources.find((r) => r.name === "account-permission")!;
+        assert.ok(evaluation.notApplicable.some((n) => n.policyName === "lambda-permission-source-arn" && n.urn === accountPermission.urn));
+    });
+
+    it("reports nothing against the compliant function, grants and permission", async () => {
+        const evaluation = await evaluate("policy-compute");
+        const compliant = ["current-runtime", "function-role", "scoped-grant", "basic-execution", "scoped-permission"];
+        assert.deepEqual(evaluation.violations.filter((v) => compliant.includes(v.resourceName ?? "")), []);
+    });
+});
+
+describe("policies: API Gateway and CloudWatch", function () {
+    it("apigateway-stage-throttling refuses a stage without both limits above 0, stage-wide or per route", async () => {
+        const evaluation = await evaluate("policy-edge");
+        assert.deepEqual(reported(evaluation, "apigateway-stage-throttling"), ["burst-only", "no-settings", "route-unthrottled", "zero-rate"]);
+        assert.match(messageFor(evaluation, "apigateway-stage-throttling", "burst-only"), /defaultRouteSettings\.throttlingRateLimit is unset.*set defaultRouteSettings = /);
+        assert.match(messageFor(evaluation, "apigateway-stage-throttling", "route-unthrottled"), /routeSettings\[0\] \(ANY \/admin\)/);
+    });
+
+    it("apigateway-access-logging refuses HTTP and REST stages without access logs", async () => {
+        const evaluation = await evaluate("policy-edge");
+        assert.deepEqual(reported(evaluation, "apigateway-access-logging"), ["no-access-logs", "no-settings", "rest-without-logs"]);
+        assert.match(messageFor(evaluation, "apigateway-access-logging", "no-access-logs"), /access logging is off; set accessLogSettings = /);
+    });
+
+    it("cloudwatch-log-retention refuses a log group that keeps logs forever", async () => {
+        const evaluation = await evaluate("policy-edge");
+        assert.deepEqual(reported(evaluation, "cloudwatch-log-retention"), ["kept-forever", "zero-retention"]);
+        assert.match(messageFor(evaluation, "cloudwatch-log-retention", "kept-forever"), /\(\/fixture\/kept-forever\): has no retention.*set retentionInDays/);
+    });
+
+    it("cloudwatch-log-retention holds prod to its 30-day minimum", async () => {
+        const sevenDays = await evaluate("policy-edge", prodPackConfig);
+        assert.deepEqual(reported(sevenDays, "cloudwatch-log-retention"), ["access-logs", "kept-forever", "zero-retention"]);
+        assert.match(messageFor(sevenDays, "cloudwatch-log-retention", "access-logs"), /keeps logs 7 days, less than the 30/);
+
+        const thirtyDays = await evaluate("policy-edge", prodPackConfig, { "fixture:retentionDays": "30" });
+        assert.deepEqual(reported(thirtyDays, "cloudwatch-log-retention"), ["kept-forever", "zero-retention"]);
+    });
+
+    it("reports nothing against the compliant stages and log group", async () => {
+        const evaluation = await evaluate("policy-edge");
+        assert.deepEqual(evaluation.violations.filter((v) => ["throttled", "access-logs", "rest-with-logs", "api"].includes(v.resourceName ?? "")), []);
+    });
+});
+
+describe("offline evaluation behaves as the engine", function () {
+    const probe = (name: string, validate: (args: ResourceValidationArgs) => void, extra: Partial<ResourceValidationPolicy> = {}): ResourceValidationPolicy => ({
+        name,
+        description: `probe ${name}`,
+        validateResource: (args, reportViolation) => {
+            validate(args);
+            reportViolation(`${args.name} seen`);
+        },
+        ...extra,
+    });
+
+    it("applies an `all` level to every policy, a policy's own entry over it, and reports remediate as mandatory", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { all: "advisory", "dynamodb-encryption": "mandatory", "dynamodb-point-in-time-recovery": { enforcementLevel: "remediate" } });
+        const levels = (policy: string) => [...new Set(evaluation.violations.filter((v) => v.policyName === policy).map((v) => v.enforcementLevel))];
+        assert.deepEqual(levels("dynamodb-encryption"), ["mandatory"]);
+        assert.deepEqual(levels("dynamodb-point-in-time-recovery"), ["mandatory"]);
+        assert.deepEqual(levels("dynamodb-ttl-on-expiring-tables"), ["advisory"]);
+        assert.deepEqual(levels("dynamodb-deletion-protection"), ["advisory"]);
+    });
+
+    it("does not run a disabled policy", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { "dynamodb-point-in-time-recovery": "disabled" });
+        assert.deepEqual(reported(evaluation, "dynamodb-point-in-time-recovery"), []);
+        assert.ok(!evaluation.policiesRun.includes("dynamodb-point-in-time-recovery"));
+        assert.equal(evaluation.policiesRun.length, tollgatePolicies.length - 1);
+    });
+
+    it("getConfig returns the schema defaults overlaid by the file, without enforcementLevel", async () => {
+        const run = await runFixture("policy-dynamodb");
+        const seen: object[] = [];
+        const policy = probe("probe-config", (args) => seen.push(args.getConfig()), {
+            configSchema: { properties: { limit: { type: "integer", default: 5 }, mode: { type: "string", default: "strict" }, tags: { type: "array", items: { type: "string" } } } },
+        });
+        await evaluatePolicies(run.resources.slice(0, 1), { policies: [policy], config: { "probe-config": { enforcementLevel: "mandatory", mode: "lenient" } } });
+        assert.deepEqual(seen, [{ limit: 5, mode: "lenient" }]);
+    });
+
+    it("isType and asType go by the resource's type token; notApplicable records the policy as not applicable", async () => {
+        const run = await runFixture("policy-dynamodb");
+        const policy = probe("probe-types", (args) => {
+            if (!args.isType(aws.dynamodb.Table)) args.notApplicable("not a table");
+            assert.equal(args.asType(aws.lambda.Function), undefined);
+            assert.equal(args.asType(aws.dynamodb.Table)!.hashKey, args.props.hashKey);
+        });
+        const evaluation = await evaluatePolicies(run.resources, { policies: [policy] });
+        const tables = run.resources.filter((r) => r.type === "aws:dynamodb/table:Table");
+        assert.equal(evaluation.violations.length, tables.length);
+        assert.equal(evaluation.notApplicable.filter((n) => n.reason === "not a table").length, run.resources.length - tables.length);
+        assert.ok(evaluation.violations.every((v) => v.enforcementLevel === "advisory"), "a policy and pack with no level default to advisory, as in the SDK");
+    });
+
+    it("skips a validator typed to another resource type without calling it", async () => {
+        const run = await runFixture("policy-dynamodb");
+        let calls = 0;
+        const policy: ResourceValidationPolicy = {
+            name: "probe-skip",
+            description: "probe",
+            validateResource: validateResourceOfType(aws.lambda.Function, () => void calls++),
+        };
+        const evaluation = await evaluatePolicies(run.resources, { policies: [policy] });
+        assert.equal(calls, 0);
+        assert.equal(evaluation.notApplicable.length, run.resources.length);
+        assert.equal(evaluation.notApplicable[0].reason, "Policy only applies to resources of type 'aws:lambda/function:Function'");
+    });
+
+    it("gives stack policies every resource with outputs, parent and dependencies resolved, and the stack tags", async () => {
+        const run = await runFixture("policy-dynamodb");
+        let seen: StackValidationArgs | undefined;
+        const policy: StackValidationPolicy = { name: "probe-stack", description: "probe", validateStack: (args) => void (seen = args) };
+        await evaluatePolicies(run.resources, { policies: [policy], stackTags: { "pulumi:project": "tollgate" } });
+        assert.ok(seen);
+        assert.equal(seen.resources.length, run.resources.length);
+        assert.equal(seen.stackTags.get("pulumi:project"), "tollgate");
+        const table = seen.resources.find((r) => r.name === "provisioned-autoscaled")!;
+        assert.equal(table.asType(aws.dynamodb.Table)!.arn, "arn:aws:dynamodb:eu-west-1:123456789012:table/fixture-provisioned-autoscaled");
+        assert.equal(table.parent?.type, "pulumi:pulumi:Stack");
+        const target = seen.resources.find((r) => r.name === "provisioned-autoscaled-read")!;
+        assert.deepEqual(target.propertyDependencies.resourceId.map((r) => r.urn), [table.urn]);
+        assert.ok(target.dependencies.includes(table));
+    });
+
+    it("refuses a pack config the CLI would refuse, naming the policy and key", () => {
+        const refused = (config: PackConfigFile, pattern: RegExp) => assert.throws(() => resolvePackConfig(tollgatePolicies, packEnforcementLevel, config), (e: Error) => e instanceof PackConfigError && pattern.test(e.message));
+        refused({ "dynamodb-encryption": { requireCustomerManagedKey: "yes" } }, /dynamodb-encryption\.requireCustomerManagedKey: .*boolean/);
+        refused({ "cloudwatch-log-retention": { minimumRetentionDays: 0 } }, /cloudwatch-log-retention\.minimumRetentionDays/);
+        refused({ "dynamodb-deletion-protection": "blocking" }, /"dynamodb-deletion-protection": "blocking" is not a valid enforcement level/);
+        refused({ "dynamodb-encrypton": "mandatory" }, /"dynamodb-encrypton" is not a policy of this pack/);
+    });
+
+    it("fails the evaluation, naming the policy, when a policy throws", async () => {
+        const run = await runFixture("policy-dynamodb");
+        const policy = probe("probe-throws", () => {
+            throw new Error("boom");
+        });
+        await assert.rejects(evaluatePolicies(run.resources, { policies: [policy] }), /with policy 'probe-throws'.*boom/s);
+    });
+});
