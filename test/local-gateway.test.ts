@@ -80,19 +80,27 @@ describe("local gateway: request -> API Gateway HTTP API 2.0 event", () => {
     });
 
     it("builds an event with the captured event's keys and types at every level", async () => {
-        // Given a gateway, when a request like the captured one (POST, no body, no query, no cookie) arrives
+        // Given a gateway, when a request like the captured one (POST, no body, no query, no cookie) arrives at the root
         const { gateway, events } = await started(ok);
-        await rawRequest(gateway, { method: "POST", path: "/lambda", headers: { authorization: "Bearer foo", "content-length": "0" } });
+        await rawRequest(gateway, { method: "POST", path: "/", headers: { authorization: "Bearer foo", "content-length": "0" } });
 
         // then the event has exactly the captured event's shape
-        const { routeKey: _r, ...capturedWithoutRoute } = capturedEvent;
-        const { routeKey, ...eventWithoutRoute } = events[0];
-        assert.deepEqual(shapeOf(eventWithoutRoute), shapeOf(capturedWithoutRoute));
-        // and the route key of the single $default route, on the event and in its context
-        assert.equal(routeKey, "$default");
-        assert.equal(events[0].requestContext.routeKey, "$default");
-        assert.equal(events[0].requestContext.stage, "$default");
+        assert.deepEqual(shapeOf(events[0]), shapeOf(capturedEvent));
         assert.equal(events[0].version, "2.0");
+        assert.equal(events[0].requestContext.stage, "$default");
+    });
+
+    it("uses the deployed API's route keys: ANY / for the root, ANY /{proxy+} with the path as proxy parameter below it", async () => {
+        const { gateway, events } = await started(ok);
+        await rawRequest(gateway, { path: "/" });
+        await rawRequest(gateway, { path: "/catalog/items/7?x=1" });
+
+        assert.equal(events[0].routeKey, "ANY /");
+        assert.equal(events[0].requestContext.routeKey, "ANY /");
+        assert.equal("pathParameters" in events[0], false);
+        assert.equal(events[1].routeKey, "ANY /{proxy+}");
+        assert.equal(events[1].requestContext.routeKey, "ANY /{proxy+}");
+        assert.deepEqual(events[1].pathParameters, { proxy: "catalog/items/7" });
     });
 
     it("adds cookies, queryStringParameters and body, each with its type, only when the request has them", async () => {
@@ -107,7 +115,10 @@ describe("local gateway: request -> API Gateway HTTP API 2.0 event", () => {
         const shape = shapeOf(events[0]);
         const captured = shapeOf(capturedEvent);
         const added = Object.keys(shape).filter((key) => !(key in captured));
-        assert.deepEqual(added.sort(), ["event.body", "event.cookies", "event.cookies[]", "event.queryStringParameters", "event.queryStringParameters.*"].sort());
+        assert.deepEqual(
+            added.sort(),
+            ["event.body", "event.cookies", "event.cookies[]", "event.pathParameters", "event.pathParameters.proxy", "event.queryStringParameters", "event.queryStringParameters.*"].sort(),
+        );
         assert.equal(shape["event.cookies[]"], "string");
         assert.equal(shape["event.queryStringParameters.*"], "string");
         assert.equal(shape["event.body"], "string");
@@ -357,6 +368,75 @@ describe("local gateway: handler result -> HTTP response", () => {
         assert.match(seen!.awsRequestId, /^[0-9a-f-]{36}$/);
         assert.ok(seen!.remaining > 0 && seen!.remaining <= 30_000);
         assert.equal(seen!.arn, "arn:aws:lambda:eu-west-1:123456789012:function:tollgate-test-gateway");
+    });
+});
+
+describe("local gateway: CORS as the HTTP API's configuration sets it", () => {
+    const cors = {
+        allowOrigins: ["http://localhost:5173"],
+        allowMethods: ["GET", "POST"],
+        allowHeaders: ["authorization", "content-type"],
+        exposeHeaders: ["ratelimit", "x-request-id"],
+        allowCredentials: true,
+        maxAgeSeconds: 600,
+    };
+    let running: RunningGateway | undefined;
+    afterEach(async () => {
+        await running?.close();
+        running = undefined;
+    });
+
+    it("answers a preflight from an allowed origin itself, with the configured headers", async () => {
+        const { gateway, events } = await gatewayWith(ok, { cors });
+        running = gateway;
+        const response = await rawRequest(gateway, {
+            method: "OPTIONS",
+            path: "/catalog/items",
+            headers: { origin: "http://localhost:5173", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+        });
+
+        assert.equal(response.status, 204);
+        assert.equal(response.headers["access-control-allow-origin"], "http://localhost:5173");
+        assert.equal(response.headers["access-control-allow-methods"], "GET,POST");
+        assert.equal(response.headers["access-control-allow-headers"], "authorization,content-type");
+        assert.equal(response.headers["access-control-allow-credentials"], "true");
+        assert.equal(response.headers["access-control-max-age"], "600");
+        assert.equal(events.length, 0);
+    });
+
+    it("gives a preflight from another origin no CORS headers", async () => {
+        const { gateway, events } = await gatewayWith(ok, { cors });
+        running = gateway;
+        const response = await rawRequest(gateway, {
+            method: "OPTIONS",
+            path: "/catalog/items",
+            headers: { origin: "https://evil.example", "access-control-request-method": "GET" },
+        });
+
+        assert.equal(response.status, 204);
+        assert.equal(response.headers["access-control-allow-origin"], undefined);
+        assert.equal(events.length, 0);
+    });
+
+    it("replaces the function's CORS headers with the configured ones on a request from an allowed origin", async () => {
+        const { gateway } = await gatewayWith(() => ({ statusCode: 200, headers: { "access-control-allow-origin": "*", "x-other": "kept" }, body: "{}" }), { cors });
+        running = gateway;
+        const allowed = await rawRequest(gateway, { path: "/c", headers: { origin: "http://localhost:5173" } });
+        const other = await rawRequest(gateway, { path: "/c", headers: { origin: "https://evil.example" } });
+
+        assert.equal(allowed.headers["access-control-allow-origin"], "http://localhost:5173");
+        assert.equal(allowed.headers["access-control-expose-headers"], "ratelimit,x-request-id");
+        assert.equal(allowed.headers["x-other"], "kept");
+        assert.equal(other.headers["access-control-allow-origin"], undefined);
+    });
+
+    it("passes OPTIONS requests that are not preflights to the function", async () => {
+        const { gateway, events } = await gatewayWith(ok, { cors });
+        running = gateway;
+        await rawRequest(gateway, { method: "OPTIONS", path: "/c" });
+
+        assert.equal(events.length, 1);
+        assert.equal(events[0].requestContext.http.method, "OPTIONS");
     });
 });
 

@@ -68,12 +68,28 @@ function curlLines(gateway: LocalGateway, options: LocalOptions, projectDir: str
     if (session) {
         const storePort = gateway.store.port;
         const env = storePort !== defaults.dynamoPort ? `${envNames.dynamoPort}=${storePort} ` : "";
-        const stackFlag = options.stack !== defaults.stack ? ` --stack ${options.stack}` : "";
+        const stackFlag = options.configFile
+            ? ` --config ${shellWord(relativeToProject(options.configFile, projectDir))}`
+            : options.stack !== defaults.stack
+              ? ` --stack ${options.stack}`
+              : "";
         const permissions = session.permissions.length ? ` --permissions ${session.permissions.join(",")}` : "";
-        const cd = path.resolve(process.cwd()) === projectDir ? "" : `cd ${projectDir} && `;
+        // npm finds the project from any directory inside it.
+        const insideProject = !path.relative(projectDir, process.cwd()).startsWith("..");
+        const cd = insideProject ? "" : `cd ${shellWord(projectDir)} && `;
         lines.push(`  TOKEN=$(${cd}${env}npm run --silent sessions -- create --local${stackFlag} --user alice${permissions})`);
         lines.push(`  curl -i -H "Authorization: Bearer $TOKEN" ${url}${session.pathPrefix}/me`);
     }
     if (!open && !session && gateway.routes[0]) lines.push(`  curl -i ${url}${gateway.routes[0].pathPrefix}/`);
     return lines;
+}
+
+function relativeToProject(file: string, projectDir: string): string {
+    const rel = path.relative(projectDir, file);
+    return rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : file;
+}
+
+/** Quotes a path for a POSIX shell when it needs it. */
+function shellWord(word: string): string {
+    return /^[A-Za-z0-9_./:=@%+-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
 }

@@ -9,7 +9,9 @@
  * headers into `cookies`, `rawQueryString` always present, query values
  * decoded with repeats joined with ",", `requestContext.http.sourceIp` taken
  * from the socket (X-Forwarded-For is only ever a header), a fresh request id
- * per request, and binary bodies base64-encoded.
+ * per request, and binary bodies base64-encoded. Route keys are those of the
+ * deployed API (components/gateway.ts): `ANY /{proxy+}` with the path in
+ * `pathParameters.proxy`, and `ANY /` for the root; the stage is `$default`.
  */
 import { randomBytes } from "node:crypto";
 import type { APIGatewayEventRequestContextV2, APIGatewayProxyEventV2 } from "aws-lambda";
@@ -86,9 +88,10 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
     const headers: Record<string, string> = Object.fromEntries(received);
 
     const domainName = hostName(received.get("host")) ?? "localhost";
+    const route = deployedRoute(rawPath);
     const event: GatewayEvent = {
         version: "2.0",
-        routeKey: "$default",
+        routeKey: route.routeKey,
         rawPath,
         rawQueryString,
         headers,
@@ -106,7 +109,7 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
                 userAgent: received.get("user-agent") ?? "",
             },
             requestId: options.requestId,
-            routeKey: "$default",
+            routeKey: route.routeKey,
             stage: "$default",
             time: formatRequestTime(options.now),
             timeEpoch: options.now.getTime(),
@@ -114,6 +117,7 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
         isBase64Encoded: false,
     };
     if (cookies.length > 0) event.cookies = cookies;
+    if (route.pathParameters) event.pathParameters = route.pathParameters;
     const query = queryParameters(rawQueryString);
     if (query) event.queryStringParameters = query;
     if (request.body.length > 0) {
@@ -122,6 +126,12 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
         event.isBase64Encoded = encoded.isBase64Encoded;
     }
     return event;
+}
+
+/** The route of the deployed API a path matches: the greedy proxy route, or the root route for `/`. */
+export function deployedRoute(rawPath: string): { routeKey: string; pathParameters?: Record<string, string> } {
+    if (rawPath === "/") return { routeKey: "ANY /" };
+    return { routeKey: "ANY /{proxy+}", pathParameters: { proxy: rawPath.slice(1) } };
 }
 
 /**

@@ -8,7 +8,9 @@
  * is refused with 413, a function that throws or returns a malformed result
  * gives 500, a function that outlives its timeout gives 500 (Lambda's
  * timeout) or 503 (API Gateway's 30-second integration timeout), all without
- * internal detail. Every response carries `apigw-requestid`, as AWS's do.
+ * internal detail. With a CORS configuration, preflight requests are
+ * answered here and CORS headers set as API Gateway sets them (cors.ts).
+ * Every response carries `apigw-requestid`, as AWS's do.
  */
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
@@ -16,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import type { Context } from "aws-lambda";
 import { buildEvent, newRequestId, type ApiIdentity, type GatewayEvent } from "./event";
 import { answerFromResult, problemAnswer, type HttpAnswer } from "./result";
+import { isPreflight, preflightAnswer, withCorsHeaders, type CorsSettings } from "./cors";
 
 export type GatewayHandler = (event: GatewayEvent, context: Context) => Promise<unknown>;
 
@@ -28,6 +31,8 @@ export interface GatewayOptions {
     maxBodyBytes?: number;
     /** The function's timeout (`tollgate:lambda.timeoutSeconds`); past it the invocation fails with 500. Default 30 s. */
     functionTimeoutMs?: number;
+    /** The API's CORS configuration (`tollgate:cors`); unset: no CORS handling, as an API without one. */
+    cors?: CorsSettings;
     /** API Gateway's integration timeout; past it the client gets 503. Default 30 s, the HTTP API maximum. */
     integrationTimeoutMs?: number;
     functionName?: string;
@@ -102,6 +107,8 @@ async function serve(request: http.IncomingMessage, response: http.ServerRespons
     let answer: HttpAnswer;
     if (body === "too large") {
         answer = problemAnswer(413, "Request Entity Too Large");
+    } else if (options.cors && isPreflight(request.method ?? "", request.headers)) {
+        answer = preflightAnswer(options.cors, request.headers);
     } else {
         const event = buildEvent(
             {
@@ -116,6 +123,7 @@ async function serve(request: http.IncomingMessage, response: http.ServerRespons
             { requestId, now: new Date(), api: options.api },
         );
         answer = await invoke(event, options);
+        if (options.cors) answer = withCorsHeaders(options.cors, request.headers, answer);
     }
     send(response, answer, requestId, request.method === "HEAD", options.logError ?? defaultLogError);
 }

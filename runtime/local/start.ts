@@ -137,7 +137,10 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         const gateway: RunningGateway = await startGateway({
             handler,
             port: options.port,
+            cors: stack.settings.cors,
             functionTimeoutMs: stack.settings.lambda.timeoutSeconds * 1000,
+            // As the Gateway component sets it: the function's timeout, at most the HTTP API maximum.
+            integrationTimeoutMs: Math.min(stack.settings.lambda.timeoutSeconds * 1000, 30_000),
             functionName: `${stack.settings.prefix}-${functionNameSuffix}`,
             memoryMb: stack.settings.lambda.memoryMb,
             region: settings.region,
