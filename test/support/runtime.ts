@@ -182,6 +182,8 @@ export interface CountingClient {
     doc: DynamoDBDocumentClient;
     /** Operations sent, by DynamoDB command name (GetItemCommand, UpdateItemCommand, ...). */
     counts: Map<string, number>;
+    /** `+Name` when an operation is sent, `-Name` when its answer (or failure) is back, in order. */
+    trace: string[];
     total(): number;
     reset(): void;
     destroy(): void;
@@ -191,18 +193,29 @@ export interface CountingClient {
 export function countingClient(dynamo: TestDynamo): CountingClient {
     const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000 });
     const counts = new Map<string, number>();
+    const trace: string[] = [];
     client.middlewareStack.add(
         (next, context) => async (args) => {
+            const name = context.commandName!.replace(/Command$/, "");
             counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
-            return next(args);
+            trace.push(`+${name}`);
+            try {
+                return await next(args);
+            } finally {
+                trace.push(`-${name}`);
+            }
         },
         { step: "initialize", name: "countOperations" },
     );
     return {
         doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
         counts,
+        trace,
         total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
-        reset: () => counts.clear(),
+        reset: () => {
+            counts.clear();
+            trace.length = 0;
+        },
         destroy: () => client.destroy(),
     };
 }

@@ -1,0 +1,41 @@
+/**
+ * The HS256 secret of JWT routes. Deployed, it lives in Secrets Manager
+ * (`JWT_SECRET_ARN`) and is fetched once per container, on the first JWT that
+ * needs it; a failed fetch is not cached, so the next request tries again.
+ * Locally it is a plain value.
+ */
+import type { RuntimeSettings } from "../settings";
+
+export type SecretLoader = (secretArn: string) => Promise<string>;
+
+/** Reads a secret's `SecretString` with the AWS SDK; the client is made on first use, once. */
+export function secretsManagerLoader(region: string): SecretLoader {
+    let client: import("@aws-sdk/client-secrets-manager").SecretsManagerClient | undefined;
+    return async (secretArn) => {
+        const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
+        client ??= new SecretsManagerClient({ region, maxAttempts: 2 });
+        const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+        if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the JWT secret has no SecretString");
+        return result.SecretString;
+    };
+}
+
+/** Returns the secret's bytes, or undefined when no secret is configured. */
+export function createSecretSource(config: RuntimeSettings["jwtSecret"], load: SecretLoader): () => Promise<Uint8Array | undefined> {
+    if (!config) return async () => undefined;
+    if ("value" in config) {
+        const bytes = new TextEncoder().encode(config.value);
+        return async () => bytes;
+    }
+    let pending: Promise<Uint8Array> | undefined;
+    return () => {
+        pending ??= load(config.secretArn).then(
+            (secret) => new TextEncoder().encode(secret),
+            (error) => {
+                pending = undefined;
+                throw error;
+            },
+        );
+        return pending;
+    };
+}

@@ -1,0 +1,48 @@
+/**
+ * A per-container map whose entries lapse at a given time: the limiter's
+ * refusals and previous-window counts, the session cache. Bounded, so a flood
+ * of distinct keys cannot grow a container's memory without limit: past
+ * `maxEntries` lapsed entries are swept, then the oldest are dropped.
+ */
+export class ExpiringCache<K, V> {
+    private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+
+    constructor(private readonly maxEntries = 10_000) {}
+
+    /** The value, if present and `now` (epoch ms) is before its expiry. */
+    get(key: K, now: number): V | undefined {
+        const entry = this.entries.get(key);
+        if (!entry) return undefined;
+        if (now >= entry.expiresAt) {
+            this.entries.delete(key);
+            return undefined;
+        }
+        return entry.value;
+    }
+
+    set(key: K, value: V, expiresAt: number, now: number): void {
+        this.entries.delete(key);
+        this.entries.set(key, { value, expiresAt });
+        if (this.entries.size > this.maxEntries) this.sweep(now);
+    }
+
+    delete(key: K): void {
+        this.entries.delete(key);
+    }
+
+    get size(): number {
+        return this.entries.size;
+    }
+
+    private sweep(now: number): void {
+        for (const [key, entry] of this.entries) if (now >= entry.expiresAt) this.entries.delete(key);
+        // Map iteration follows insertion order: the first entries are the oldest.
+        const excess = this.entries.size - Math.floor(this.maxEntries * 0.9);
+        if (excess <= 0) return;
+        let dropped = 0;
+        for (const key of this.entries.keys()) {
+            if (dropped++ >= excess) break;
+            this.entries.delete(key);
+        }
+    }
+}

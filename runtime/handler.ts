@@ -1,0 +1,185 @@
+/**
+ * The gateway's request handler: API Gateway HTTP API 2.0 event in, 2.0
+ * result out. It reads as its steps:
+ *
+ *   request -> route -> (authenticate || rate limit) -> proxy -> respond, observe
+ *
+ * `createHandler` is called once per container (the Lambda entry, the local
+ * gateway); everything built here (DynamoDB client, stores, caches, the JWT
+ * secret and JWKS, logger and metrics) lives as long as the container, and
+ * nothing of it is rebuilt per request. Time and randomness come from `deps`.
+ */
+import { randomBytes } from "node:crypto";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { RuntimeSettings } from "./settings";
+import type { Identity } from "./auth/identity";
+import { createJwtVerifier } from "./auth/jwt";
+import { createSecretSource, secretsManagerLoader, type SecretLoader } from "./auth/secret";
+import { SessionAuthenticator } from "./auth/sessionAuth";
+import { createDocumentClient } from "./stores/dynamo";
+import { DynamoRateLimitStore } from "./stores/rateLimitStore";
+import { DynamoSessionStore } from "./stores/sessionStore";
+import { admit, type Admission } from "./steps/admit";
+import { readCredential, type Credential } from "./steps/authenticate";
+import { live, ready } from "./steps/health";
+import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
+import { proxy } from "./steps/proxy";
+import { rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
+import { readRequest, type GatewayRequest } from "./steps/request";
+import { problem, withHeaders } from "./steps/respond";
+import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
+
+export interface HandlerDeps {
+    /** Epoch milliseconds. */
+    now: () => number;
+    /** Used to call upstreams (and the JWKS URL). */
+    fetch: typeof fetch;
+    /** The DynamoDB client both stores use; built from the settings when not given. */
+    dynamo: DynamoDBDocumentClient;
+    /** Reads the JWT secret from Secrets Manager by ARN. */
+    loadSecret: SecretLoader;
+    /** Receives each log line and EMF document; stdout by default. */
+    log: LogSink;
+    /** Request ids for events that carry none. */
+    randomToken: () => string;
+}
+
+export type Handler = (event: APIGatewayProxyEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** Time kept back from the Lambda's remaining time, to answer 504 before Lambda cuts the invocation off. */
+const invocationMarginMs = 250;
+
+interface Outcome {
+    result: APIGatewayProxyStructuredResultV2;
+    record: Omit<RequestRecord, "requestId" | "latencyMs" | "status">;
+}
+
+export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDeps> = {}): Handler {
+    const now = deps.now ?? Date.now;
+    const fetchUpstream = deps.fetch ?? globalThis.fetch;
+    const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
+    const dynamo = deps.dynamo ?? createDocumentClient({ region: settings.region, endpoint: settings.dynamoEndpoint });
+    const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
+    const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
+    const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });
+    const sessions = new SessionAuthenticator({ store: sessionStore, now, cacheSeconds: settings.sessionCacheSeconds });
+    const jwt = createJwtVerifier({
+        settings: settings.jwt,
+        secret: createSecretSource(settings.jwtSecret, deps.loadSecret ?? secretsManagerLoader(settings.region)),
+        now,
+        fetch: deps.fetch,
+    });
+    const observer = createObserver({ logLevel: settings.logLevel, sink: deps.log });
+    const routes = compileRoutes(settings.routes);
+
+    async function serve(request: GatewayRequest, remainingMs: number | undefined): Promise<Outcome> {
+        const match = matchRoute(routes, request.rawPath);
+        if (match.kind === "bad-path") return { result: problem(400, "The request path is not acceptable."), record: {} };
+        if (match.kind === "not-found") return { result: problem(404, "No route matches this path."), record: {} };
+        if (match.kind === "health") {
+            if (request.method !== "GET" && request.method !== "HEAD") return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: "health" } };
+            const result = match.check === "live" ? live() : await ready([() => rateLimitStore.ping(), () => sessionStore.ping()]);
+            return { result, record: { route: "health" } };
+        }
+
+        const { route, upstreamPath } = match;
+        const url = upstreamUrl(route.upstream, upstreamPath, request.rawQueryString);
+        if (!url) return { result: problem(400, "The request path is not acceptable."), record: { route: route.name } };
+
+        const credential = readCredential(route.auth, request);
+        const policy = route.rateLimit ?? settings.defaultRateLimit;
+        const admission = await admit({ route, policy, request, credential, sessions, jwt, limiter });
+        const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
+        const record = {
+            route: route.name,
+            limiterKey: admission.rateLimit?.limiterKey,
+            decision: admission.rateLimit ? (admission.rateLimit.source === "container" ? "limited-local" : admission.rateLimit.outcome) : undefined,
+            auth: authOutcome(credential, admission),
+        };
+        const refusal = refusalOf(admission);
+        if (refusal) return { result: withHeaders(refusal, limitHeaders), record };
+
+        const timeoutMs = remainingMs === undefined ? settings.upstreamTimeoutMs : Math.min(settings.upstreamTimeoutMs, remainingMs - invocationMarginMs);
+        const forwarded = await proxy({
+            url,
+            request,
+            identity: admission.identity,
+            strip: { authorization: credential.kind === "session" && credential.from === "authorization", sessionCookie: route.auth === "session" || route.auth === "any" },
+            timeoutMs,
+            fetch: fetchUpstream,
+            now,
+        });
+        if (forwarded.kind === "answered") {
+            return { result: withHeaders(forwarded.result, limitHeaders), record: { ...record, upstreamMs: forwarded.latencyMs } };
+        }
+        const upstreamRecord = { ...record, upstreamMs: forwarded.latencyMs, upstreamError: forwarded.kind };
+        if (forwarded.kind === "timeout") return { result: problem(504, "The upstream service did not answer in time.", limitHeaders), record: upstreamRecord };
+        return { result: problem(502, "The upstream service could not be reached.", limitHeaders), record: upstreamRecord };
+    }
+
+    return async (event, context) => {
+        const started = now();
+        const request = readRequest(event, randomToken);
+        const requestId = request?.requestId ?? randomToken();
+        let outcome: Outcome;
+        if (!request) {
+            outcome = { result: problem(400, "The request is malformed."), record: {} };
+        } else {
+            try {
+                outcome = await serve(request, remainingTime(context));
+            } catch (error) {
+                observer.failure(requestId, error);
+                outcome = { result: problem(500), record: {} };
+            }
+        }
+        const result = withHeaders(outcome.result, { "x-request-id": requestId });
+        observer.request({ ...outcome.record, requestId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
+        return result;
+    };
+}
+
+function remainingTime(context: Pick<Context, "getRemainingTimeInMillis"> | undefined): number | undefined {
+    try {
+        const remaining = context?.getRemainingTimeInMillis?.();
+        return typeof remaining === "number" && Number.isFinite(remaining) ? remaining : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+function refusalOf(admission: Admission): APIGatewayProxyStructuredResultV2 | undefined {
+    switch (admission.status) {
+        case "admitted":
+            return undefined;
+        case "limited":
+            return problem(429, "Too many requests; retry after the time in Retry-After.");
+        case "missing-credential":
+        case "invalid-credential":
+            return problem(401, "A valid credential is required.", { "www-authenticate": "Bearer" });
+        case "forbidden":
+            return problem(403, "The credential does not grant access to this route.");
+        case "auth-unavailable":
+            return problem(503, "Authentication is temporarily unavailable.", { "retry-after": "1" });
+        case "limiter-unavailable":
+            return problem(503, "The service is temporarily unavailable.", { "retry-after": "1" });
+    }
+}
+
+function authOutcome(credential: Credential, admission: Admission): string {
+    if (credential.kind === "anonymous") return "anonymous";
+    switch (admission.status) {
+        case "missing-credential":
+            return "missing";
+        case "invalid-credential":
+            return "invalid";
+        case "forbidden":
+            return "forbidden";
+        case "auth-unavailable":
+            return "unavailable";
+        default:
+            return admission.identity ? "valid" : "unchecked";
+    }
+}
+
+export type { Identity };

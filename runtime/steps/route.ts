@@ -1,0 +1,113 @@
+/**
+ * Step 1: route. Finds the route whose `pathPrefix` is the longest match of
+ * the request path, segment by segment, and the path to send upstream.
+ *
+ * API Gateway HTTP APIs hand over `rawPath` already percent-decoded, the local
+ * gateway hands it over encoded; this step accepts both. Anything that could
+ * move the upstream path outside the route's prefix is refused (400) rather
+ * than normalised: `.`/`..` segments in any spelling (`%2e%2e`, `.%2E`), an
+ * encoded slash or backslash, a null byte, control characters. The upstream
+ * path is rebuilt from the accepted segments, every character that cannot
+ * appear literally in a URL path re-encoded, so `fetch` never reinterprets it.
+ */
+import { healthPaths, type RouteSpec } from "../specs/routes";
+
+export interface CompiledRoute {
+    spec: RouteSpec;
+    /** The prefix's segments, decoded; `[]` for the root prefix `/`. */
+    segments: string[];
+}
+
+export type RouteMatch =
+    | { kind: "health"; check: "live" | "ready" }
+    | { kind: "route"; route: RouteSpec; upstreamPath: string }
+    | { kind: "not-found" }
+    | { kind: "bad-path" };
+
+/** Longest prefix first, so the first match is the longest. */
+export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
+    return routes
+        .map((spec) => ({ spec, segments: spec.pathPrefix.split("/").filter((segment) => segment !== "") }))
+        .sort((a, b) => b.segments.length - a.segments.length);
+}
+
+const maxPathLength = 8192;
+const forbiddenCharacters = /[\u0000-\u001f\u007f\\]/;
+const forbiddenEscapes = /%(00|2f|5c)/i;
+/** RFC 3986 pchar without '%': what may stay literal in a path segment. */
+const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@%]/g;
+const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
+
+export interface ParsedPath {
+    /** Segments safe to put in a URL path as they are (percent-encoded where needed). */
+    encoded: string[];
+    /** The same segments decoded, for matching. */
+    decoded: string[];
+    trailingSlash: boolean;
+}
+
+/** Splits and checks a request path; undefined when it must be refused. */
+export function parsePath(rawPath: unknown): ParsedPath | undefined {
+    if (typeof rawPath !== "string" || !rawPath.startsWith("/") || rawPath.length > maxPathLength) return undefined;
+    if (forbiddenCharacters.test(rawPath) || forbiddenEscapes.test(rawPath)) return undefined;
+    const parts = rawPath.split("/").slice(1);
+    const trailingSlash = parts.length > 0 && parts[parts.length - 1] === "";
+    const encoded: string[] = [];
+    const decoded: string[] = [];
+    for (const part of parts) {
+        if (part === "") continue; // '//' collapses: an empty segment could turn into a host-relative URL
+        const segment = part.replace(strayPercent, "%25").replace(notPathCharacter, (character) => encodeURIComponent(character));
+        let plain: string;
+        try {
+            plain = decodeURIComponent(segment);
+        } catch {
+            return undefined; // percent-escapes that are not UTF-8
+        }
+        if (plain === "." || plain === ".." || plain.includes("/") || plain.includes("\\") || plain.includes("\u0000")) return undefined;
+        encoded.push(segment);
+        decoded.push(plain);
+    }
+    return { encoded, decoded, trailingSlash };
+}
+
+function isUnder(path: ParsedPath, prefix: string[]): boolean {
+    return prefix.length <= path.decoded.length && prefix.every((segment, i) => path.decoded[i] === segment);
+}
+
+export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): RouteMatch {
+    const path = parsePath(rawPath);
+    if (!path) return { kind: "bad-path" };
+    const plainPath = "/" + path.decoded.join("/");
+    if (!path.trailingSlash && plainPath === healthPaths.live) return { kind: "health", check: "live" };
+    if (!path.trailingSlash && plainPath === healthPaths.ready) return { kind: "health", check: "ready" };
+    const match = routes.find((route) => isUnder(path, route.segments));
+    if (!match) return { kind: "not-found" };
+    const rest = path.encoded.slice(match.segments.length);
+    const upstreamPath = rest.length ? `/${rest.join("/")}${path.trailingSlash ? "/" : ""}` : path.trailingSlash ? "/" : "";
+    return { kind: "route", route: match.spec, upstreamPath };
+}
+
+const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g;
+
+/**
+ * The upstream URL: the route's base, the path after the prefix, the query as
+ * received. Undefined if the result would leave the base (a last check; the
+ * path was already vetted by `parsePath`).
+ */
+export function upstreamUrl(upstream: string, upstreamPath: string, rawQueryString: unknown): string | undefined {
+    const base = upstream.replace(/\/+$/, "");
+    const query = typeof rawQueryString === "string" && rawQueryString !== "" ? `?${rawQueryString.replace(strayPercent, "%25").replace(notQueryCharacter, (c) => encodeURIComponent(c))}` : "";
+    const target = `${base}${upstreamPath}${query}`;
+    let parsed: URL;
+    let parsedBase: URL;
+    try {
+        parsed = new URL(target);
+        parsedBase = new URL(base);
+    } catch {
+        return undefined;
+    }
+    const basePath = parsedBase.pathname.replace(/\/+$/, "");
+    const within = parsed.pathname === basePath || parsed.pathname.startsWith(`${basePath}/`) || (basePath === "" && parsed.pathname === "/");
+    if (parsed.origin !== parsedBase.origin || !within) return undefined;
+    return target;
+}

@@ -1,0 +1,151 @@
+import { strict as assert } from "node:assert";
+import { dynamoKinds, freePort, startDynamo, type TestDynamo } from "./support/dynamo";
+import { binaryPayload, bodyOf, Clock, event, freshTables, route, runtimeSettings, startUpstream, type Upstream } from "./support/runtime";
+import { createHandler } from "../runtime/handler";
+import type { RuntimeSettings } from "../runtime/settings";
+
+for (const kind of dynamoKinds) {
+    describe(`proxying (${kind})`, function () {
+        let dynamo: TestDynamo;
+        let upstream: Upstream;
+        let tables: { rateLimits: string; sessions: string };
+        let clock: Clock;
+
+        before(async () => {
+            dynamo = await startDynamo(kind);
+            upstream = await startUpstream();
+            tables = await freshTables(dynamo);
+        });
+        after(async () => {
+            await upstream?.close();
+            await dynamo?.close();
+        });
+        beforeEach(() => {
+            clock = new Clock();
+            upstream.requests.length = 0;
+        });
+
+        const gateway = (overrides: Partial<RuntimeSettings> = {}) =>
+            createHandler(runtimeSettings(tables, dynamo, { routes: [route({ name: "svc", pathPrefix: "/svc", upstream: `${upstream.url}/base` })], ...overrides }), {
+                now: clock.now,
+                log: () => undefined,
+            });
+
+        it("sends the path after the prefix and the query to the upstream base", async () => {
+            const result = await gateway()(event({ path: "/svc/items/42", query: "sort=desc&tag=a%20b&tag=c" }));
+            assert.equal(result.statusCode, 200);
+            assert.equal(upstream.requests[0].url, "/base/items/42?sort=desc&tag=a%20b&tag=c");
+            assert.equal(bodyOf(result).url, "/base/items/42?sort=desc&tag=a%20b&tag=c");
+        });
+
+        it("passes the method and a text body", async () => {
+            await gateway()(event({ method: "PUT", path: "/svc/x", headers: { "content-type": "application/json" }, body: '{"a":1}' }));
+            assert.equal(upstream.requests[0].method, "PUT");
+            assert.equal(upstream.requests[0].body.toString(), '{"a":1}');
+            assert.equal(upstream.requests[0].headers["content-type"], "application/json");
+        });
+
+        it("strips hop-by-hop headers, those named by Connection, and x-gateway-* sent by the client; adds x-request-id", async () => {
+            // when
+            await gateway()(
+                event({
+                    path: "/svc",
+                    requestId: "abc-123",
+                    headers: {
+                        connection: "x-secret-hop",
+                        "x-secret-hop": "1",
+                        "keep-alive": "timeout=5",
+                        te: "trailers",
+                        upgrade: "websocket",
+                        "proxy-authorization": "Basic Zm9v",
+                        "x-gateway-user-id": "admin",
+                        "x-request-id": "client-chosen",
+                        "x-custom": "kept",
+                        authorization: "Basic dXNlcjpwYXNz",
+                    },
+                }),
+            );
+            // then
+            const seen = upstream.requests[0].headers;
+            for (const name of ["x-secret-hop", "keep-alive", "te", "upgrade", "proxy-authorization", "x-gateway-user-id"]) assert.equal(seen[name], undefined, name);
+            assert.equal(seen["x-request-id"], "abc-123");
+            assert.equal(seen["x-custom"], "kept");
+            assert.equal(seen.authorization, "Basic dXNlcjpwYXNz", "on an auth:none route the Authorization header is the upstream's");
+        });
+
+        it("carries binary bodies both ways as base64", async () => {
+            // when a binary body goes up
+            const upload = await gateway()(event({ method: "POST", path: "/svc/upload", headers: { "content-type": "application/octet-stream" }, body: binaryPayload }));
+            // then the upstream gets the exact bytes
+            assert.equal(upload.statusCode, 200);
+            assert.ok(upstream.requests[0].body.equals(binaryPayload));
+            // when a binary body comes down
+            const download = await gateway()(event({ path: "/svc/binary" }));
+            // then it is base64 in the result
+            assert.equal(download.isBase64Encoded, true);
+            assert.ok(Buffer.from(download.body!, "base64").equals(binaryPayload));
+            assert.equal(download.headers!["content-type"], "application/octet-stream");
+        });
+
+        it("returns each Set-Cookie in the 2.0 cookies array", async () => {
+            const result = await gateway()(event({ path: "/svc/cookies" }));
+            assert.deepEqual(result.cookies, ["a=1; Path=/; HttpOnly", "b=2; Path=/"]);
+            assert.equal(result.headers!["set-cookie"], undefined);
+            assert.equal(result.body, "cookies set");
+            assert.equal(result.isBase64Encoded, false);
+        });
+
+        it("drops hop-by-hop response headers and keeps the upstream's own", async () => {
+            const result = await gateway()(event({ path: "/svc" }));
+            assert.equal(result.headers!.connection, undefined);
+            assert.equal(result.headers!["keep-alive"], undefined);
+            assert.equal(result.headers!["x-upstream"], "echo");
+        });
+
+        it("passes a redirect back instead of following it", async () => {
+            const result = await gateway()(event({ path: "/svc/redirect" }));
+            assert.equal(result.statusCode, 302);
+            assert.equal(result.headers!.location, "http://elsewhere.invalid/");
+        });
+
+        it("passes an upstream 5xx through", async () => {
+            const result = await gateway()(event({ path: "/svc/status/503" }));
+            assert.equal(result.statusCode, 503);
+            assert.equal(result.body, "status 503");
+        });
+
+        it("answers 502 when the upstream refuses the connection", async () => {
+            const port = await freePort();
+            const result = await gateway({ routes: [route({ name: "svc", pathPrefix: "/svc", upstream: `http://127.0.0.1:${port}` })] })(event({ path: "/svc" }));
+            assert.equal(result.statusCode, 502);
+            assert.equal(result.headers!["content-type"], "application/problem+json");
+            assert.ok(!result.body!.includes("ECONNREFUSED") && !result.body!.includes("127.0.0.1"), "no internal detail");
+            assert.ok(result.headers!["ratelimit-policy"], "a proxied answer carries the rate-limit headers");
+        });
+
+        it("answers 502 when the upstream resets the connection", async () => {
+            const result = await gateway()(event({ path: "/svc/reset" }));
+            assert.equal(result.statusCode, 502);
+        });
+
+        it("answers 504 when the upstream does not answer within upstreamTimeoutMs", async () => {
+            const result = await gateway({ upstreamTimeoutMs: 300 })(event({ path: "/svc/slow" }));
+            assert.equal(result.statusCode, 504);
+            assert.equal(JSON.parse(result.body!).title, "Gateway Timeout");
+        });
+
+        it("gives up before the invocation's remaining time runs out", async () => {
+            // given a 10 s upstream timeout but 600 ms left in the invocation
+            const result = await gateway({ upstreamTimeoutMs: 10_000 })(event({ path: "/svc/slow" }), { getRemainingTimeInMillis: () => 600 });
+            assert.equal(result.statusCode, 504);
+        });
+
+        it("refuses a path that escapes the prefix with 400 and never calls the upstream", async () => {
+            for (const path of ["/svc/../admin", "/svc/%2e%2e/admin", "/svc/a%2fb", "/svc/a%00"]) {
+                const result = await gateway()(event({ path }));
+                assert.equal(result.statusCode, 400, path);
+            }
+            assert.equal(upstream.requests.length, 0);
+        });
+    });
+}
