@@ -1,0 +1,172 @@
+/**
+ * The offline policy check: `npm run policy -- --stack NAME [--program PATH]
+ * [--policy-pack-config FILE]`.
+ *
+ * Runs the program (default: the project's index.ts) under runtime mocks with
+ * Pulumi.NAME.yaml's config, then puts every resource it registered through
+ * the tollgate pack with that stack's pack config (policies/config/NAME.json,
+ * the file `pulumi preview --policy-pack-config` is given). Prints one line
+ * per violation and a summary.
+ *
+ * Exit codes: 0 no mandatory violation; 1 at least one mandatory violation;
+ * 2 the check could not run (bad arguments, unknown stack, bad config, a
+ * program that fails to load).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { parse as parseYaml } from "yaml";
+import type { Evaluation, PackConfigFile, Violation } from "./evaluate";
+
+// The pack, the evaluator and the harness load @pulumi/aws and @pulumi/pulumi
+// (seconds); they are imported once the command line has been checked, so a
+// mistyped flag is answered at once.
+
+const projectDir = path.resolve(__dirname, "..", "..");
+
+const usage = "usage: npm run policy -- --stack NAME [--program PATH] [--policy-pack-config FILE]";
+
+/** Where a stack's pack config lives; the CI preview passes the same file to `--policy-pack-config`. */
+export function packConfigFile(stack: string): string {
+    return path.join(projectDir, "policies", "config", `${stack}.json`);
+}
+
+/** The check could not run (exit 2); `showUsage` for mistakes in the command line itself. */
+class CheckError extends Error {
+    constructor(
+        message: string,
+        readonly showUsage = false,
+    ) {
+        super(message);
+    }
+}
+
+function fail(message: string): never {
+    throw new CheckError(message);
+}
+
+function badArguments(message: string): never {
+    throw new CheckError(message, true);
+}
+
+function readPackConfig(file: string): PackConfigFile {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (error: any) {
+        fail(`pack config ${file} cannot be read (${error.code ?? error.message})`);
+    }
+    try {
+        return text.trim() === "" ? {} : JSON.parse(text);
+    } catch (error: any) {
+        fail(`pack config ${file} is not valid JSON (${error.message})`);
+    }
+}
+
+/** Stack tags as the service sets them for a project, from Pulumi.yaml. */
+function stackTags(): Record<string, string> {
+    const project = parseYaml(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) ?? {};
+    const runtime = typeof project.runtime === "string" ? project.runtime : project.runtime?.name;
+    const tags: Record<string, string> = { "pulumi:project": String(project.name ?? "") };
+    if (runtime) tags["pulumi:runtime"] = String(runtime);
+    if (project.description) tags["pulumi:description"] = String(project.description);
+    return tags;
+}
+
+/** A path as the user would type it from here: relative below the working directory, absolute elsewhere. */
+function relative(file: string): string {
+    const below = path.relative(process.cwd(), file);
+    return below && !below.startsWith("..") ? below : file;
+}
+
+function resourceColumn(violation: Violation): string {
+    if (!violation.urn) return "(stack)";
+    return violation.resourceName ? `${violation.resourceName} (${violation.resourceType})` : violation.urn;
+}
+
+/** The violations as aligned columns: policy, enforcement, resource, message (mandatory first). */
+export function formatTable(violations: readonly Violation[]): string {
+    const rank = (v: Violation) => (v.enforcementLevel === "mandatory" ? 0 : 1);
+    const rows = [...violations]
+        .sort((a, b) => rank(a) - rank(b) || a.policyName.localeCompare(b.policyName) || resourceColumn(a).localeCompare(resourceColumn(b)))
+        .map((v) => [v.policyName, v.enforcementLevel, resourceColumn(v), v.message]);
+    const header = ["POLICY", "ENFORCEMENT", "RESOURCE", "MESSAGE"];
+    const widths = [0, 1, 2].map((column) => Math.max(header[column].length, ...rows.map((row) => row[column].length)));
+    return [header, ...rows].map((row) => row.map((cell, column) => (column < 3 ? cell.padEnd(widths[column]) : cell)).join("  ")).join("\n");
+}
+
+export function summaryLine(stack: string, evaluation: Evaluation, seconds: number): string {
+    const mandatory = evaluation.violations.filter((v) => v.enforcementLevel === "mandatory").length;
+    const advisory = evaluation.violations.length - mandatory;
+    const verdict = mandatory > 0 ? "FAIL" : "PASS";
+    return `${verdict} stack ${stack}: ${mandatory} mandatory, ${advisory} advisory violation${advisory === 1 ? "" : "s"}; ${evaluation.policiesRun.length} policies over ${evaluation.resourceCount} resources in ${seconds.toFixed(1)}s`;
+}
+
+async function main(argv: string[]): Promise<number> {
+    const started = process.hrtime.bigint();
+    let values: { stack?: string; program?: string; "policy-pack-config"?: string; help?: boolean };
+    try {
+        ({ values } = parseArgs({
+            args: argv,
+            options: { stack: { type: "string" }, program: { type: "string" }, "policy-pack-config": { type: "string" }, help: { type: "boolean", short: "h" } },
+            strict: true,
+            allowPositionals: false,
+        }));
+    } catch (error: any) {
+        badArguments(error.message);
+    }
+    if (values.help) {
+        console.log(usage);
+        return 0;
+    }
+    const stack = values.stack ?? badArguments("--stack is required");
+    const program = path.resolve(values.program ?? path.join(projectDir, "index.ts"));
+    if (!fs.existsSync(program)) fail(`program ${relative(program)} does not exist`);
+    const configFile = values["policy-pack-config"] ? path.resolve(values["policy-pack-config"]) : packConfigFile(stack);
+    const usingConfigFile = values["policy-pack-config"] !== undefined || fs.existsSync(configFile);
+    const packConfigText = usingConfigFile ? readPackConfig(configFile) : {};
+
+    const { loadStackConfig } = await import("../../runtime/specs/stackFile");
+    let stackConfig;
+    try {
+        stackConfig = loadStackConfig(stack);
+    } catch (error: any) {
+        fail(error.message);
+    }
+
+    const { packEnforcementLevel, tollgatePolicies } = await import("../rules");
+    const { evaluatePolicies, resolvePackConfig } = await import("./evaluate");
+    const { runProgramIsolated } = await import("./harness");
+    let packConfig;
+    try {
+        packConfig = resolvePackConfig(tollgatePolicies, packEnforcementLevel, packConfigText);
+    } catch (error: any) {
+        if (error instanceof CheckError) throw error;
+        fail(`pack config ${usingConfigFile ? relative(configFile) : "(defaults)"}: ${error.message}`);
+    }
+
+    const run = await runProgramIsolated({ program, stack, config: stackConfig.pulumiConfig, secretKeys: stackConfig.secureKeys });
+    if (run.error) fail(`program ${relative(program)} failed to load for stack ${stack}:\n${run.error}`);
+
+    const evaluation = await evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig, stackTags: stackTags() });
+    console.log(`tollgate policy check: program ${relative(program)}, stack ${stack}, pack config ${usingConfigFile ? relative(configFile) : "(pack defaults)"}`);
+    if (evaluation.violations.length > 0) console.log(formatTable(evaluation.violations));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    console.log(summaryLine(stack, evaluation, seconds));
+    return evaluation.violations.some((v) => v.enforcementLevel === "mandatory") ? 1 : 0;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (error) => {
+            if (error instanceof CheckError) {
+                console.error(`policy check: ${error.message}`);
+                if (error.showUsage) console.error(usage);
+            } else {
+                console.error(`policy check: could not run: ${error?.stack ?? error}`);
+            }
+            process.exit(2);
+        },
+    );
+}

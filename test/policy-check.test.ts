@@ -1,0 +1,98 @@
+/**
+ * `npm run policy -- --stack NAME [--program PATH]` as a user runs it: both
+ * shipped stacks pass, a deliberately bad program fails naming every policy,
+ * and a check that cannot run says why and exits 2.
+ */
+import { strict as assert } from "node:assert";
+import * as child_process from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { tollgatePolicies } from "../policies/rules";
+
+const projectDir = path.resolve(__dirname, "..");
+
+interface CheckResult {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+function check(...args: string[]): Promise<CheckResult> {
+    return new Promise((resolve, reject) => {
+        const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+        child_process.execFile(npm, ["run", "-s", "policy", "--", ...args], { cwd: projectDir, timeout: 120_000 }, (error, stdout, stderr) => {
+            if (error && typeof error.code !== "number") return reject(error);
+            resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
+        });
+    });
+}
+
+/** The rows of the violation table: policy, enforcement and resource columns. */
+function rows(stdout: string): { policy: string; enforcement: string; resource: string }[] {
+    return stdout
+        .split("\n")
+        .map((line) => /^(\S+)\s+(mandatory|advisory)\s+(\S+)/.exec(line))
+        .filter((match): match is RegExpExecArray => match !== null)
+        .map(([, policy, enforcement, resource]) => ({ policy, enforcement, resource }));
+}
+
+describe("npm run policy", function () {
+    for (const stack of ["dev", "prod"]) {
+        it(`passes the ${stack} stack with no mandatory violation`, async () => {
+            const result = await check("--stack", stack);
+            assert.equal(result.code, 0, result.stdout + result.stderr);
+            assert.match(result.stdout, new RegExp(`^PASS stack ${stack}: 0 mandatory, \\d+ advisory violations?; 11 policies over \\d+ resources in [\\d.]+s$`, "m"));
+            assert.match(result.stdout, new RegExp(`pack config policies/config/${stack}\\.json`));
+            assert.ok(rows(result.stdout).every((row) => row.enforcement === "advisory"));
+        });
+    }
+
+    it("fails a deliberately bad program with exit 1, naming every policy and the resource it refused", async () => {
+        const result = await check("--stack", "prod", "--program", "test/fixtures/bad-program/index.ts");
+        assert.equal(result.code, 1, result.stdout + result.stderr);
+        const expected: Record<string, string> = {
+            "dynamodb-encryption": "sessions",
+            "dynamodb-point-in-time-recovery": "sessions",
+            "dynamodb-on-demand-billing": "sessions",
+            "dynamodb-ttl-on-expiring-tables": "sessions",
+            "dynamodb-deletion-protection": "sessions",
+            "lambda-supported-runtime": "gateway",
+            "iam-no-wildcard-dynamodb": "gateway-tables",
+            "apigateway-stage-throttling": "default",
+            "apigateway-access-logging": "default",
+            "cloudwatch-log-retention": "gateway-logs",
+            "lambda-permission-source-arn": "api-invoke",
+        };
+        assert.deepEqual(Object.keys(expected).sort(), tollgatePolicies.map((p) => p.name).sort());
+        const found = rows(result.stdout);
+        for (const [policy, resource] of Object.entries(expected)) {
+            assert.ok(
+                found.some((row) => row.policy === policy && row.enforcement === "mandatory" && row.resource === resource),
+                `${policy} on ${resource} missing from:\n${result.stdout}`,
+            );
+        }
+        assert.match(result.stdout, /^FAIL stack prod: 11 mandatory, 0 advisory violations/m);
+    });
+
+    describe("exits 2 when the check cannot run", function () {
+        const refuses = async (args: string[], message: RegExp) => {
+            const result = await check(...args);
+            assert.equal(result.code, 2, result.stdout + result.stderr);
+            assert.match(result.stderr, message);
+            assert.doesNotMatch(result.stdout, /PASS|FAIL/);
+        };
+
+        it("without --stack", () => refuses([], /--stack is required/));
+        it("on an unknown flag", () => refuses(["--stack", "dev", "--stak", "prod"], /Unknown option '--stak'/));
+        it("on an unknown stack, listing the stacks there are", () => refuses(["--stack", "staging"], /no stack 'staging'.*stacks here: dev, prod/));
+        it("on a program that does not exist", () => refuses(["--stack", "dev", "--program", "test/fixtures/no-such-program.ts"], /program test\/fixtures\/no-such-program\.ts does not exist/));
+        it("on a program that fails to load, with its error", () =>
+            refuses(["--stack", "dev", "--program", "test/fixtures/policy-broken/index.ts"], /failed to load for stack dev:\ntollgate:routes\[0\]\.upstream: must be an http\(s\) URL/));
+        it("on a pack config the CLI would refuse, naming the policy", async () => {
+            const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-pack-")), "pack.json");
+            fs.writeFileSync(file, JSON.stringify({ "dynamodb-deletion-protection": "blocking" }));
+            await refuses(["--stack", "dev", "--policy-pack-config", file], /"dynamodb-deletion-protection": "blocking" is not a valid enforcement level/);
+        });
+    });
+});
