@@ -175,6 +175,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         outputs = await describeValueAsync(outputs ?? {});
     } catch (e: any) {
         error = e?.message ?? String(e);
+        // Registrations sent before the failure still reach the engine (which creates
+        // those resources): let them land so the run records them.
+        await Promise.resolve((pulumi.runtime as any).waitForRPCs?.()).catch(() => undefined);
     } finally {
         process.off("unhandledRejection", onRejection);
     }
