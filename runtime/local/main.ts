@@ -14,9 +14,16 @@ import { startLocal, StartError, type CreateHandler, type LocalGateway } from ".
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
 
+/**
+ * The gateway's handler (runtime/handler.ts), the one the Lambda runs. Loaded
+ * only once the flags and the stack file are known good: loading it (AWS SDK,
+ * Powertools, jose) is most of the start-up time, and a typo should be
+ * reported at once.
+ */
 function loadCreateHandler(): CreateHandler {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return (require("../handler") as { createHandler: CreateHandler }).createHandler;
+    const handlerModule: typeof import("../handler") = require("../handler");
+    return handlerModule.createHandler;
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -1,0 +1,311 @@
+/**
+ * `npm start` as a user runs it: the entry point in a child process, driven
+ * over HTTP by a real client (global fetch), with the test stack file (small
+ * limits) and free ports. Covers the start-up refusals (exit 2 for bad
+ * flags and config, 1 for a taken port), the gateway end to end through the
+ * echo upstream, session auth and rate limiting, a clean stop on SIGINT, and
+ * sessions kept across a restart when the data is on disk.
+ */
+import * as assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { SignJWT } from "jose";
+import type { EchoReport } from "../runtime/local/echo";
+import { createSessions } from "../runtime/sessions";
+import { clientFor, freePort } from "./support/dynamo";
+
+const projectDir = path.resolve(__dirname, "..");
+const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.local-test.yaml");
+const sessionsTable = "tollgate-local-test-sessions";
+const jwtSecret = "local-test-secret-of-at-least-32-characters";
+
+function signJwt(secret: string, claims: Record<string, unknown>): Promise<string> {
+    return new SignJWT(claims)
+        .setProtectedHeader({ alg: "HS256" })
+        .setSubject("carol")
+        .setExpirationTime("5m")
+        .sign(new TextEncoder().encode(secret));
+}
+
+interface RunningCli {
+    child: ChildProcess;
+    url: string;
+    dynamoPort: number;
+    output: () => string;
+    exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** Runs `npm start`'s command line; resolves when it exits (`ready: false`) or prints its ready line. */
+function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "runtime/local/main.ts", ...args], {
+        cwd: projectDir,
+        env: { ...process.env, TOLLGATE_JWT_SECRET: "", ...env },
+        stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (chunk) => (stdout += chunk));
+    child.stderr!.on("data", (chunk) => (stderr += chunk));
+    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    const ready = new Promise<string | undefined>((resolve) => {
+        child.stdout!.on("data", () => {
+            const match = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+            if (match) resolve(match[1]);
+        });
+        exit.then(() => resolve(undefined));
+    });
+    return { child, exit, ready, stdout: () => stdout, stderr: () => stderr };
+}
+
+async function startCli(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
+    const dynamoPort = await freePort();
+    const port = await freePort();
+    const run = runCli(["--config", stackFile, "--port", String(port), ...extraArgs], { DYNAMODB_PORT: String(dynamoPort), ...env });
+    const url = await run.ready;
+    if (!url) assert.fail(`npm start did not become ready:\n${run.stdout()}\n${run.stderr()}`);
+    return { child: run.child, url, dynamoPort, exit: run.exit, output: () => run.stdout() + run.stderr() };
+}
+
+async function stop(cli: RunningCli): Promise<number | null> {
+    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGINT");
+    return (await cli.exit).code;
+}
+
+/** A session created straight in the running gateway's store, as the sessions command does. */
+async function createSession(dynamoPort: number, userId: string, permissions: string[] = []): Promise<string> {
+    const client = clientFor(`http://127.0.0.1:${dynamoPort}`);
+    try {
+        const sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: sessionsTable });
+        return (await sessions.create({ userId, permissions })).token;
+    } finally {
+        client.destroy();
+    }
+}
+
+/** Runs a command line in a POSIX shell in the project, as a developer pasting it would; resolves its stdout. */
+function shell(commandLine: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+        const child = spawn("/bin/sh", ["-c", commandLine], { cwd: projectDir, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => (stdout += chunk));
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        child.once("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`'${commandLine}' exited ${code}: ${stderr}`))));
+    });
+}
+
+function portIsFree(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+}
+
+describe("npm start (child process): refusals", () => {
+    it("exits 2 on an unknown flag, naming it", async () => {
+        const run = runCli(["--prot", "3000"]);
+        const { code } = await run.exit;
+
+        assert.equal(code, 2);
+        assert.match(run.stderr(), /--prot/);
+    });
+
+    it("exits 2 on a bad stack file, naming the key", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-bad-stack-"));
+        const file = path.join(dir, "Pulumi.broken.yaml");
+        fs.writeFileSync(file, "config:\n  tollgate:routes:\n    - name: api\n      pathPrefix: api\n      upstream: http://127.0.0.1:1\n");
+        try {
+            const run = runCli(["--config", file, "--memory"]);
+            const { code } = await run.exit;
+
+            assert.equal(code, 2);
+            assert.match(run.stderr(), /tollgate:routes\[0\]\.pathPrefix/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exits 2 on an --upstream for a route the stack does not have, naming it", async () => {
+        const run = runCli(["--config", stackFile, "--memory", "--port", "0", "--upstream", "nope=http://127.0.0.1:1"], { DYNAMODB_PORT: "0" });
+        const { code } = await run.exit;
+
+        assert.equal(code, 2);
+        assert.match(run.stderr(), /--upstream nope: no route named 'nope'/);
+    });
+
+    it("exits 1 when the port is taken, naming the port and how to change it", async () => {
+        const blocker = net.createServer();
+        await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+        const port = (blocker.address() as net.AddressInfo).port;
+        try {
+            const run = runCli(["--config", stackFile, "--memory", "--port", String(port)], { DYNAMODB_PORT: String(await freePort()) });
+            const { code } = await run.exit;
+
+            assert.equal(code, 1);
+            assert.match(run.stderr(), new RegExp(`port ${port} on 127.0.0.1 is already in use`));
+            assert.match(run.stderr(), /--port N or set PORT/);
+        } finally {
+            await new Promise((resolve) => blocker.close(resolve));
+        }
+    });
+});
+
+describe("npm start (child process): the gateway end to end", () => {
+    let cli: RunningCli;
+    before(async () => {
+        cli = await startCli(["--memory"], { TOLLGATE_JWT_SECRET: jwtSecret });
+    });
+    after(async () => {
+        if (cli) await stop(cli);
+    });
+
+    it("prints the routes and a curl line for the session route", () => {
+        const output = cli.output();
+        assert.match(output, /catalog\s+\/catalog\s+none\s+50\/60s fixed by ip \(default\)\s+echo http:\/\/127\.0\.0\.1:\d+/);
+        assert.match(output, /search\s+\/search\s+none\s+2\/60s fixed by route\s+echo/);
+        assert.match(
+            output,
+            new RegExp(`TOKEN=\\$\\(DYNAMODB_PORT=${cli.dynamoPort} npm run --silent sessions -- create --local --config test/fixtures/stacks/Pulumi.local-test.yaml --user alice\\)`),
+        );
+        assert.match(output, /curl -i -H "Authorization: Bearer \$TOKEN" http:\/\/127\.0\.0\.1:\d+\/account\/me/);
+    });
+
+    it("answers /health/live", async () => {
+        const response = await fetch(`${cli.url}/health/live`);
+
+        assert.equal(response.status, 200);
+        assert.deepEqual(await response.json(), { status: "ok" });
+    });
+
+    it("answers /health/ready from the embedded store", async () => {
+        const response = await fetch(`${cli.url}/health/ready`);
+
+        assert.equal(response.status, 200);
+    });
+
+    it("proxies a none route to the echo upstream: path after the prefix, query, x-request-id, no hop-by-hop headers", async () => {
+        const response = await fetch(`${cli.url}/catalog/items/7?color=red&color=blue`, {
+            headers: { "proxy-authorization": "Basic c2VjcmV0", "x-forwarded-for": "203.0.113.9", "x-custom": "kept" },
+        });
+        assert.equal(response.status, 200);
+        const echo = (await response.json()) as EchoReport;
+
+        assert.equal(echo.upstream, "catalog");
+        assert.equal(echo.method, "GET");
+        assert.equal(echo.path, "/items/7");
+        assert.deepEqual(echo.query, { color: ["red", "blue"] });
+        assert.equal(echo.headers["x-request-id"], response.headers.get("apigw-requestid"));
+        assert.equal(echo.headers["x-custom"], "kept");
+        for (const hopByHop of ["proxy-authorization", "keep-alive", "te", "trailer", "upgrade", "transfer-encoding"]) {
+            assert.equal(echo.headers[hopByHop], undefined, `${hopByHop} reached the upstream`);
+        }
+        assert.equal(echo.headers["x-gateway-user-id"], undefined);
+    });
+
+    it("passes a binary body through to the upstream intact", async () => {
+        const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80, 0xfe]);
+        const response = await fetch(`${cli.url}/catalog/upload`, { method: "PUT", headers: { "content-type": "application/octet-stream" }, body: bytes });
+        const echo = (await response.json()) as EchoReport;
+
+        assert.equal(echo.bodyEncoding, "base64");
+        assert.deepEqual(Buffer.from(echo.body, "base64"), bytes);
+    });
+
+    it("refuses a session route without a token with 401 problem+json", async () => {
+        const response = await fetch(`${cli.url}/account/me`);
+
+        assert.equal(response.status, 401);
+        assert.equal(response.headers.get("content-type"), "application/problem+json");
+    });
+
+    it("admits a session route with a token from the printed sessions command line, and tells the upstream who called, not the token", async () => {
+        // Given the TOKEN=$(npm run --silent sessions -- create ...) line npm start printed, run as pasted
+        const line = cli.output().split("\n").find((text) => text.trim().startsWith("TOKEN=$("))!.trim();
+        const token = await shell(`${line} && printf '%s' "$TOKEN"`);
+        assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+
+        // when the session route is called with it
+        const response = await fetch(`${cli.url}/account/me`, { headers: { authorization: `Bearer ${token}` } });
+
+        // then the upstream is reached, knows the user, and never sees the token
+        assert.equal(response.status, 200);
+        const echo = (await response.json()) as EchoReport;
+        assert.equal(echo.path, "/me");
+        assert.equal(echo.headers["x-gateway-user-id"], "alice");
+        assert.equal(echo.headers.authorization, undefined);
+    });
+
+    it("verifies JWTs with the secret from TOLLGATE_JWT_SECRET", async () => {
+        const good = await signJwt(jwtSecret, { permissions: ["admin"] });
+        const forged = await signJwt("another-secret-of-at-least-32-characters", { permissions: ["admin"] });
+
+        const admitted = await fetch(`${cli.url}/admin/stats`, { headers: { authorization: `Bearer ${good}` } });
+        const refused = await fetch(`${cli.url}/admin/stats`, { headers: { authorization: `Bearer ${forged}` } });
+
+        assert.equal(admitted.status, 200);
+        assert.equal(((await admitted.json()) as EchoReport).headers["x-gateway-user-id"], "carol");
+        assert.equal(refused.status, 401);
+    });
+
+    it("refuses with 429 and RateLimit headers once a route's limit is used up", async () => {
+        // The route admits 2 a minute; even if a window ends mid-test, a 429 comes within 5 requests.
+        const responses: Response[] = [];
+        while (responses.length < 5 && responses[responses.length - 1]?.status !== 429) {
+            responses.push(await fetch(`${cli.url}/search/q?i=${responses.length}`));
+        }
+        const last = responses[responses.length - 1];
+
+        assert.equal(last.status, 429);
+        assert.equal(last.headers.get("content-type"), "application/problem+json");
+        assert.equal(last.headers.get("ratelimit-policy"), '"search";q=2;w=60');
+        assert.match(last.headers.get("ratelimit") ?? "", /^"search";r=0;t=\d+$/);
+        assert.match(last.headers.get("retry-after") ?? "", /^\d+$/);
+        const admitted = responses[0];
+        assert.equal(admitted.status, 200);
+        assert.equal(admitted.headers.get("ratelimit-policy"), '"search";q=2;w=60');
+        assert.match(admitted.headers.get("ratelimit") ?? "", /^"search";r=1;t=\d+$/);
+    });
+
+    it("stops on SIGINT with exit code 0 and frees its ports", async () => {
+        const port = Number(new URL(cli.url).port);
+        const code = await stop(cli);
+
+        assert.equal(code, 0);
+        assert.match(cli.output(), /stopped/);
+        assert.equal(await portIsFree(port), true);
+        assert.equal(await portIsFree(cli.dynamoPort), true);
+    });
+});
+
+describe("npm start (child process): data on disk", () => {
+    let dataDir: string;
+    let cli: RunningCli | undefined;
+    before(() => {
+        dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-local-data-"));
+    });
+    after(async () => {
+        if (cli) await stop(cli);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it("keeps a created session across a restart", async () => {
+        // Given a gateway keeping its data in a directory, and a session created in it
+        cli = await startCli(["--data-dir", dataDir]);
+        const token = await createSession(cli.dynamoPort, "bob");
+        assert.equal((await fetch(`${cli.url}/account/me`, { headers: { authorization: `Bearer ${token}` } })).status, 200);
+
+        // When it is stopped and started again on the same directory
+        assert.equal(await stop(cli), 0);
+        cli = await startCli(["--data-dir", dataDir]);
+
+        // then the session still opens the route
+        const response = await fetch(`${cli.url}/account/me`, { headers: { authorization: `Bearer ${token}` } });
+        assert.equal(response.status, 200);
+        assert.equal(((await response.json()) as EchoReport).headers["x-gateway-user-id"], "bob");
+    });
+});
