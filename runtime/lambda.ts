@@ -2,23 +2,20 @@
  * The Lambda entry point. The Gateway component bundles this module (with its
  * runtime dependencies, without @aws-sdk/*, which the nodejs22.x runtime
  * provides) and its CallbackFunction's factory calls `createLambdaHandler`
- * once per container with the settings captured at deploy time.
+ * once per container with the settings captured at deploy time. Table names,
+ * region and the JWT secret's ARN come from the environment; the DynamoDB
+ * client, caches, logger and metrics are built here, once, and shared by
+ * every invocation the container serves.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import { createHandler, type HandlerDeps } from "./handler";
 import { settingsFromEnv, type CapturedSettings } from "./settings";
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
-export function createLambdaHandler(captured: CapturedSettings, env: NodeJS.ProcessEnv = process.env): LambdaHandler {
-    const settings = settingsFromEnv(captured, env);
-    return async (event) => {
-        if (event.requestContext?.http?.method === "GET" && event.rawPath === "/health/live") {
-            return { statusCode: 200, headers: { "content-type": "application/json" }, body: JSON.stringify({ status: "ok" }) };
-        }
-        return {
-            statusCode: 404,
-            headers: { "content-type": "application/problem+json" },
-            body: JSON.stringify({ type: "about:blank", title: "Not Found", status: 404, detail: `no route for ${settings.routes.length ? "this path" : "any path"}` }),
-        };
-    };
+export function createLambdaHandler(captured: CapturedSettings, env: NodeJS.ProcessEnv = process.env, deps: Partial<HandlerDeps> = {}): LambdaHandler {
+    return createHandler(settingsFromEnv(captured, env), deps);
 }
+
+export { createHandler } from "./handler";
+export type { HandlerDeps } from "./handler";

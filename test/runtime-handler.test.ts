@@ -1,0 +1,161 @@
+import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { dynamoKinds, freePort, startDynamo, type TestDynamo } from "./support/dynamo";
+import { bodyOf, Clock, countingClient, event, freshTables, route, runtimeSettings, startUpstream, type CountingClient, type Upstream } from "./support/runtime";
+import { createHandler } from "../runtime/handler";
+import type { RuntimeSettings } from "../runtime/settings";
+
+for (const kind of dynamoKinds) {
+    describe(`handler: own answers, logs and metrics (${kind})`, function () {
+        let dynamo: TestDynamo;
+        let upstream: Upstream;
+        let tables: { rateLimits: string; sessions: string };
+        let clock: Clock;
+        let counting: CountingClient;
+        let lines: string[];
+
+        before(async () => {
+            dynamo = await startDynamo(kind);
+            upstream = await startUpstream();
+        });
+        after(async () => {
+            await upstream?.close();
+            await dynamo?.close();
+        });
+        beforeEach(async () => {
+            tables = await freshTables(dynamo);
+            clock = new Clock();
+            counting = countingClient(dynamo);
+            lines = [];
+        });
+        afterEach(() => counting.destroy());
+
+        const gateway = (overrides: Partial<RuntimeSettings> = {}) =>
+            createHandler(
+                runtimeSettings(tables, dynamo, {
+                    routes: [
+                        route({ name: "open", pathPrefix: "/open", upstream: upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
+                        route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
+                    ],
+                    ...overrides,
+                }),
+                { now: clock.now, dynamo: counting.doc, log: (line) => lines.push(line) },
+            );
+        const logLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => !entry._aws);
+        const metricLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry._aws);
+
+        it("answers GET /health/live with 200 {status: ok} and no DynamoDB call", async () => {
+            const result = await gateway()(event({ path: "/health/live" }));
+            assert.equal(result.statusCode, 200);
+            assert.deepEqual(bodyOf(result), { status: "ok" });
+            assert.equal(counting.total(), 0);
+        });
+
+        it("answers GET /health/ready with 200 when both tables answer", async () => {
+            const result = await gateway()(event({ path: "/health/ready" }));
+            assert.equal(result.statusCode, 200);
+            assert.deepEqual(bodyOf(result), { status: "ok" });
+            assert.deepEqual(Object.fromEntries(counting.counts), { GetItemCommand: 2 });
+        });
+
+        it("answers /health/ready with 503 when a table is missing", async () => {
+            const result = await gateway({ tables: { rateLimits: tables.rateLimits, sessions: "no-such-table" } })(event({ path: "/health/ready" }));
+            assert.equal(result.statusCode, 503);
+            assert.equal(result.headers!["content-type"], "application/problem+json");
+            assert.ok(!result.body!.includes("no-such-table"), "no internal detail");
+        });
+
+        it("answers 405 to other methods on the health paths", async () => {
+            const result = await gateway()(event({ method: "POST", path: "/health/live" }));
+            assert.equal(result.statusCode, 405);
+            assert.equal(result.headers!.allow, "GET, HEAD");
+        });
+
+        it("answers 404 problem+json when no route matches, with no DynamoDB call", async () => {
+            const result = await gateway()(event({ path: "/nowhere" }));
+            assert.equal(result.statusCode, 404);
+            assert.deepEqual(bodyOf(result), { type: "about:blank", title: "Not Found", status: 404, detail: "No route matches this path." });
+            assert.equal(counting.total(), 0);
+        });
+
+        it("answers 400 to malformed events instead of failing", async () => {
+            const handler = gateway();
+            const good = event({ path: "/open" });
+            const malformed: unknown[] = [
+                undefined,
+                {},
+                { ...good, requestContext: undefined },
+                { ...good, rawPath: 42 },
+                { ...good, headers: "x" },
+                { ...good, requestContext: { ...good.requestContext, http: { ...good.requestContext.http, sourceIp: undefined } } },
+                { ...good, body: "***not base64***", isBase64Encoded: true },
+                { ...good, body: { a: 1 } },
+            ];
+            for (const bad of malformed) {
+                const result = await handler(bad as APIGatewayProxyEventV2);
+                assert.equal(result.statusCode, 400, JSON.stringify(bad)?.slice(0, 80));
+                assert.equal(result.headers!["content-type"], "application/problem+json");
+                assert.ok(result.headers!["x-request-id"]);
+            }
+            assert.equal(upstream.requests.length, 0);
+        });
+
+        it("puts the request id on every answer", async () => {
+            const handler = gateway();
+            for (const path of ["/open", "/users", "/nowhere", "/health/live"]) {
+                const result = await handler(event({ path, requestId: `id-${path}` }));
+                assert.equal(result.headers!["x-request-id"], `id-${path}`);
+            }
+        });
+
+        it("writes one log line per request, with the request id as correlation id and the limiter key hashed", async () => {
+            // when
+            clock.advance(1_000);
+            await gateway()(event({ path: "/open/x", requestId: "req-log-1", sourceIp: "192.0.2.44" }));
+            // then
+            const [entry, ...more] = logLines();
+            assert.equal(more.length, 0);
+            assert.equal(entry.correlation_id, "req-log-1");
+            assert.equal(entry.route, "open");
+            assert.equal(entry.status, 200);
+            assert.equal(entry.decision, "admitted");
+            assert.equal(typeof entry.latency_ms, "number");
+            assert.equal(entry.limiter_key_hash, createHash("sha256").update("ip:192.0.2.44").digest("hex").slice(0, 16));
+            assert.ok(!lines.join("\n").includes("192.0.2.44"), "the client IP is not logged");
+            assert.equal(entry.service, "tollgate");
+            assert.equal(entry.level, "INFO");
+        });
+
+        it("emits EMF metrics: Requests and UpstreamLatency, RateLimited, AuthFailures, UpstreamErrors", async () => {
+            // given
+            const port = await freePort();
+            const handler = gateway({
+                routes: [
+                    route({ name: "open", pathPrefix: "/open", upstream: upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
+                    route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
+                    route({ name: "down", pathPrefix: "/down", upstream: `http://127.0.0.1:${port}` }),
+                ],
+            });
+            // when
+            await handler(event({ path: "/open" }));
+            await handler(event({ path: "/open" }));
+            await handler(event({ path: "/users" }));
+            await handler(event({ path: "/down" }));
+            // then
+            const metrics = metricLines();
+            assert.equal(metrics.length, 4);
+            for (const document of metrics) {
+                assert.equal(document._aws.CloudWatchMetrics[0].Namespace, "Tollgate");
+                assert.deepEqual(document._aws.CloudWatchMetrics[0].Dimensions, [["service", "route"]]);
+                assert.equal(document.Requests, 1);
+            }
+            assert.equal(metrics[0].route, "open");
+            assert.equal(typeof metrics[0].UpstreamLatency, "number");
+            assert.equal(metrics[1].RateLimited, 1);
+            assert.equal(metrics[2].AuthFailures, 1);
+            assert.equal(metrics[3].UpstreamErrors, 1);
+            assert.deepEqual(logLines().map((entry) => entry.status), [200, 429, 401, 502]);
+        });
+    });
+}
