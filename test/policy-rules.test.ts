@@ -8,6 +8,7 @@
  * tests that read it.
  */
 import { strict as assert } from "node:assert";
+import * as child_process from "node:child_process";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ResourceValidationArgs, type ResourceValidationPolicy, type StackValidationArgs, type StackValidationPolicy } from "@pulumi/policy";
@@ -290,4 +291,118 @@ describe("offline evaluation behaves as the engine", function () {
         });
         await assert.rejects(evaluatePolicies(run.resources, { policies: [policy] }), /with policy 'probe-throws'.*boom/s);
     });
+});
+
+/**
+ * The pack as the Pulumi CLI runs it: @pulumi/pulumi's run-policy-pack loads
+ * policies/ (type-checking it with the pack's own ts-node settings) and
+ * @pulumi/policy serves the analyzer over gRPC. The test plays the engine:
+ * it configures the pack with a stack's pack config, sends every resource of
+ * the fixture programs to Analyze and the whole stack to AnalyzeStack, and
+ * expects exactly the violations the offline evaluator reports.
+ */
+describe("the pack served by @pulumi/policy agrees with the offline evaluator", function () {
+    this.timeout(180_000);
+    const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+    const grpc: typeof import("@grpc/grpc-js") = require(require.resolve("@grpc/grpc-js", { paths: [pulumiDir] }));
+    const analyzerProto: typeof import("@pulumi/pulumi/proto/analyzer_pb") = require("@pulumi/pulumi/proto/analyzer_pb");
+    const { AnalyzerClient }: typeof import("@pulumi/pulumi/proto/analyzer_grpc_pb") = require("@pulumi/pulumi/proto/analyzer_grpc_pb");
+    const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [pulumiDir] }));
+    const { Empty } = require(require.resolve("google-protobuf/google/protobuf/empty_pb", { paths: [pulumiDir] }));
+    const { fakeState } = require("../policies/offline/fakes");
+    const levels = { advisory: analyzerProto.EnforcementLevel.ADVISORY, mandatory: analyzerProto.EnforcementLevel.MANDATORY, disabled: analyzerProto.EnforcementLevel.DISABLED, remediate: analyzerProto.EnforcementLevel.REMEDIATE };
+    const levelNames = Object.fromEntries(Object.entries(levels).map(([name, level]) => [level, name]));
+
+    let pack: child_process.ChildProcess | undefined;
+    let client: InstanceType<typeof AnalyzerClient>;
+    const call = <T>(method: string, request: unknown): Promise<T> =>
+        new Promise((resolve, reject) => (client as any)[method](request, (error: Error | null, response: T) => (error ? reject(error) : resolve(response))));
+    const struct = (value: unknown) => Struct.fromJavaScript(JSON.parse(JSON.stringify(value ?? {})));
+
+    before(async function () {
+        const runPolicyPack = path.join(pulumiDir, "cmd", "run-policy-pack", "index.js");
+        const policiesDir = path.resolve(__dirname, "..", "policies");
+        pack = child_process.spawn(process.execPath, [runPolicyPack, "--pwd", policiesDir, "engine-address-unused", "."], { cwd: policiesDir, stdio: ["ignore", "pipe", "pipe"] });
+        const port = await new Promise<string>((resolve, reject) => {
+            let stderr = "";
+            pack!.stderr!.on("data", (chunk) => (stderr += chunk));
+            pack!.stdout!.once("data", (chunk) => resolve(String(chunk).trim()));
+            pack!.once("exit", (code) => reject(new Error(`the policy pack exited ${code} before serving:\n${stderr}`)));
+        });
+        client = new AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    });
+
+    after(() => {
+        client?.close();
+        pack?.kill();
+    });
+
+    it("describes every policy with its enforcement level, kind and config schema", async () => {
+        const info = await call<import("@pulumi/pulumi/proto/analyzer_pb").AnalyzerInfo>("getAnalyzerInfo", new Empty());
+        assert.equal(info.getName(), "tollgate");
+        assert.equal(info.getVersion(), "0.1.0");
+        const policies = info.getPoliciesList();
+        assert.deepEqual(policies.map((p) => p.getName()), tollgatePolicies.map((p) => p.name));
+        for (const [index, policy] of policies.entries()) {
+            const local = tollgatePolicies[index];
+            assert.equal(levelNames[policy.getEnforcementlevel()], local.enforcementLevel, local.name);
+            assert.ok(policy.getDescription().length > 20, local.name);
+            const kind = "validateStack" in local ? analyzerProto.PolicyType.POLICY_TYPE_STACK : analyzerProto.PolicyType.POLICY_TYPE_RESOURCE;
+            assert.equal(policy.getPolicyType(), kind, local.name);
+            assert.deepEqual(policy.getConfigschema()?.getProperties()?.toJavaScript() ?? {}, JSON.parse(JSON.stringify(local.configSchema?.properties ?? {})), local.name);
+        }
+    });
+
+    for (const stack of ["dev", "prod"] as const) {
+        it(`reports what the offline evaluator reports, under the ${stack} pack config`, async () => {
+            const packConfig = resolvePackConfig(tollgatePolicies, packEnforcementLevel, require(`../policies/config/${stack}.json`));
+            const configure = new analyzerProto.ConfigureAnalyzerRequest();
+            for (const [name, config] of packConfig) {
+                configure.getPolicyconfigMap().set(name, new analyzerProto.PolicyConfig().setEnforcementlevel(levels[config.enforcementLevel]).setProperties(struct(config.properties)));
+            }
+            await call("configure", configure);
+
+            const served: string[] = [];
+            const offline: string[] = [];
+            const key = (policy: string, urn: string | undefined, level: string, message: string) => `${policy} | ${urn ?? "(stack)"} | ${level} | ${message}`;
+            for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge"]) {
+                const run = await runFixture(fixture);
+                const options = (resource: (typeof run.resources)[number]) =>
+                    new analyzerProto.AnalyzerResourceOptions().setProtect(resource.protect).setCustomtimeouts(new analyzerProto.AnalyzerResourceOptions.CustomTimeouts()).setParent(resource.parent ?? "");
+                const collect = (response: import("@pulumi/pulumi/proto/analyzer_pb").AnalyzeResponse, urn?: string) => {
+                    for (const d of response.getDiagnosticsList()) {
+                        // The SDK prefixes the policy description to the message.
+                        const message = d.getMessage().slice(d.getDescription().length + 1);
+                        served.push(key(d.getPolicyname(), urn ?? (d.getUrn() || undefined), levelNames[d.getEnforcementlevel()], message));
+                    }
+                };
+                for (const resource of run.resources) {
+                    const request = new analyzerProto.AnalyzeRequest().setType(resource.type).setName(resource.name).setUrn(resource.urn).setProperties(struct(resource.inputs)).setOptions(options(resource));
+                    collect(await call("analyze", request), resource.urn);
+                }
+                const stackRequest = new analyzerProto.AnalyzeStackRequest().setResourcesList(
+                    run.resources.map((resource) => {
+                        const analyzed = new analyzerProto.AnalyzerResource()
+                            .setType(resource.type)
+                            .setName(resource.name)
+                            .setUrn(resource.urn)
+                            .setProperties(struct(resource.custom ? fakeState(resource.type, resource.name, resource.inputs) : resource.inputs))
+                            .setOptions(options(resource))
+                            .setParent(resource.parent ?? "")
+                            .setDependenciesList(resource.dependencies);
+                        for (const [property, urns] of Object.entries(resource.propertyDependencies)) {
+                            analyzed.getPropertydependenciesMap().set(property, new analyzerProto.AnalyzerPropertyDependencies().setUrnsList(urns));
+                        }
+                        return analyzed;
+                    }),
+                );
+                collect(await call("analyzeStack", stackRequest));
+
+                const evaluation = await evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig });
+                offline.push(...evaluation.violations.map((v) => key(v.policyName, v.urn, v.enforcementLevel, v.message)));
+            }
+            assert.equal(new Set(offline.map((line) => line.split(" | ")[0])).size, tollgatePolicies.length, "every policy reports something");
+            assert.deepEqual(served.sort(), offline.sort());
+        });
+    }
 });
