@@ -5,10 +5,14 @@
  * with, and clear refusals when a port is taken.
  */
 import * as assert from "node:assert/strict";
+import * as fs from "node:fs";
 import * as net from "node:net";
+import * as os from "node:os";
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { parseOptions } from "../runtime/local/options";
+import { DataDirInUseError, lockDataDir, lockFileName } from "../runtime/local/dataLock";
 import { startLocal, StartError, type CreateHandler, type LocalGateway } from "../runtime/local/start";
 import type { EchoReport } from "../runtime/local/echo";
 import type { RuntimeSettings } from "../runtime/settings";
@@ -31,8 +35,10 @@ function recordingHandler(): { createHandler: CreateHandler; settings: () => Run
     };
 }
 
+/** Options for the test stack on free ports; in memory unless `argv` gives a `--data-dir`. */
 async function optionsWith(argv: string[] = [], env: NodeJS.ProcessEnv = {}) {
-    return parseOptions(["--config", stackFile, "--memory", "--port", "0", ...argv], { DYNAMODB_PORT: String(await freePort()), ...env }, projectDir);
+    const storage = argv.includes("--data-dir") ? [] : ["--memory"];
+    return parseOptions(["--config", stackFile, ...storage, "--port", "0", ...argv], { DYNAMODB_PORT: String(await freePort()), ...env }, projectDir);
 }
 
 function occupy(port: number): Promise<net.Server> {
@@ -176,5 +182,40 @@ describe("local gateway start-up (in process)", () => {
         await assert.rejects(startLocal(options, stack, recordingHandler().createHandler), /--upstream nope: no route named 'nope'/);
         const store = await occupy(options.dynamoPort);
         await new Promise((resolve) => store.close(resolve));
+    });
+});
+
+describe("local gateway data directory", () => {
+    let dataDir: string;
+    beforeEach(() => {
+        dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-lock-"));
+    });
+    afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+    it("refuses a second npm start on the same data directory, naming the directory and the process holding it", async () => {
+        const first = await startLocal(await optionsWith(["--data-dir", dataDir]), stack, recordingHandler().createHandler);
+        try {
+            await assert.rejects(startLocal(await optionsWith(["--data-dir", dataDir]), stack, recordingHandler().createHandler), (error: Error) => {
+                assert.ok(error instanceof StartError);
+                assert.match(error.message, new RegExp(`data directory ${dataDir} is in use by another npm start \\(pid ${process.pid}\\)`));
+                return true;
+            });
+        } finally {
+            await first.close();
+        }
+        // and once the first one stopped, the directory is free again
+        const second = await startLocal(await optionsWith(["--data-dir", dataDir]), stack, recordingHandler().createHandler);
+        await second.close();
+        assert.equal(fs.existsSync(path.join(dataDir, lockFileName)), false);
+    });
+
+    it("takes over a lock left by a process that no longer runs", () => {
+        const gone = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
+        fs.writeFileSync(path.join(dataDir, lockFileName), `${gone.stdout}\n`);
+
+        const lock = lockDataDir(dataDir);
+        assert.equal(fs.readFileSync(path.join(dataDir, lockFileName), "utf8").trim(), String(process.pid));
+        assert.throws(() => lockDataDir(dataDir), DataDirInUseError);
+        return lock.close();
     });
 });

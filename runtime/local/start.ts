@@ -16,6 +16,7 @@ import { startGateway, type GatewayHandler, type RunningGateway } from "./gatewa
 import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
 import { startEmbeddedStore, type EmbeddedStore } from "./store";
 import { ensureTables } from "./tables";
+import { DataDirInUseError, lockDataDir } from "./dataLock";
 
 /** The contract of `runtime/handler.ts`. */
 export type CreateHandler = (
@@ -109,6 +110,13 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         started.length = 0;
     };
     try {
+        if (!options.memory) {
+            try {
+                started.push(lockDataDir(options.dataDir));
+            } catch (error) {
+                throw error instanceof DataDirInUseError ? new StartError(error.message) : error;
+            }
+        }
         const store = await startEmbeddedStore({ port: options.dynamoPort, path: options.memory ? undefined : options.dataDir }).catch((error) => {
             throw asPortInUse(error, options.dynamoPort, `set ${envNames.dynamoPort} to another port (the sessions command needs the same value)`);
         });
