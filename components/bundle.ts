@@ -54,7 +54,7 @@ export function bundleRuntime(options: BundleOptions): RuntimeBundle {
             logLevel: "silent",
         });
     } catch (error: any) {
-        const messages = (error.errors ?? []).map((e: esbuild.Message) => `${e.location?.file ?? ""}:${e.location?.line ?? ""} ${e.text}`);
+        const messages = (error.errors ?? []).map((e: esbuild.Message) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
         throw new pulumi.RunError(`bundling the Lambda runtime from ${options.entry} failed:\n${messages.join("\n") || error.message}`);
     }
     const [output] = result.outputFiles;

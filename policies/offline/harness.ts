@@ -176,8 +176,14 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     } catch (e: any) {
         error = e?.message ?? String(e);
         // Registrations sent before the failure still reach the engine (which creates
-        // those resources): let them land so the run records them.
-        await Promise.resolve((pulumi.runtime as any).waitForRPCs?.()).catch(() => undefined);
+        // those resources): let them land so the run records them. Some never will
+        // (their inputs wait on what the failure stopped), so the wait is bounded.
+        let settled: NodeJS.Timeout | undefined;
+        await Promise.race([
+            Promise.resolve((pulumi.runtime as any).waitForRPCs?.()).catch(() => undefined),
+            new Promise((resolve) => (settled = setTimeout(resolve, 2_000))),
+        ]);
+        clearTimeout(settled);
     } finally {
         process.off("unhandledRejection", onRejection);
     }

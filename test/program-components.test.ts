@@ -1,0 +1,63 @@
+/**
+ * The components on their own (test/fixtures/program-components): their
+ * defaults when an arg is left out, and the `transform` escape hatch that sets
+ * any provider argument a component does not model.
+ */
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import { runProgramIsolated } from "../policies/offline/harness";
+import { StackRun } from "./support/program";
+
+describe("components used outside index.ts", function () {
+    let run: StackRun;
+
+    before(async function () {
+        this.timeout(180_000);
+        run = new StackRun(await runProgramIsolated({ program: path.join(__dirname, "fixtures", "program-components", "index.ts"), stack: "components", timeoutMs: 180_000 }));
+        assert.equal(run.error, undefined, `the program failed: ${run.error}`);
+    });
+
+    it("registers each under its tollgate:<module>:<Name> token with its children named after it", () => {
+        const tables = run.one("tollgate:tables:Tables", "store");
+        const logging = run.one("tollgate:logging:Logging", "obs");
+        assert.deepEqual(run.childrenOf(tables).map((r) => r.name).sort(), ["store-things", "store-things-read-throttles", "store-things-system-errors", "store-things-write-throttles"]);
+        assert.deepEqual(run.childrenOf(logging).map((r) => r.name).sort(), [
+            "obs-access",
+            "obs-alarms",
+            "obs-api-5xx",
+            "obs-dashboard",
+            "obs-lambda",
+            "obs-lambda-errors",
+            "obs-lambda-throttles",
+        ]);
+    });
+
+    it("applies the defaults of args left out: point-in-time recovery on, no deletion protection, AWS-managed encryption, 7-day logs", () => {
+        const table = run.one("aws:dynamodb/table:Table", "store-things").inputs;
+        assert.deepEqual(table.pointInTimeRecovery, { enabled: true });
+        assert.equal(table.deletionProtectionEnabled, false);
+        assert.deepEqual(table.serverSideEncryption, { enabled: true });
+        assert.equal(table.billingMode, "PAY_PER_REQUEST");
+        assert.equal(run.one("aws:cloudwatch/logGroup:LogGroup", "obs-access").inputs.retentionInDays, 7);
+        assert.deepEqual(run.ofType("aws:sns/topicSubscription:TopicSubscription"), []);
+    });
+
+    it("lets a transform function edit a resource's arguments, knowing its name", () => {
+        assert.deepEqual(run.one("aws:dynamodb/table:Table", "store-things").inputs.tags, { owner: "data-team", resource: "store-things" });
+        assert.equal(run.one("aws:cloudwatch/logGroup:LogGroup", "obs-lambda").inputs.retentionInDays, 90);
+        assert.equal(run.one("aws:cloudwatch/logGroup:LogGroup", "obs-lambda").inputs.name, "/aws/lambda/demo-fn");
+    });
+
+    it("merges a transform object over every resource of its kind, and no other", () => {
+        for (const name of ["obs-lambda-errors", "obs-lambda-throttles", "obs-api-5xx"]) {
+            const alarm = run.one("aws:cloudwatch/metricAlarm:MetricAlarm", name).inputs;
+            assert.equal(alarm.treatMissingData, "breaching", name);
+            assert.equal(alarm.actionsEnabled, undefined, name);
+        }
+        for (const kind of ["read-throttles", "write-throttles", "system-errors"]) {
+            const alarm = run.one("aws:cloudwatch/metricAlarm:MetricAlarm", `store-things-${kind}`).inputs;
+            assert.equal(alarm.actionsEnabled, false, kind);
+            assert.equal(alarm.treatMissingData, "notBreaching", kind);
+        }
+    });
+});
