@@ -36,16 +36,19 @@ export const runtimeBundleFile = ".tollgate/build/gateway.js";
  * Every DynamoDB action the handler performs, by what it is performed on.
  * The role's policy grants these and nothing else (no `dynamodb:*`, no `*`
  * resource); a runtime change that needs another action adds it here.
+ * `/health/ready` pings both tables with a `GetItem`, so it needs nothing more.
  */
 export const gatewayTableAccess = {
     /** Fixed window: one conditional `UpdateItem` per request. Sliding window: `GetItem` of the previous window's count. */
     rateLimits: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
     /** Session lookup by the token's SHA-256. */
     sessions: ["dynamodb:GetItem"],
-    /** A user's sessions through `UserIdIndex` (the session store's list/revoke-all read path). */
+    /**
+     * A user's sessions through `UserIdIndex`: the session store's by-user read,
+     * read-only and on the index alone. The request path does not query it
+     * today; the grant is what the program issue specifies for the role.
+     */
     sessionsByUser: ["dynamodb:Query"],
-    /** `/health/ready`: both tables answer `DescribeTable`. */
-    readiness: ["dynamodb:DescribeTable"],
 } as const;
 
 /** The network-interface actions Lambda needs to attach to a VPC; AWS scopes them to no resource, so they take `*`. */
@@ -265,7 +268,6 @@ export class Gateway extends pulumi.ComponentResource {
             { Sid: "RateLimitCounters", Effect: "Allow", Action: gatewayTableAccess.rateLimits, Resource: tables.rateLimits.arn },
             { Sid: "SessionLookup", Effect: "Allow", Action: gatewayTableAccess.sessions, Resource: tables.sessions.arn },
             { Sid: "SessionsByUser", Effect: "Allow", Action: gatewayTableAccess.sessionsByUser, Resource: sessionsByUserIndex },
-            { Sid: "Readiness", Effect: "Allow", Action: gatewayTableAccess.readiness, Resource: [tables.rateLimits.arn, tables.sessions.arn] },
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroups.lambda.arn}:*` },
             { Sid: "JwtSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.jwtSecret.arn },
         ];

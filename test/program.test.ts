@@ -330,8 +330,8 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.deepEqual(
                     Object.fromEntries([...grants].map(([resource, actions]) => [resource, [...actions].sort()])),
                     {
-                        [rateLimits]: ["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"],
-                        [sessions]: ["dynamodb:DescribeTable", "dynamodb:GetItem"],
+                        [rateLimits]: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
+                        [sessions]: ["dynamodb:GetItem"],
                         [`${sessions}/index/UserIdIndex`]: ["dynamodb:Query"],
                     },
                 );
