@@ -1,0 +1,102 @@
+/**
+ * `npm start`: the whole gateway on this machine, in one process. main.ts
+ * launches this module (compiled with esbuild, as the deployed Lambda's code
+ * is); `main` is everything it does.
+ *
+ * Exit codes: 0 after a clean stop (Ctrl-C, SIGTERM); 2 for a bad flag,
+ * environment variable or stack file (the message names it); 1 when it
+ * cannot start (a port in use, the store failing).
+ */
+import { performance } from "node:perf_hooks";
+import { ConfigError } from "../specs/config";
+import { loadStackConfig, projectDir } from "../specs/stackFile";
+import { banner, readyLine } from "./banner";
+import { checkUpstreamNames, parseOptions, usage, UsageError } from "./options";
+import { startLocal, StartError, type CreateHandler, type LocalGateway } from "./start";
+
+export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
+
+/**
+ * The gateway's handler (runtime/handler.ts), the one the Lambda runs. Loaded
+ * only once the flags and the stack file are known good: loading it (AWS SDK,
+ * Powertools, jose) is most of the start-up time, and a typo should be
+ * reported at once.
+ */
+function loadCreateHandler(): CreateHandler {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const handlerModule: typeof import("../handler") = require("../handler");
+    return handlerModule.createHandler;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+    // Listening from the first moment: a Ctrl-C during start-up still closes the store cleanly.
+    const stopSignal = awaitStopSignal();
+    let gateway: LocalGateway;
+    try {
+        const options = parseOptions(argv, env, projectDir);
+        if (options.help) {
+            process.stdout.write(usage);
+            return exitCodes.ok;
+        }
+        const stack = loadStackConfig(options.stack, { file: options.configFile });
+        // Before loading the handler (the slow part of start-up), so a typo is reported at once.
+        checkUpstreamNames(options.upstreams, stack.settings.routes.map((route) => route.name));
+        gateway = await startLocal(options, stack, loadCreateHandler());
+        process.stdout.write(`${banner(gateway, options, stack.file, projectDir)}\n`);
+        process.stdout.write(`${readyLine(gateway.url, performance.now())}\n`);
+    } catch (error) {
+        return reportStartFailure(error);
+    }
+    const signal = await stopSignal;
+    process.stdout.write(`\n${signal}: stopping...\n`);
+    try {
+        await gateway.close();
+    } catch (error) {
+        process.stderr.write(`npm start: error while stopping: ${(error as Error).message}\n`);
+        return exitCodes.failed;
+    }
+    process.stdout.write("tollgate local gateway stopped\n");
+    return exitCodes.ok;
+}
+
+function reportStartFailure(error: unknown): number {
+    if (error instanceof UsageError) {
+        process.stderr.write(`npm start: ${error.message}\n(npm start -- --help lists the flags)\n`);
+        return exitCodes.usage;
+    }
+    if (error instanceof ConfigError) {
+        process.stderr.write(`npm start: ${error.message}\n`);
+        return exitCodes.usage;
+    }
+    if (error instanceof StartError) {
+        process.stderr.write(`npm start: ${error.message}\n`);
+        return exitCodes.failed;
+    }
+    process.stderr.write(`npm start: could not start: ${(error as Error)?.stack ?? String(error)}\n`);
+    return exitCodes.failed;
+}
+
+/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once, without waiting for the store. */
+function awaitStopSignal(): Promise<NodeJS.Signals> {
+    return new Promise((resolve) => {
+        let received = false;
+        const onSignal = (signal: NodeJS.Signals) => {
+            if (received) {
+                process.stderr.write(`${signal} again: exiting without waiting for the store to close\n`);
+                process.exit(exitCodes.failed);
+            }
+            received = true;
+            resolve(signal);
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+    });
+}
+
+/** Runs `npm start` with this process's arguments and exits with its code. */
+export function run(): void {
+    main(process.argv.slice(2), process.env).then((code) => {
+        // Keep-alive sockets of SDK clients would otherwise hold the loop open after a clean stop.
+        process.exit(code);
+    });
+}
