@@ -110,22 +110,26 @@ export function resolveDataSettings(settings: DataSettings = {}): ResolvedDataSe
     return resolved;
 }
 
-/**
- * One document client for any number of table clients. Writes drop
- * `undefined` attributes (as DynamoDB has no such value); reads keep numbers
- * exact when `exactNumbers` is set.
- */
-export function createDocumentClient(settings: DataSettings = {}): DynamoDBDocumentClient {
+/** The low-level client of the settings (what `createTable`-style calls need). */
+export function createDynamoClient(settings: DataSettings = {}): DynamoDBClient {
     const resolved = resolveDataSettings(settings);
-    const client = new DynamoDBClient({
+    return new DynamoDBClient({
         endpoint: resolved.endpoint,
         region: resolved.region ?? (resolved.endpoint ? "us-east-1" : undefined),
         credentials: resolved.credentials,
         maxAttempts: resolved.maxAttempts,
         ...(resolved.requestTimeoutMs ? { requestHandler: { requestTimeout: resolved.requestTimeoutMs } } : {}),
     });
+}
+
+/**
+ * One document client for any number of table clients. Writes drop
+ * `undefined` attributes (as DynamoDB has no such value); reads keep numbers
+ * exact when `exactNumbers` is set.
+ */
+export function createDocumentClient(settings: DataSettings = {}, client: DynamoDBClient = createDynamoClient(settings)): DynamoDBDocumentClient {
     return DynamoDBDocumentClient.from(client, {
         marshallOptions: { removeUndefinedValues: true },
-        unmarshallOptions: { wrapNumbers: resolved.exactNumbers },
+        unmarshallOptions: { wrapNumbers: resolveDataSettings(settings).exactNumbers },
     });
 }

@@ -1,0 +1,93 @@
+/**
+ * Which tables the data commands work on and where they are: the stack's
+ * table specs and prefix (`--stack`, `--config`), and the store (`--local`:
+ * the `npm start` store; `--endpoint URL`; otherwise AWS in `--region` or the
+ * stack's `aws:region`).
+ */
+import * as path from "node:path";
+import { ConfigError } from "../specs/config";
+import { loadStackConfig, type StackConfig } from "../specs/stackFile";
+import { builtInTables, physicalTableName, type TableSpec } from "../specs/tables";
+import type { Credentials, DataSettings } from "./options";
+
+/** A command-line mistake; the message starts with the flag it is about. Exit code 2. */
+export class UsageError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UsageError";
+    }
+}
+
+export interface TargetFlags {
+    stack?: string;
+    config?: string;
+    local?: boolean;
+    endpoint?: string;
+    region?: string;
+}
+
+export interface DataTarget {
+    stack: StackConfig;
+    prefix: string;
+    specs: TableSpec[];
+    /** Endpoint, region, credentials and prefix for the table clients. */
+    settings: DataSettings;
+    /** True when writing to AWS itself (no endpoint override). */
+    aws: boolean;
+    /** For messages: `the local store at http://127.0.0.1:8000`, `AWS eu-west-1`. */
+    description: string;
+}
+
+export const defaultLocalPort = 8000;
+
+export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): DataTarget {
+    if (flags.local && flags.endpoint) throw new UsageError("--endpoint: cannot be combined with --local (--local means the npm start store)");
+    const stackName = flags.stack ?? (flags.config ? stackNameOfFile(flags.config) : "dev");
+    let stack: StackConfig;
+    try {
+        stack = loadStackConfig(stackName, flags.config ? { file: flags.config } : {});
+    } catch (error) {
+        if (error instanceof ConfigError) throw new UsageError(`${flags.config ? "--config" : "--stack"}: ${error.message}`);
+        throw error;
+    }
+    const specs = [...builtInTables, ...stack.settings.appTables];
+    const prefix = stack.settings.prefix;
+    let endpoint = flags.endpoint;
+    if (flags.local) endpoint = `http://127.0.0.1:${env.DYNAMODB_PORT || defaultLocalPort}`;
+    if (endpoint !== undefined) {
+        try {
+            const url = new URL(endpoint);
+            if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
+        } catch {
+            throw new UsageError(`--endpoint: '${endpoint}' is not an http(s) URL`);
+        }
+    }
+    const region = flags.region ?? stack.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? "us-east-1" : undefined);
+    if (!region) throw new UsageError(`--region: no region for AWS (stack ${stack.stack} sets no aws:region and AWS_REGION is unset)`);
+    // Local stores take any credentials; like the AWS CLI with --endpoint-url, use the environment's when set.
+    const credentials: Credentials | undefined =
+        endpoint && !env.AWS_ACCESS_KEY_ID ? { accessKeyId: "local", secretAccessKey: "local" } : undefined;
+    return {
+        stack,
+        prefix,
+        specs,
+        settings: { prefix, endpoint, region, credentials },
+        aws: endpoint === undefined,
+        description: flags.local ? `the local store at ${endpoint}` : endpoint ? `the store at ${endpoint}` : `AWS ${region}`,
+    };
+}
+
+/** `Pulumi.data-test.yaml` -> `data-test`. */
+function stackNameOfFile(file: string): string {
+    const match = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file));
+    return match ? match[1] : path.basename(file).replace(/\.ya?ml$/, "");
+}
+
+/** The spec of a table named by spec name (`users`) or physical name (`tollgate-dev-users`). */
+export function findTableSpec(target: DataTarget, name: string, flag = "--table"): TableSpec {
+    const spec = target.specs.find((candidate) => candidate.name === name || physicalTableName(target.prefix, candidate) === name);
+    if (!spec) {
+        throw new UsageError(`${flag}: stack ${target.stack.stack} has no table '${name}' (tables: ${target.specs.map((candidate) => candidate.name).join(", ")})`);
+    }
+    return spec;
+}
