@@ -107,8 +107,8 @@ export async function admit(context: AdmitContext): Promise<Admission> {
 function decide(route: RouteSpec, verification: Verification | { status: "valid-anonymous" }, rateLimit: RateLimitDecision): Admission {
     const identity = verification.status === "valid" ? verification.identity : undefined;
     if (verification.status === "unavailable") return { status: "auth-unavailable", rateLimit };
-    if (rateLimit.outcome === "failed-closed") return { status: "limiter-unavailable", rateLimit };
-    if (rateLimit.outcome === "limited") return { status: "limited", rateLimit };
+    if (rateLimit.outcome === "failed-closed") return { status: "limiter-unavailable", identity, rateLimit };
+    if (rateLimit.outcome === "limited") return { status: "limited", identity, rateLimit };
     if (verification.status === "invalid") return { status: "invalid-credential", rateLimit };
     if (!holdsPermissions(route, identity)) return { status: "forbidden", identity, rateLimit };
     return { status: "admitted", identity, rateLimit };
