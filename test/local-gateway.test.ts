@@ -341,6 +341,24 @@ describe("local gateway: handler result -> HTTP response", () => {
         assert.equal(((await response.json()) as { title: string }).title, "Internal Server Error");
     });
 
+    it("answers 500 for a header value that cannot be sent", async () => {
+        const { gateway, errors } = await started(() => ({ statusCode: 200, headers: { "x-bad": "line\r\nset-cookie: injected=1" }, body: "x" }));
+        const response = await rawRequest(gateway, { path: "/bad-header" });
+
+        assert.equal(response.status, 500);
+        assert.equal(response.headers["set-cookie"], undefined);
+        assert.ok(errors.some((line) => line.includes("x-bad")));
+    });
+
+    it("sends no body for a 204 even when the result has one", async () => {
+        const { gateway } = await started(() => ({ statusCode: 204, body: "ignored" }));
+        const response = await rawRequest(gateway, { path: "/empty" });
+
+        assert.equal(response.status, 204);
+        assert.equal(response.body.length, 0);
+        assert.equal(response.headers["content-length"], undefined);
+    });
+
     it("answers 500 when the function outlives its timeout, and 503 when API Gateway's integration timeout comes first", async () => {
         const never = () => new Promise(() => undefined);
         const lambdaTimeout = await started(never, { functionTimeoutMs: 50, integrationTimeoutMs: 5_000 });

@@ -181,26 +181,29 @@ async function invoke(event: GatewayEvent, options: GatewayOptions): Promise<Htt
 }
 
 function send(response: http.ServerResponse, answer: HttpAnswer, requestId: string, isHead: boolean, logError: (message: string) => void): void {
-    const headers: string[] = [];
-    for (const [name, value] of answer.headers) headers.push(name, value);
-    headers.push("apigw-requestid", requestId, "content-length", String(answer.body.length));
-    try {
-        response.writeHead(answer.statusCode, headers);
-    } catch (error) {
-        // A header value Node refuses (a newline, say) is the function's fault, as on AWS.
-        logError(`${requestId} invalid response header: ${(error as Error).message}`);
-        const fallback = problemAnswer(500, "Internal Server Error");
-        response.writeHead(fallback.statusCode, [
-            ...fallback.headers.flat(),
-            "apigw-requestid",
-            requestId,
-            "content-length",
-            String(fallback.body.length),
-        ]);
-        response.end(isHead ? undefined : fallback.body);
-        return;
+    const invalid = answer.headers.find(([name, value]) => !isSendable(name, value));
+    if (invalid) {
+        // A header Node cannot send (a newline in a value, say) is the function's fault, as on AWS.
+        logError(`${requestId} malformed Lambda proxy response: header ${JSON.stringify(invalid[0])} cannot be sent`);
+        answer = problemAnswer(500, "Internal Server Error");
     }
-    response.end(isHead ? undefined : answer.body);
+    // These statuses have no body, so no length either.
+    const bodiless = answer.statusCode < 200 || answer.statusCode === 204 || answer.statusCode === 304;
+    const headers: string[] = answer.headers.flat();
+    headers.push("apigw-requestid", requestId);
+    if (!bodiless) headers.push("content-length", String(answer.body.length));
+    response.writeHead(answer.statusCode, headers);
+    response.end(isHead || bodiless ? undefined : answer.body);
+}
+
+function isSendable(name: string, value: string): boolean {
+    try {
+        http.validateHeaderName(name);
+        http.validateHeaderValue(name, value);
+        return true;
+    } catch {
+        return false;
+    }
 }
 
 function defaultLogError(message: string): void {
