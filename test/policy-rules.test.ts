@@ -82,13 +82,15 @@ describe("policies: DynamoDB tables", function () {
         assert.equal(evaluation.violations.find((v) => v.policyName === "dynamodb-on-demand-billing" && v.resourceName === "defaults-only")!.urn, table.urn);
     });
 
-    it("dynamodb-on-demand-billing with allowProvisioned accepts a PROVISIONED table only with read and write autoscaling targets", async () => {
+    it("dynamodb-on-demand-billing with allowProvisioned accepts a PROVISIONED table only with read and write autoscaling targets on the table and each index", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-on-demand-billing": { allowProvisioned: true } });
         assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-read-scaled"]);
         const message = messageFor(evaluation, "dynamodb-on-demand-billing", "provisioned-read-scaled");
-        assert.match(message, /no autoscaling target for dynamodb:table:WriteCapacityUnits;/);
-        assert.match(message, /resourceId "table\/fixture-provisioned-read-scaled"/);
-        assert.doesNotMatch(message, /ReadCapacityUnits/);
+        assert.match(
+            message,
+            /no autoscaling target for table\/fixture-provisioned-read-scaled dynamodb:table:WriteCapacityUnits, table\/fixture-provisioned-read-scaled\/index\/ByOwner dynamodb:index:ReadCapacityUnits, table\/fixture-provisioned-read-scaled\/index\/ByOwner dynamodb:index:WriteCapacityUnits;/,
+        );
+        assert.doesNotMatch(message, /dynamodb:table:ReadCapacityUnits/);
     });
 
     it("dynamodb-on-demand-billing is not applicable to a stack without tables", async () => {

@@ -84,8 +84,9 @@ export interface BillingConfig {
     allowProvisioned?: boolean;
 }
 
-/** The scalable dimensions a PROVISIONED table needs autoscaling targets for. */
+/** The scalable dimensions a PROVISIONED table, and each of its global secondary indexes, needs autoscaling targets for. */
 export const tableScalableDimensions = ["dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits"] as const;
+export const indexScalableDimensions = ["dynamodb:index:ReadCapacityUnits", "dynamodb:index:WriteCapacityUnits"] as const;
 
 /**
  * A stack policy: whether a PROVISIONED table is acceptable depends on other
@@ -94,14 +95,14 @@ export const tableScalableDimensions = ["dynamodb:table:ReadCapacityUnits", "dyn
 export const dynamodbOnDemandBilling: StackValidationPolicy = {
     name: "dynamodb-on-demand-billing",
     description:
-        "DynamoDB tables use on-demand (PAY_PER_REQUEST) billing; a PROVISIONED table passes only where pack config allows it and the stack registers autoscaling targets for its read and write capacity.",
+        "DynamoDB tables use on-demand (PAY_PER_REQUEST) billing; a PROVISIONED table passes only where pack config allows it and the stack registers autoscaling targets for the read and write capacity of the table and each of its global secondary indexes.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
             allowProvisioned: {
                 type: "boolean",
                 default: false,
-                description: "Accept PROVISIONED tables that have aws.appautoscaling.Target resources for table/<name> on both ReadCapacityUnits and WriteCapacityUnits.",
+                description: "Accept PROVISIONED tables that have aws.appautoscaling.Target resources on ReadCapacityUnits and WriteCapacityUnits for table/<name> and every table/<name>/index/<index>.",
             },
         },
     },
@@ -124,14 +125,20 @@ export const dynamodbOnDemandBilling: StackValidationPolicy = {
                 reportViolation(violation(label, `${mode} and this stack allows only on-demand tables`, 'billingMode = "PAY_PER_REQUEST"'), resource.urn);
                 continue;
             }
-            const scaled = new Set(targets.filter((target) => target.resourceId === `table/${tableName}`).map((target) => target.scalableDimension));
-            const missing = tableScalableDimensions.filter((dimension) => !scaled.has(dimension));
+            // A PROVISIONED index has capacity of its own: an unscaled index throttles writes to the whole table.
+            const needed = [
+                ...tableScalableDimensions.map((dimension) => ({ resourceId: `table/${tableName}`, dimension })),
+                ...(table.globalSecondaryIndexes ?? []).flatMap((index) =>
+                    indexScalableDimensions.map((dimension) => ({ resourceId: `table/${tableName}/index/${index.name}`, dimension })),
+                ),
+            ];
+            const missing = needed.filter((need) => !targets.some((target) => target.resourceId === need.resourceId && target.scalableDimension === need.dimension));
             if (missing.length > 0) {
                 reportViolation(
                     violation(
                         label,
-                        `${mode} with no autoscaling target for ${missing.join(" and ")}`,
-                        `billingMode = "PAY_PER_REQUEST", or register an aws.appautoscaling.Target with serviceNamespace "dynamodb", resourceId "table/${tableName}" and scalableDimension ${missing.map((d) => `"${d}"`).join(" and ")}`,
+                        `${mode} with no autoscaling target for ${missing.map((need) => `${need.resourceId} ${need.dimension}`).join(", ")}`,
+                        'billingMode = "PAY_PER_REQUEST", or register an aws.appautoscaling.Target (serviceNamespace "dynamodb") with that resourceId and scalableDimension for each',
                     ),
                     resource.urn,
                 );
