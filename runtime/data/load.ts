@@ -142,6 +142,7 @@ export async function loadItems(options: LoadOptions): Promise<LoadResult> {
             } catch (error) {
                 if (!refusedForContent(error)) throw error;
                 reportBadItem({ position, where, message: `DynamoDB refused the item: ${(error as Error).message}` });
+                if (options.onError === "stop") return;
             }
         }
     };

@@ -26,15 +26,16 @@ import type { LoadRecord } from "./load";
 export const coercions = ["string", "number", "boolean", "epochSeconds"] as const;
 export type Coercion = (typeof coercions)[number];
 
-const collectionMapping = z.union([
-    z.string().min(1),
+// `users: users` is short for `users: { table: users }`; expanding it first keeps errors pointed at the field.
+const collectionMapping = z.preprocess(
+    (value) => (typeof value === "string" ? { table: value } : value),
     z.strictObject({
         table: z.string().min(1),
         omit: z.array(z.string().min(1)).default([]),
         rename: z.record(z.string().min(1), z.string().min(1)).default({}),
         coerce: z.record(z.string().min(1), z.enum(coercions)).default({}),
     }),
-]);
+);
 
 export const mappingSchema = z.record(z.string().min(1), collectionMapping).refine((mapping) => Object.keys(mapping).length > 0, "maps no collection");
 
@@ -65,9 +66,7 @@ export function readMapping(file: string): CollectionMapping[] {
     if (!parsed.success) {
         throw new MappingError(parsed.error.issues.map((issue) => `${file}: ${issue.path.length ? `${issue.path.join(".")}: ` : ""}${issue.message}`));
     }
-    return Object.entries(parsed.data).map(([collection, mapping]) =>
-        typeof mapping === "string" ? { collection, table: mapping, omit: [], rename: {}, coerce: {} } : { collection, ...mapping },
-    );
+    return Object.entries(parsed.data).map(([collection, mapping]) => ({ collection, ...mapping }));
 }
 
 /** The collections of a db.json file; throws naming the file or collection when it does not have that shape. */

@@ -30,10 +30,10 @@ function collector(): Writable & { text: string } {
     return stream;
 }
 
-export async function runData(args: string[], options: { signal?: AbortSignal } = {}): Promise<DataRun> {
+export async function runData(args: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}): Promise<DataRun> {
     const stdout = collector();
     const stderr = collector();
-    const code = await runDataCli(args, { stdout, stderr, env: {}, cwd: projectDir, signal: options.signal });
+    const code = await runDataCli(args, { stdout, stderr, env: options.env ?? {}, cwd: projectDir, signal: options.signal });
     return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
