@@ -48,6 +48,11 @@ export function bundleRuntime(options: BundleOptions): RuntimeBundle {
             target: options.target,
             format: "cjs",
             external: providedByLambda,
+            // `import()` of a provided module (the lazily loaded Secrets Manager
+            // client) becomes a `require()` like every other: CommonJS resolution
+            // honours NODE_PATH, where Lambda provides the SDK, in any Node process,
+            // not only under the Lambda runtime's own ES module loader.
+            supported: { "dynamic-import": false },
             minify: true,
             write: false,
             outfile: absolutePath,

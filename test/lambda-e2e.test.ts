@@ -1,0 +1,251 @@
+/**
+ * The gateway Lambda as it would be deployed for the dev stack, end to end:
+ * index.ts runs under Pulumi's mocks with Pulumi.dev.yaml's config (routes
+ * pointed at a recording upstream on loopback), the CallbackFunction's
+ * archive (Pulumi's serialized `__index.js` and the runtime bundle) is
+ * unpacked, and one fresh Node process loads it as the Lambda runtime would,
+ * with the environment the program gave the function, and serves every
+ * invocation below warm, against DynamoDB Local. AWS itself is replaced only
+ * where it has to be: DynamoDB by DynamoDB Local (`DYNAMODB_ENDPOINT`),
+ * Secrets Manager by a loopback stand-in (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
+ */
+import { strict as assert } from "node:assert";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { SignJWT } from "jose";
+import { ensureTables } from "../runtime/local/tables";
+import { createSessions, type Sessions } from "../runtime/sessions";
+import { environmentNames } from "../runtime/settings";
+import type { RouteSpec } from "../runtime/specs/routes";
+import { loadStackConfig } from "../runtime/specs/stackFile";
+import { rateLimitsTable, sessionsTable } from "../runtime/specs/tables";
+import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
+import { startLambdaContainer, type LambdaContainer } from "./support/lambdaContainer";
+import { materialiseArchive, runStack } from "./support/program";
+import { bodyOf, event, startUpstream, type Upstream } from "./support/runtime";
+import { startFakeSecretsManager, type FakeSecretsManager } from "./support/secretsManager";
+
+const stack = "dev";
+const { settings } = loadStackConfig(stack);
+
+/** A route added to the dev routes so a window's limit is reached in a few requests (and a window outlasts the test). */
+const quotaRoute = (upstream: string): RouteSpec => ({
+    name: "quota",
+    pathPrefix: "/quota",
+    upstream: `${upstream}/quota-service`,
+    auth: "none",
+    permissions: [],
+    rateLimit: { by: "ip", limit: 3, windowSeconds: 86_400, algorithm: "fixed" },
+});
+
+/** The dev routes as Pulumi.dev.yaml has them, each upstream moved to `<recorder>/<route>-service<its base path>`. */
+function routesAt(recorder: string): RouteSpec[] {
+    const moved = settings.routes.map((route) => ({ ...route, upstream: `${recorder}/${route.name}-service${new URL(route.upstream).pathname.replace(/\/$/, "")}` }));
+    return [...moved, quotaRoute(recorder)];
+}
+
+const header = (result: APIGatewayProxyStructuredResultV2, name: string) => result.headers?.[name] as string | undefined;
+
+describe("the dev stack's gateway Lambda: __index.js from the program, in one warm process against DynamoDB Local", function () {
+    let recorder: Upstream;
+    let dynamo: TestDynamo;
+    let secrets: FakeSecretsManager;
+    let container: LambdaContainer;
+    let environment: Record<string, string>;
+    let sessions: Sessions;
+    let archiveDir: string | undefined;
+    const jwtKey = randomBytes(32).toString("hex");
+
+    before(async function () {
+        this.timeout(240_000);
+        recorder = await startUpstream();
+        const [run, started] = await Promise.all([
+            runStack(stack, { override: { "tollgate:routes": JSON.stringify(routesAt(recorder.url)) } }),
+            startDynamo("dynamodb-local", { inMemory: true }),
+        ]);
+        dynamo = started;
+        assert.equal(run.error, undefined, `the program failed: ${run.error}`);
+        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        environment = fn.environment.variables;
+        archiveDir = materialiseArchive(fn.code).dir;
+
+        // The tables under the names the program gave the function.
+        const tableNames = await ensureTables(dynamo.client, settings.prefix, [rateLimitsTable, sessionsTable], { enableTtl: true });
+        assert.deepEqual(
+            [tableNames[rateLimitsTable.name], tableNames[sessionsTable.name]],
+            [environment[environmentNames.rateLimitTable], environment[environmentNames.sessionTable]],
+        );
+        sessions = createSessions({ dynamo: dynamo.doc, tableName: environment[environmentNames.sessionTable] });
+        secrets = await startFakeSecretsManager({ [environment[environmentNames.jwtSecretArn]]: jwtKey });
+
+        container = await startLambdaContainer({
+            taskRoot: archiveDir,
+            handler: fn.handler,
+            timeoutSeconds: fn.timeout,
+            environment: {
+                ...environment,
+                // What Lambda itself sets in every container.
+                AWS_REGION: environment[environmentNames.region],
+                AWS_LAMBDA_FUNCTION_NAME: fn.name,
+                AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memorySize),
+                // DynamoDB Local keeps tables per access key (and region): the test's own pair.
+                AWS_ACCESS_KEY_ID: testCredentials.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
+                // The two AWS services the handler calls, on loopback.
+                [environmentNames.dynamoEndpoint]: dynamo.endpoint,
+                AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+            },
+        });
+    });
+
+    after(async () => {
+        await container?.close();
+        await Promise.all([recorder?.close(), secrets?.close(), dynamo?.close()]);
+        if (archiveDir) fs.rmSync(archiveDir, { recursive: true, force: true });
+    });
+
+    const requestsTo = (service: string) => recorder.requests.filter((request) => request.url.startsWith(`/${service}-service`));
+
+    it("answers /health/live with 200 and /health/ready with 200 while DynamoDB answers", async () => {
+        const live = await container.invoke(event({ path: "/health/live" }));
+        assert.equal(live.statusCode, 200);
+        assert.deepEqual(bodyOf(live), { status: "ok" });
+        const ready = await container.invoke(event({ path: "/health/ready" }));
+        assert.equal(ready.statusCode, 200, `ready answered ${ready.statusCode} ${ready.body}`);
+    });
+
+    it("proxies the anonymous /products route: path after the prefix, query and request id kept, hop-by-hop and forged gateway headers dropped", async () => {
+        const result = await container.invoke(
+            event({
+                path: "/products/items/42",
+                query: "color=red&size=m",
+                requestId: "e2e-products-1",
+                sourceIp: "203.0.113.10",
+                headers: {
+                    connection: "x-private",
+                    "x-private": "hop-by-hop by the Connection header",
+                    "keep-alive": "timeout=5",
+                    "x-gateway-user-id": "forged",
+                    "x-request-id": "forged",
+                    "x-client": "kept",
+                },
+            }),
+        );
+
+        assert.equal(result.statusCode, 200, result.body);
+        assert.equal(header(result, "x-request-id"), "e2e-products-1");
+        assert.equal(header(result, "ratelimit-policy"), '"products";q=100;w=60');
+        assert.match(header(result, "ratelimit") ?? "", /^"products";r=99;t=\d+$/);
+        const [received] = requestsTo("products");
+        assert.equal(received.method, "GET");
+        assert.equal(received.url, "/products-service/items/42?color=red&size=m");
+        assert.equal(received.headers["x-request-id"], "e2e-products-1");
+        assert.equal(received.headers["x-client"], "kept");
+        for (const dropped of ["x-private", "keep-alive", "x-gateway-user-id"]) assert.equal(received.headers[dropped], undefined, `${dropped} reached the upstream`);
+        assert.equal(bodyOf(result).url, received.url, "the upstream's answer is the function's answer");
+    });
+
+    it("admits a session made by the session store library on /users and tells the upstream who the caller is, not the token", async () => {
+        const { token } = await sessions.create({ userId: "u-e2e", username: "ada", roles: ["member"], permissions: ["orders:read"] });
+
+        const result = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.20", headers: { authorization: `Bearer ${token}` } }));
+
+        assert.equal(result.statusCode, 200, result.body);
+        const [received] = requestsTo("users");
+        assert.equal(received.url, "/users-service/me");
+        assert.equal(received.headers["x-gateway-user-id"], "u-e2e");
+        assert.equal(received.headers["x-gateway-roles"], "member");
+        assert.equal(received.headers["x-gateway-permissions"], "orders:read");
+        assert.equal(received.headers.authorization, undefined, "the session token reached the upstream");
+        // users is limited by user, sliding: the counter is the user's, not the address's.
+        assert.equal(header(result, "ratelimit-policy"), '"users";q=60;w=60');
+    });
+
+    it("answers 401 problem+json on /users without a token, with an unknown one and with a revoked one", async () => {
+        const { token } = await sessions.create({ userId: "u-revoked" });
+        const before = requestsTo("users").length;
+
+        const missing = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.21" }));
+        const unknown = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.21", headers: { authorization: `Bearer ${randomBytes(32).toString("base64url")}` } }));
+        assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.21", headers: { authorization: `Bearer ${token}` } }))).statusCode, 200);
+        assert.equal(await sessions.revoke(token), true);
+        const revoked = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.21", headers: { authorization: `Bearer ${token}` } }));
+
+        for (const result of [missing, unknown, revoked]) {
+            assert.equal(result.statusCode, 401);
+            assert.match(header(result, "content-type") ?? "", /^application\/problem\+json/);
+            assert.equal(header(result, "www-authenticate"), "Bearer");
+        }
+        assert.equal(requestsTo("users").length, before + 1, "only the valid session reached the upstream");
+    });
+
+    it("answers 403 on /orders (permission orders:read) for a session without that permission", async () => {
+        const { token } = await sessions.create({ userId: "u-no-orders", permissions: ["profile:read"] });
+        const result = await container.invoke(event({ path: "/orders/17", sourceIp: "203.0.113.30", headers: { authorization: `Bearer ${token}` } }));
+        assert.equal(result.statusCode, 403);
+        assert.equal(requestsTo("orders").length, 0);
+    });
+
+    it("verifies JWTs on /admin with the key read once, from the secret whose ARN the program set", async () => {
+        const sign = (key: string, permissions: string[]) =>
+            new SignJWT({ permissions })
+                .setProtectedHeader({ alg: "HS256" })
+                .setSubject("admin-1")
+                .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
+                .sign(new TextEncoder().encode(key));
+
+        const first = await container.invoke(event({ path: "/admin/stats", sourceIp: "203.0.113.40", headers: { authorization: `Bearer ${await sign(jwtKey, ["admin"])}` } }));
+        const second = await container.invoke(event({ path: "/admin/stats", sourceIp: "203.0.113.40", headers: { authorization: `Bearer ${await sign(jwtKey, ["admin"])}` } }));
+        const otherKey = await container.invoke(event({ path: "/admin/stats", sourceIp: "203.0.113.40", headers: { authorization: `Bearer ${await sign("another-key", ["admin"])}` } }));
+        const notAdmin = await container.invoke(event({ path: "/admin/stats", sourceIp: "203.0.113.40", headers: { authorization: `Bearer ${await sign(jwtKey, ["orders:read"])}` } }));
+
+        assert.deepEqual([first.statusCode, second.statusCode, otherKey.statusCode, notAdmin.statusCode], [200, 200, 401, 403]);
+        const received = requestsTo("admin");
+        assert.equal(received.length, 2);
+        assert.equal(received[0].headers["x-gateway-user-id"], "admin-1");
+        const fetches = secrets.requests.filter((request) => request.target === "secretsmanager.GetSecretValue");
+        assert.equal(fetches.length, 1, "the secret is fetched once per container");
+        assert.equal(fetches[0].secretId, environment[environmentNames.jwtSecretArn]);
+        assert.ok(fetches[0].authorization?.startsWith(`AWS4-HMAC-SHA256 Credential=${testCredentials.accessKeyId}/`), "signed with the function's credentials");
+    });
+
+    it("refuses the 4th request of a window on /quota with 429, RateLimit and Retry-After, and leaves the counter at the limit", async () => {
+        const ip = "203.0.113.77";
+        const results: APIGatewayProxyStructuredResultV2[] = [];
+        for (let i = 0; i < 5; i++) results.push(await container.invoke(event({ path: "/quota/x", sourceIp: ip })));
+
+        assert.deepEqual(
+            results.map((result) => result.statusCode),
+            [200, 200, 200, 429, 429],
+        );
+        assert.deepEqual(
+            results.slice(0, 3).map((result) => /;r=(\d+);/.exec(header(result, "ratelimit") ?? "")?.[1]),
+            ["2", "1", "0"],
+        );
+        for (const refused of results.slice(3)) {
+            assert.match(header(refused, "content-type") ?? "", /^application\/problem\+json/);
+            assert.equal(header(refused, "ratelimit-policy"), '"quota";q=3;w=86400');
+            const retryAfter = Number(header(refused, "retry-after"));
+            assert.ok(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 86_400, `Retry-After: ${header(refused, "retry-after")}`);
+            assert.equal(header(refused, "ratelimit"), `"quota";r=0;t=${retryAfter}`);
+        }
+        assert.equal(requestsTo("quota").length, 3, "refused requests never reach the upstream");
+
+        const { Items: counters = [] } = await dynamo.doc.send(
+            new QueryCommand({
+                TableName: environment[environmentNames.rateLimitTable],
+                KeyConditionExpression: "limiter_key = :key",
+                ExpressionAttributeValues: { ":key": `ip:${ip}` },
+                ConsistentRead: true,
+            }),
+        );
+        assert.equal(counters.length, 1, "one counter for the key's window");
+        const [counter] = counters;
+        assert.equal(counter.request_count, 3);
+        assert.equal(counter.window_start % 86_400, 0);
+        assert.equal(counter.expires_at, counter.window_start + 2 * 86_400);
+        assert.ok(counter.last_updated >= counter.window_start && counter.last_updated <= Date.now() / 1000);
+    });
+});

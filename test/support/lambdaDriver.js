@@ -1,0 +1,64 @@
+/**
+ * What the Lambda Node.js runtime does with a function's archive, reduced to
+ * what tests need: load the handler `_HANDLER` names (`file.export`) from
+ * `LAMBDA_TASK_ROOT` once (the cold start), then serve invocations one at a
+ * time, as a warm container does, for as long as the process lives.
+ *
+ * Plain JavaScript with no dependencies, so nothing but the archive and the
+ * modules Lambda provides (NODE_PATH) can be loaded. Started by
+ * test/support/lambdaContainer.ts with `child_process.fork`; messages over IPC:
+ *
+ *   -> { kind: "invoke", id, event, timeoutMs }
+ *   <- { kind: "ready" } | { kind: "init-error", error }
+ *   <- { kind: "result", id, result } | { kind: "error", id, error }
+ */
+"use strict";
+const path = require("node:path");
+const { randomUUID } = require("node:crypto");
+
+function describeError(error) {
+    return { name: (error && error.name) || "Error", message: (error && error.message) || String(error), stack: error && error.stack };
+}
+
+function loadHandler() {
+    const spec = process.env._HANDLER || "";
+    const dot = spec.lastIndexOf(".");
+    if (dot <= 0) throw new Error(`_HANDLER '${spec}' is not of the form file.export`);
+    const exported = require(path.join(process.env.LAMBDA_TASK_ROOT, spec.slice(0, dot)));
+    const handler = exported[spec.slice(dot + 1)];
+    if (typeof handler !== "function") throw new Error(`${spec} is not a function`);
+    return handler;
+}
+
+let handler;
+try {
+    handler = loadHandler();
+} catch (error) {
+    process.send({ kind: "init-error", error: describeError(error) }, () => process.exit(1));
+}
+
+if (handler) {
+    // One invocation at a time per container, in the order they arrive.
+    let previous = Promise.resolve();
+    const invoke = async ({ id, event, timeoutMs }) => {
+        const deadline = Date.now() + timeoutMs;
+        const context = {
+            awsRequestId: randomUUID(),
+            functionName: process.env.AWS_LAMBDA_FUNCTION_NAME,
+            memoryLimitInMB: process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
+            callbackWaitsForEmptyEventLoop: true,
+            getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+        };
+        try {
+            const result = await handler(event, context);
+            process.send({ kind: "result", id, result });
+        } catch (error) {
+            process.send({ kind: "error", id, error: describeError(error) });
+        }
+    };
+    process.on("message", (message) => {
+        if (message && message.kind === "invoke") previous = previous.then(() => invoke(message));
+    });
+    process.on("disconnect", () => process.exit(0));
+    process.send({ kind: "ready" });
+}
