@@ -26,7 +26,10 @@ export interface DomainArgs {
     certificateArn?: string;
     /** The API to map; the domain serves its stage at the root path. */
     apiId: pulumi.Input<string>;
-    /** @example gateway.stage.id */
+    /**
+     * The stage the domain serves (the API's `$default` stage).
+     * @example gateway.stage.id
+     */
     stage: pulumi.Input<string>;
     /** Tags added to every taggable resource. @default {} */
     tags?: Record<string, string>;
