@@ -189,6 +189,37 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
         assert.deepEqual(await storedIds(table), Array.from({ length: 29 }, (_, i) => `e${String(i + 1).padStart(5, "0")}`));
     });
 
+    it("reports db.json records that cannot be mapped by collection and index, and migrates the rest", async () => {
+        // Given posts with an uncoercible date and a missing key, and a mapping using the short form for users
+        const { config } = freshStack();
+        const database = files.file("db.json");
+        fs.writeFileSync(
+            database,
+            JSON.stringify({
+                users: [{ id: "u1", name: "Ana" }],
+                posts: [
+                    { id: 1, threadId: 1, createdAt: "2024-05-01T00:00:00Z" },
+                    { id: 2, threadId: 1, createdAt: "soon" },
+                    { id: 3, createdAt: "2024-05-02T00:00:00Z" },
+                ],
+            }),
+        );
+        const mapping = files.file("mapping.yaml");
+        fs.writeFileSync(mapping, "users: users\nposts:\n  table: posts\n  rename: { threadId: thread_id, createdAt: created_at }\n  coerce: { created_at: epochSeconds }\n");
+
+        // When it is migrated, first stopping on errors, then skipping them
+        const stopped = await runData(["migrate", "--from", database, "--mapping", mapping, ...where(config)]);
+        const skipped = await runData(["migrate", "--from", database, "--mapping", mapping, "--on-error", "skip", ...where(config)]);
+
+        // Then each bad record is named, and the good ones are in
+        assert.equal(stopped.code, 1);
+        assert.match(stopped.stderr, /db\.json posts\[1\]: attribute 'created_at' cannot be coerced to epochSeconds: "soon"/);
+        assert.match(stopped.stderr, /migrate stopped at posts\[1\] \(--on-error stop\): 1 of 3 posts records are written or skipped/);
+        assert.equal(skipped.code, 0, skipped.stderr);
+        assert.match(skipped.stderr, /db\.json posts\[2\]: cli\d+-posts: item has no key attribute 'thread_id' \(hash key, N\)/);
+        assert.match(skipped.stdout, /users -> cli\d+-users: 1 items\nposts -> cli\d+-posts: 1 items \(2 bad records skipped\)/);
+    });
+
     it("says where an interrupted import stopped and resumes from its checkpoint without duplicates", async () => {
         // Given 5,000 items and an endpoint that answers batch writes slowly, interrupted after the 20th
         const { config, table } = freshStack();

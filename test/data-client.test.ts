@@ -139,6 +139,7 @@ for (const kind of dynamoKinds) {
             assert.deepEqual(byAna.map((post) => post.thread_id), ["t2", "t1"]);
             await assert.rejects(collect(posts.query({ index: "AuthorIndex", hashKey: "ana", consistent: true })), /do not support consistent reads/);
             await assert.rejects(collect(posts.query({ index: "ByTitle", hashKey: "x" })), /no index 'ByTitle' \(indexes: AuthorIndex\)/);
+            await assert.rejects(collect(posts.query({ index: "AuthorIndex", hashKey: 5 })), /key attribute 'author' \(hash key of AuthorIndex\) must be a non-empty string \(S\), got a number/);
         });
 
         it("batch-writes and batch-gets more than one request's worth, later duplicates winning", async () => {

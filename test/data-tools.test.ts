@@ -61,38 +61,48 @@ for (const kind of dynamoKinds) {
             files.remove();
         });
 
-        it("round-trips 10,000 items through import, export and verify with zero differences, then finds a changed, a missing and an extra item", async function () {
-            // Given 10,000 items of every type in a DynamoDB JSON lines file
+        it("round-trips 10,000 items from one table to another through export, import and verify with zero differences, then finds a changed, a missing and an extra item", async function () {
+            // Given a table holding 10,000 items of every type, loaded from a DynamoDB JSON lines file
             const source = files.file("items.jsonl");
             fs.writeFileSync(source, generateItems(10_000).map((item) => itemToLine(item, "dynamodb")).join(""));
+            const seeded = await runData(["import", "--table", "items", "--file", source, "--create-table", "--json", ...against(dynamo.endpoint)]);
+            assert.equal(seeded.code, 0, seeded.stderr);
+            assert.equal(JSON.parse(seeded.stdout).written, 10_000);
 
-            // When they are imported, exported and the export verified
-            const imported = await runData(["import", "--table", "items", "--file", source, "--create-table", "--json", ...against(dynamo.endpoint)]);
-            assert.equal(imported.code, 0, imported.stderr);
-            assert.equal(JSON.parse(imported.stdout).written, 10_000);
+            // When the table is exported and the export imported into a second stack's table
             const exportFile = files.file("export.jsonl");
             const exported = await runData(["export", "--table", "items", "--out", exportFile, "--segments", "4", "--json", ...against(dynamo.endpoint)]);
             assert.equal(exported.code, 0, exported.stderr);
             assert.equal(JSON.parse(exported.stdout).items, 10_000);
             assert.equal(fs.readFileSync(exportFile, "utf8").trimEnd().split("\n").length, 10_000);
+            const copyStack = files.file("Pulumi.copy.yaml");
+            fs.writeFileSync(copyStack, fs.readFileSync(dataTestConfig, "utf8").replace("tollgate:prefix: datatest", "tollgate:prefix: copy"));
+            const toCopy = ["--config", copyStack, "--endpoint", dynamo.endpoint];
+            const imported = await runData(["import", "--table", "items", "--file", exportFile, "--create-table", "--json", ...toCopy]);
+            assert.equal(imported.code, 0, imported.stderr);
+            assert.equal(JSON.parse(imported.stdout).written, 10_000);
 
-            // Then the table matches both the export and the original file, item by item
-            for (const file of [exportFile, source]) {
-                const verified = await runData(["verify", "--table", "items", "--file", file, ...against(dynamo.endpoint)]);
+            // Then the copy matches the export and the original file item by item, and so does the first table
+            for (const [file, target] of [
+                [exportFile, toCopy],
+                [source, toCopy],
+                [exportFile, against(dynamo.endpoint)],
+            ] as const) {
+                const verified = await runData(["verify", "--table", "items", "--file", file, ...target]);
                 assert.equal(verified.code, 0, verified.stdout + verified.stderr);
                 assert.match(verified.stdout, /matching: {2}10000\n/);
                 assert.match(verified.stdout, /verified: the table holds exactly the 10000 items of the file/);
             }
 
-            // When one item is changed, one deleted and one added
-            const items = new TableClient(spec("items"), { prefix: "datatest", endpoint: dynamo.endpoint, region: "eu-west-1", credentials: testCredentials, exactNumbers: true });
-            await items.update({ pk: "customer-042", sk: 42 }, { set: { quantity: 1000 } }, { ifExists: true });
-            await items.delete({ pk: "customer-007", sk: 5007 }, { ifExists: true });
-            await items.put({ pk: "customer-999", sk: 99_999, name: "not in the file" });
-            items.close();
+            // When one item of the copy is changed, one deleted and one added
+            const copy = new TableClient(spec("items"), { prefix: "copy", endpoint: dynamo.endpoint, region: "eu-west-1", credentials: testCredentials, exactNumbers: true });
+            await copy.update({ pk: "customer-042", sk: 42 }, { set: { price: 0.5 } }, { ifExists: true });
+            await copy.delete({ pk: "customer-007", sk: 5007 }, { ifExists: true });
+            await copy.put({ pk: "customer-999", sk: 99_999, name: "not in the file" });
+            copy.close();
 
             // Then verify names exactly those three, and exits 3
-            const verified = await runData(["verify", "--table", "items", "--file", exportFile, "--json", ...against(dynamo.endpoint)]);
+            const verified = await runData(["verify", "--table", "items", "--file", exportFile, "--json", ...toCopy]);
             assert.equal(verified.code, 3);
             const report = JSON.parse(verified.stdout);
             assert.equal(report.fileItems, 10_000);
@@ -102,8 +112,10 @@ for (const kind of dynamoKinds) {
             assert.deepEqual(report.missing.map((entry: { key: unknown }) => entry.key), [{ pk: "customer-007", sk: 5007 }]);
             assert.deepEqual(report.extra, [{ key: { pk: "customer-999", sk: 99_999 } }]);
             assert.notEqual(report.fileDigest, report.tableDigest);
-            const text = await runData(["verify", "--table", "items", "--file", source, ...against(dynamo.endpoint)]);
+            const text = await runData(["verify", "--table", "items", "--file", source, ...toCopy]);
             assert.match(text.stdout, /missing {3}\{"pk":"customer-007","sk":5007\} \(line 5008\)/);
+            assert.match(text.stdout, /different {1}\{"pk":"customer-042","sk":42\} \(line 43\)/);
+            assert.match(text.stdout, /extra {5}\{"pk":"customer-999","sk":99999\}/);
             assert.match(text.stdout, /3 differences/);
         });
 
@@ -140,7 +152,7 @@ for (const kind of dynamoKinds) {
                 ]);
                 assert.deepEqual((await threads.get({ id: 10 }, { consistent: true }))?.tags, ["meta", "intro"]);
                 let count = 0;
-                for await (const page of posts.scan({ consistent: true })) count += page.length;
+                for await (const page of posts.scanPages({ consistent: true })) count += page.length;
                 assert.equal(count, 5);
             } finally {
                 users.close();

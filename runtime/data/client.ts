@@ -24,10 +24,10 @@ import {
     type DynamoDBDocumentClient,
     type TransactWriteCommandInput,
 } from "@aws-sdk/lib-dynamodb";
-import { physicalTableName, type GlobalSecondaryIndexSpec, type KeyAttribute, type TableSpec } from "../specs/tables";
+import { physicalTableName, type GlobalSecondaryIndexSpec, type TableSpec } from "../specs/tables";
 import { forEachConcurrently, fullJitterDelay, isRetryableDynamoError, sleep as realSleep } from "./backoff";
 import { changedAttributes, ExpressionBuilder, updateExpression, type Condition, type ItemChanges } from "./expressions";
-import { checkItemKeys, ItemKeyError, keyIdentity, keyOf, type Item, type KeyValue, type TableKey } from "./keys";
+import { checkItemKeys, checkKeyAttribute, ItemKeyError, keyIdentity, keyOf, type Item, type KeyValue, type TableKey } from "./keys";
 import { createDocumentClient, DataSettingsError, resolveDataSettings, type DataSettings, type ResolvedDataSettings } from "./options";
 
 export type { Condition, ItemChanges } from "./expressions";
@@ -278,7 +278,7 @@ export class TableClient<T extends Item = Item> {
         if (index && input.consistent) {
             throw new ItemKeyError(this.tableName, hashKey.name, `index ${index.name}: global secondary indexes do not support consistent reads`);
         }
-        this.checkKeyValue(hashKey, input.hashKey, "hashKey");
+        checkKeyAttribute(this.tableName, { [hashKey.name]: input.hashKey }, hashKey, true, index ? `hash key of ${index.name}` : "hash key");
         const builder = new ExpressionBuilder();
         let keyCondition = `${builder.name(hashKey.name)} = ${builder.value(input.hashKey)}`;
         if (input.rangeKey) {
@@ -313,8 +313,8 @@ export class TableClient<T extends Item = Item> {
         } while (startKey && remaining > 0);
     }
 
-    /** Every item (of one segment, for a parallel scan), page after page. */
-    async *scan(input: ScanInput = {}): AsyncGenerator<T[]> {
+    /** Every item (of one segment, for a parallel scan), a page at a time. */
+    async *scanPages(input: ScanInput = {}): AsyncGenerator<T[]> {
         const builder = new ExpressionBuilder();
         const filter = input.filter ? builder.include(input.filter) : undefined;
         let startKey: Record<string, unknown> | undefined;
@@ -507,15 +507,6 @@ export class TableClient<T extends Item = Item> {
             throw new ItemKeyError(this.tableName, name, `index: no index '${name}' (indexes: ${known.join(", ") || "none"})`);
         }
         return index;
-    }
-
-    private checkKeyValue(attribute: KeyAttribute, value: unknown, field: string): void {
-        try {
-            keyOf({ name: this.spec.name, hashKey: attribute }, { [attribute.name]: value }, this.tableName);
-        } catch (error) {
-            if (error instanceof ItemKeyError) throw new ItemKeyError(this.tableName, attribute.name, `${field}: ${error.message.slice(this.tableName.length + 2)}`);
-            throw error;
-        }
     }
 
     private condition(existence: "attribute_exists" | "attribute_not_exists" | undefined, custom: Condition | undefined, builder: ExpressionBuilder) {

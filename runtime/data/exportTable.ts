@@ -23,7 +23,7 @@ export async function scanAll(table: TableClient, onPage: (items: Item[]) => voi
     let count = 0;
     await Promise.all(
         Array.from({ length: totalSegments }, async (_, segment) => {
-            const pages = table.scan({
+            const pages = table.scanPages({
                 segment: totalSegments > 1 ? segment : undefined,
                 totalSegments: totalSegments > 1 ? totalSegments : undefined,
                 pageSize: options.pageSize,

@@ -46,7 +46,8 @@ function hasKeyType(value: unknown, type: KeyType): boolean {
     }
 }
 
-function checkAttribute(table: string, item: Item, attribute: KeyAttribute, required: boolean, role: string): void {
+/** Throws ItemKeyError unless `item` holds `attribute` with its declared type (or, when not required, lacks it). */
+export function checkKeyAttribute(table: string, item: Item, attribute: KeyAttribute, required: boolean, role: string): void {
     const value = item[attribute.name];
     if (value === undefined) {
         if (required) throw new ItemKeyError(table, attribute.name, `item has no key attribute '${attribute.name}' (${role}, ${attribute.type})`);
@@ -67,11 +68,11 @@ export function checkItemKeys(spec: TableSpec, item: Item, table = spec.name): v
     if (item === null || typeof item !== "object" || Array.isArray(item)) {
         throw new ItemKeyError(table, spec.hashKey.name, `an item must be an object, got ${describe(item)}`);
     }
-    checkAttribute(table, item, spec.hashKey, true, "hash key");
-    if (spec.rangeKey) checkAttribute(table, item, spec.rangeKey, true, "range key");
+    checkKeyAttribute(table, item, spec.hashKey, true, "hash key");
+    if (spec.rangeKey) checkKeyAttribute(table, item, spec.rangeKey, true, "range key");
     for (const index of spec.globalSecondaryIndexes ?? []) {
-        checkAttribute(table, item, index.hashKey, false, `hash key of ${index.name}`);
-        if (index.rangeKey) checkAttribute(table, item, index.rangeKey, false, `range key of ${index.name}`);
+        checkKeyAttribute(table, item, index.hashKey, false, `hash key of ${index.name}`);
+        if (index.rangeKey) checkKeyAttribute(table, item, index.rangeKey, false, `range key of ${index.name}`);
     }
 }
 
@@ -80,10 +81,10 @@ export function keyOf(spec: TableSpec, itemOrKey: Item, table = spec.name): Tabl
     if (itemOrKey === null || typeof itemOrKey !== "object" || Array.isArray(itemOrKey)) {
         throw new ItemKeyError(table, spec.hashKey.name, `a key must be an object, got ${describe(itemOrKey)}`);
     }
-    checkAttribute(table, itemOrKey, spec.hashKey, true, "hash key");
+    checkKeyAttribute(table, itemOrKey, spec.hashKey, true, "hash key");
     const key: TableKey = { [spec.hashKey.name]: itemOrKey[spec.hashKey.name] as KeyValue };
     if (spec.rangeKey) {
-        checkAttribute(table, itemOrKey, spec.rangeKey, true, "range key");
+        checkKeyAttribute(table, itemOrKey, spec.rangeKey, true, "range key");
         key[spec.rangeKey.name] = itemOrKey[spec.rangeKey.name] as KeyValue;
     }
     return key;

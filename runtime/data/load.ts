@@ -167,7 +167,8 @@ export async function loadItems(options: LoadOptions): Promise<LoadResult> {
             commit(sequence, sending.lastPosition);
             options.onProgress?.({ ...progress });
         })().catch((error: Error) => {
-            failure ??= { position: sending.lastPosition, where: `the batch ending at position ${sending.lastPosition}`, message: error.message };
+            const first = Math.min(...[...sending.items.values()].map((pending) => pending.position));
+            failure ??= { position: first, where: `the batch of records ${first} to ${sending.lastPosition}`, message: error.message };
             outcome = "write-failed";
         });
         inFlight.add(write);
