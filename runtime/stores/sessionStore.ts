@@ -4,8 +4,14 @@
  * of the token, never the token), `user_id`, `username`, `roles` (list),
  * `permissions` (list), `created_at`, `expires_at` (epoch seconds, TTL).
  * `UserIdIndex` (user_id, expires_at) serves the per-user queries.
+ *
+ * Every read and write goes through the typed table client built from the
+ * sessions table spec (runtime/data/client.ts), the one DynamoDB access layer
+ * the session store shares with the data tools.
  */
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { TableClient } from "../data/client";
+import { sessionsTable } from "../specs/tables";
 
 export interface Session {
     sessionId: string;
@@ -67,83 +73,61 @@ function asStringList(value: unknown): string[] {
 }
 
 function toItem(session: Session): SessionItem {
-    return {
+    const item: SessionItem = {
         session_id: session.sessionId,
         user_id: session.userId,
-        username: session.username,
         roles: session.roles,
         permissions: session.permissions,
         created_at: session.createdAt,
         expires_at: session.expiresAt,
     };
+    // Absent rather than undefined: a document client without removeUndefinedValues refuses undefined.
+    if (session.username !== undefined) item.username = session.username;
+    return item;
 }
 
-const batchWriteLimit = 25;
+/** Attempts at the unprocessed part of a revoke-all batch, backing off with full jitter between them. */
 const batchWriteAttempts = 6;
+/** The key the readiness ping reads: never a real session (those are 64 hex characters). */
+const healthKey = { session_id: "tollgate:health" };
 
 export class DynamoSessionStore implements SessionStore {
+    private readonly table: TableClient<SessionItem>;
+
     constructor(
-        private readonly dynamo: DynamoDBDocumentClient,
+        dynamo: DynamoDBDocumentClient,
         readonly tableName: string,
-        private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    ) {}
+        sleep?: (ms: number) => Promise<void>,
+    ) {
+        this.table = new TableClient<SessionItem>(sessionsTable, { tableName, documentClient: dynamo, maxAttempts: batchWriteAttempts, sleep });
+    }
 
     async get(sessionId: string): Promise<Session | undefined> {
-        const result = await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ConsistentRead: true }));
-        return result.Item ? toSession(result.Item) : undefined;
+        const item = await this.table.get({ session_id: sessionId }, { consistent: true });
+        return item ? toSession(item) : undefined;
     }
 
     async put(session: Session): Promise<void> {
-        await this.dynamo.send(
-            new PutCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }),
-        );
+        await this.table.put(toItem(session), { ifNotExists: true });
     }
 
     async delete(sessionId: string): Promise<boolean> {
-        const result = await this.dynamo.send(new DeleteCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ReturnValues: "ALL_OLD" }));
-        return result.Attributes !== undefined;
+        return (await this.table.delete({ session_id: sessionId })) !== undefined;
     }
 
     async listByUser(userId: string, options: { activeAt?: number } = {}): Promise<Session[]> {
         const sessions: Session[] = [];
-        let startKey: Record<string, unknown> | undefined;
-        do {
-            const page = await this.dynamo.send(
-                new QueryCommand({
-                    TableName: this.tableName,
-                    IndexName: userIdIndexName,
-                    KeyConditionExpression: options.activeAt === undefined ? "user_id = :user_id" : "user_id = :user_id AND expires_at > :now",
-                    ExpressionAttributeValues: options.activeAt === undefined ? { ":user_id": userId } : { ":user_id": userId, ":now": options.activeAt },
-                    ExclusiveStartKey: startKey,
-                }),
-            );
-            sessions.push(...(page.Items ?? []).map(toSession));
-            startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        const rangeKey = options.activeAt === undefined ? undefined : { gt: options.activeAt };
+        for await (const item of this.table.query({ index: userIdIndexName, hashKey: userId, rangeKey })) sessions.push(toSession(item));
         return sessions;
     }
 
     async deleteMany(sessionIds: string[]): Promise<number> {
-        let deleted = 0;
-        for (let i = 0; i < sessionIds.length; i += batchWriteLimit) {
-            let pending = sessionIds.slice(i, i + batchWriteLimit).map((id) => ({ DeleteRequest: { Key: { session_id: id } } }));
-            for (let attempt = 1; pending.length > 0; attempt++) {
-                const result = await this.dynamo.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-                const unprocessed = (result.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
-                deleted += pending.length - unprocessed.length;
-                pending = unprocessed;
-                if (pending.length === 0) break;
-                if (attempt === batchWriteAttempts) {
-                    throw new Error(`${pending.length} session(s) of ${sessionIds.length} were not deleted after ${batchWriteAttempts} attempts (DynamoDB throttling)`);
-                }
-                // Exponential backoff with full jitter, as AWS recommends for unprocessed items.
-                await this.sleep(Math.random() * 50 * 2 ** attempt);
-            }
-        }
-        return deleted;
+        const { written } = await this.table.batchWrite(sessionIds.map((sessionId) => ({ delete: { session_id: sessionId } })));
+        return written;
     }
 
     async ping(): Promise<void> {
-        await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: { session_id: "tollgate:health" }, ProjectionExpression: "session_id" }));
+        await this.table.get(healthKey, { attributes: ["session_id"] });
     }
 }

@@ -1,0 +1,129 @@
+/**
+ * The session store over the typed table client (runtime/data/client.ts):
+ * what the store promises that rests on the client. A new session never
+ * overwrites a stored one, a lookup is a strongly consistent read (a revoked
+ * session is gone for the very next request), and revoke-all finishes, or
+ * says how much it left, when DynamoDB answers batches only in part.
+ */
+import { strict as assert } from "node:assert";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteError, ConditionFailedError } from "../runtime/data/client";
+import { Sessions } from "../runtime/sessions";
+import { DynamoSessionStore } from "../runtime/stores/sessionStore";
+import { clientFor, dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
+import { startDynamoProxy, type DynamoProxy, type ProxyRule } from "./support/dynamoProxy";
+import { Clock, freshTables } from "./support/runtime";
+
+const noWait = async () => {};
+
+for (const kind of dynamoKinds) {
+    describe(`session store over the table client (${kind})`, function () {
+        let dynamo: TestDynamo;
+        let tableName: string;
+        let clock: Clock;
+
+        before(async () => {
+            dynamo = await startDynamo(kind, { inMemory: true });
+        });
+        after(async () => dynamo?.close());
+        beforeEach(async () => {
+            tableName = (await freshTables(dynamo)).sessions;
+            clock = new Clock();
+        });
+
+        const storedSessionIds = async () => {
+            const { Items = [] } = await dynamo.doc.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
+            return Items.map((item) => item.session_id as string);
+        };
+
+        it("refuses a session whose session_id is already stored, and keeps the stored one", async () => {
+            // given a token source that repeats itself
+            const sessions = new Sessions({ store: new DynamoSessionStore(dynamo.doc, tableName), now: clock.now, randomBytes: () => Buffer.alloc(32, 7) });
+            const first = await sessions.create({ userId: "u-first" });
+            // when the same token comes out again
+            await assert.rejects(sessions.create({ userId: "u-second" }), ConditionFailedError);
+            // then
+            assert.equal((await sessions.get(first.token))?.userId, "u-first");
+        });
+
+        it("reads a session with a strongly consistent GetItem and lists a user's through UserIdIndex", async () => {
+            // given a document client that records what it sends
+            const sent: { command: string; input: any }[] = [];
+            const client = clientFor(dynamo.endpoint);
+            client.middlewareStack.add(
+                (next, context) => async (args) => {
+                    sent.push({ command: context.commandName!, input: args.input });
+                    return next(args);
+                },
+                { step: "initialize", name: "recordCommands" },
+            );
+            const store = new DynamoSessionStore(DynamoDBDocumentClient.from(client), tableName);
+            const sessions = new Sessions({ store, now: clock.now });
+            const { token, session } = await sessions.create({ userId: "u-read" });
+            sent.length = 0;
+            // when
+            await sessions.get(token);
+            await sessions.listForUser("u-read");
+            await store.ping();
+            // then
+            const [get, query, ping] = sent;
+            assert.equal(get.command, "GetItemCommand");
+            assert.equal(JSON.stringify(get.input.Key).includes(session.sessionId), true, "by the SHA-256 of the token");
+            assert.equal(get.input.ConsistentRead, true);
+            assert.equal(query.command, "QueryCommand");
+            assert.equal(query.input.IndexName, "UserIdIndex");
+            assert.equal(ping.command, "GetItemCommand");
+            assert.ok(ping.input.ProjectionExpression, "the readiness ping reads the key attribute alone");
+            client.destroy();
+        });
+
+        describe("revoking all of a user's sessions through a DynamoDB that answers batches in part", () => {
+            let proxy: DynamoProxy | undefined;
+            let proxiedClient: ReturnType<typeof clientFor> | undefined;
+            afterEach(async () => {
+                proxiedClient?.destroy();
+                await proxy?.close();
+                proxy = undefined;
+            });
+
+            async function sessionsThrough(rule: ProxyRule): Promise<Sessions> {
+                proxy = await startDynamoProxy(dynamo.endpoint, rule);
+                proxiedClient = clientFor(proxy.endpoint);
+                return new Sessions({ store: new DynamoSessionStore(DynamoDBDocumentClient.from(proxiedClient), tableName, noWait), now: clock.now });
+            }
+
+            it("resends the unprocessed deletes until every session is gone", async () => {
+                // given 30 sessions, and an endpoint that takes 7 deletes of each batch
+                const sessions = await sessionsThrough((call) => (call.operation === "BatchWriteItem" ? { kind: "partial", forward: 7 } : undefined));
+                for (let i = 0; i < 30; i++) await sessions.create({ userId: "u-busy" });
+                // when
+                const revoked = await sessions.revokeAllForUser("u-busy");
+                // then
+                assert.equal(revoked, 30);
+                assert.deepEqual(await storedSessionIds(), []);
+                assert.ok(proxy!.log.some((entry) => entry.operation === "BatchWriteItem" && entry.unprocessed > 0), "the endpoint left some deletes unprocessed");
+            });
+
+            it("says how many sessions were not deleted after the last attempt, and leaves exactly those", async () => {
+                // given an endpoint that never takes more than 4 deletes of a user's sessions
+                let taken = 0;
+                const sessions = await sessionsThrough((call) => {
+                    if (call.operation !== "BatchWriteItem") return undefined;
+                    const forward = Math.max(0, 4 - taken);
+                    taken += Math.min(forward, call.body.RequestItems[tableName].length);
+                    return { kind: "partial", forward };
+                });
+                for (let i = 0; i < 10; i++) await sessions.create({ userId: "u-stuck" });
+                // when
+                const failure = await sessions.revokeAllForUser("u-stuck").then(
+                    () => assert.fail("revoke-all reported success"),
+                    (error: unknown) => error,
+                );
+                // then
+                assert.ok(failure instanceof BatchWriteError);
+                assert.match(failure.message, /: 6 of 10 items were not written after 6 attempts/);
+                assert.equal((await storedSessionIds()).length, 6);
+            });
+        });
+    });
+}
