@@ -1,0 +1,58 @@
+/**
+ * The gateway Lambda as a CallbackFunction left on default packaging, for the
+ * cold-start comparison of the benchmark: the runtime's TypeScript compiled
+ * file by file (no bundling, as `tsc` would), the factory requiring it the way
+ * the real one requires its bundle, and `codePaths` left at their default, so
+ * Pulumi ships every production dependency of package.json beside it.
+ *
+ * (Importing the runtime at the top of the program and calling it from the
+ * factory, the first thing one would write, does not get this far: Pulumi's
+ * closure serializer cannot name a module of @aws-lambda-powertools/commons
+ * that the package's `exports` map hides, and the archive never resolves.)
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as aws from "@pulumi/aws";
+import * as esbuild from "esbuild";
+import type { CapturedSettings } from "../../runtime/settings";
+import { capturedSettings } from "../../runtime/settings";
+import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
+
+/** Where the compiled runtime goes, relative to the project (the working directory of the run). */
+export const naiveBuildDir = ".tollgate/bench/naive";
+
+function compileRuntime(): string {
+    const runtimeDir = path.join(projectDir, "runtime");
+    const sources = (fs.readdirSync(runtimeDir, { recursive: true }) as string[])
+        .filter((file) => file.endsWith(".ts"))
+        .map((file) => path.join(runtimeDir, file));
+    const outdir = path.join(projectDir, naiveBuildDir, "runtime");
+    fs.rmSync(outdir, { recursive: true, force: true });
+    esbuild.buildSync({ entryPoints: sources, outdir, outbase: runtimeDir, bundle: false, platform: "node", format: "cjs", target: "node22", logLevel: "silent" });
+    return `./${naiveBuildDir}/runtime/lambda.js`;
+}
+
+function naiveFactory(runtimeModule: string, captured: CapturedSettings) {
+    return () => {
+        const runtime: typeof import("../../runtime/lambda") = require(runtimeModule);
+        return runtime.createLambdaHandler(captured);
+    };
+}
+
+const role = new aws.iam.Role("naive-role", {
+    assumeRolePolicy: JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+    }),
+});
+
+const naive = new aws.lambda.CallbackFunction("naive-function", {
+    role,
+    runtime: aws.lambda.Runtime.NodeJS22dX,
+    architectures: ["arm64"],
+    memorySize: 1024,
+    callbackFactory: naiveFactory(compileRuntime(), capturedSettings(loadStackConfig("prod").settings)),
+    codePathOptions: { extraIncludePaths: [naiveBuildDir] },
+});
+
+export const naiveFunctionName = naive.name;

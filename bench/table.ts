@@ -1,0 +1,39 @@
+/** The benchmark's results as a plain-text table: figure, value, and what it is. */
+
+type Row = [figure: string, value: string, note: string];
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 1)} ms`;
+const usd = (value: number) => `$${value.toFixed(2)}`;
+const kib = (bytes: number) => (bytes >= 1024 * 1024 ? `${(bytes / 1024 / 1024).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function formatTable(r: any): string {
+    const load = r.details.overhead.load;
+    const single = r.details.overhead.single_connection;
+    const rows: Row[] = [
+        ["gateway.none", `${r.gateway.none.rps} req/s, p50 ${ms(r.gateway.none.p50_ms)}, p99 ${ms(r.gateway.none.p99_ms)}`, `npm start, auth none, ${load.connections} connections, ${load.duration_s} s`],
+        ["gateway.session", `${r.gateway.session.rps} req/s, p50 ${ms(r.gateway.session.p50_ms)}, p99 ${ms(r.gateway.session.p99_ms)}`, "npm start, session token, same load"],
+        ["direct", `${r.direct.rps} req/s, p50 ${ms(r.direct.p50_ms)}, p99 ${ms(r.direct.p99_ms)}`, "the echo upstream without the gateway"],
+        ["overhead_ratio_p50", `${r.overhead_ratio_p50}x`, `gateway none p50 / direct p50; one connection: ${single.overhead_ratio_p50}x (${ms(single.gateway_none.p50_ms)} vs ${ms(single.direct.p50_ms)})`],
+        ["ddb.anonymous", `${r.ddb.anonymous.writes_per_req} writes, ${r.ddb.anonymous.reads_per_req} reads /req`, "prod products route (sliding, by ip)"],
+        ["ddb.session_nocache", `${r.ddb.session_nocache.writes_per_req} writes, ${r.ddb.session_nocache.reads_per_req} reads /req`, "prod users route, sessionCacheSeconds 0"],
+        ["ddb.session_cache10", `${r.ddb.session_cache10.writes_per_req} writes, ${r.ddb.session_cache10.reads_per_req} reads /req`, "sessionCacheSeconds 10 (prod)"],
+        ["ddb.flood.ops_per_refused", `${r.ddb.flood.ops_per_refused}`, `${r.ddb.flood.operations} operations for ${r.ddb.flood.refused} refusals, ${r.ddb.flood.concurrency} in flight`],
+        ["cold.archive_bytes", `${r.cold.archive_bytes} (${kib(r.cold.archive_bytes)})`, `bundled: ${r.cold.bundled.files} files zipped`],
+        ["cold.init_ms", ms(r.cold.init_ms), `load __index.js + factory + /health/live, median of ${r.cold.runs}`],
+        ["cold.naive_archive_bytes", `${r.cold.naive_archive_bytes} (${kib(r.cold.naive_archive_bytes)})`, `default packaging: ${r.cold.naive.files} files`],
+        ["cold.naive_init_ms", ms(r.cold.naive_init_ms), "same measure, default packaging"],
+        ["accuracy.fixed.max_ratio", `${r.accuracy.fixed.max_ratio}`, `most admitted in any ${r.accuracy.policy.window_s} s / limit ${r.accuracy.policy.limit} (steady ${r.accuracy.fixed.steady.max_ratio}, bursty ${r.accuracy.fixed.bursty.max_ratio})`],
+        ["accuracy.sliding.max_ratio", `${r.accuracy.sliding.max_ratio}`, `(steady ${r.accuracy.sliding.steady.max_ratio}, bursty ${r.accuracy.sliding.bursty.max_ratio})`],
+        ["cost.usd_per_million", usd(r.cost.usd_per_million), `prod stack, ${r.cost.inputs.memory_mb} MB ${r.cost.inputs.architecture}, ${r.cost.inputs.prices.region} prices of ${r.cost.inputs.prices.as_of}; seed estimate $${r.cost.seed_estimate_usd_per_million.low}-${r.cost.seed_estimate_usd_per_million.high}`],
+        ["  with all logs", usd(r.cost.usd_per_million_all_logs), "plus Lambda START/END/REPORT and access log lines (estimated)"],
+        ["  per 10 ms upstream", usd(r.cost.per_10ms_upstream_usd_per_million), "Lambda duration added by each 10 ms spent waiting on the upstream"],
+        ["program.dev_ms", ms(r.program.dev_ms), `index.ts under mocks (wall ${ms(r.program.dev_wall_ms)} with the process)`],
+        ["program.prod_ms", ms(r.program.prod_ms), `(wall ${ms(r.program.prod_wall_ms)})`],
+    ];
+    if (r.details.overhead.gateway_peak_rss_mb !== undefined) rows.push(["gateway peak RSS", `${r.details.overhead.gateway_peak_rss_mb} MB`, "local gateway process, embedded store included"]);
+    const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column].length)));
+    const line = (row: Row) => `${row[0].padEnd(widths[0])}  ${row[1].padEnd(widths[1])}  ${row[2]}`;
+    const title = `tollgate bench, ${r.run.at} (${r.run.cpus} CPUs, load average ${r.run.load_average_1m}, ${r.run.duration_s} s)`;
+    return [title, "", ...rows.map(line)].join("\n");
+}
