@@ -6,23 +6,28 @@
 export const fakeAccount = "123456789012";
 export const fakeRegion = "eu-west-1";
 
-const arnService: Record<string, (name: string, inputs: any) => string> = {
-    "aws:dynamodb/table:Table": (name, i) => `arn:aws:dynamodb:${fakeRegion}:${fakeAccount}:table/${i.name ?? name}`,
-    "aws:lambda/function:Function": (name, i) => `arn:aws:lambda:${fakeRegion}:${fakeAccount}:function:${i.name ?? name}`,
+const arnService: Record<string, (name: string, inputs: any, region: string) => string> = {
+    "aws:dynamodb/table:Table": (name, i, region) => `arn:aws:dynamodb:${region}:${fakeAccount}:table/${i.name ?? name}`,
+    "aws:lambda/function:Function": (name, i, region) => `arn:aws:lambda:${region}:${fakeAccount}:function:${i.name ?? name}`,
     "aws:iam/role:Role": (name, i) => `arn:aws:iam::${fakeAccount}:role/${i.name ?? name}`,
     "aws:iam/policy:Policy": (name, i) => `arn:aws:iam::${fakeAccount}:policy/${i.name ?? name}`,
-    "aws:cloudwatch/logGroup:LogGroup": (name, i) => `arn:aws:logs:${fakeRegion}:${fakeAccount}:log-group:${i.name ?? name}`,
-    "aws:sns/topic:Topic": (name, i) => `arn:aws:sns:${fakeRegion}:${fakeAccount}:${i.name ?? name}`,
-    "aws:secretsmanager/secret:Secret": (name, i) => `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:${i.name ?? name}-AbCdEf`,
-    "aws:acm/certificate:Certificate": (name) => `arn:aws:acm:${fakeRegion}:${fakeAccount}:certificate/${name}`,
-    "aws:kms/key:Key": (name) => `arn:aws:kms:${fakeRegion}:${fakeAccount}:key/${name}`,
-    "aws:backup/vault:Vault": (name, i) => `arn:aws:backup:${fakeRegion}:${fakeAccount}:backup-vault:${i.name ?? name}`,
-    "aws:backup/plan:Plan": (name) => `arn:aws:backup:${fakeRegion}:${fakeAccount}:backup-plan:${name}`,
+    "aws:cloudwatch/logGroup:LogGroup": (name, i, region) => `arn:aws:logs:${region}:${fakeAccount}:log-group:${i.name ?? name}`,
+    "aws:sns/topic:Topic": (name, i, region) => `arn:aws:sns:${region}:${fakeAccount}:${i.name ?? name}`,
+    "aws:secretsmanager/secret:Secret": (name, i, region) => `arn:aws:secretsmanager:${region}:${fakeAccount}:secret:${i.name ?? name}-AbCdEf`,
+    "aws:acm/certificate:Certificate": (name, _i, region) => `arn:aws:acm:${region}:${fakeAccount}:certificate/${name}`,
+    "aws:kms/key:Key": (name, _i, region) => `arn:aws:kms:${region}:${fakeAccount}:key/${name}`,
+    "aws:backup/vault:Vault": (name, i, region) => `arn:aws:backup:${region}:${fakeAccount}:backup-vault:${i.name ?? name}`,
+    "aws:backup/plan:Plan": (name, _i, region) => `arn:aws:backup:${region}:${fakeAccount}:backup-plan:${name}`,
 };
 
-export function fakeState(type: string, name: string, inputs: any): Record<string, any> {
+/**
+ * `region` is where the resource lives: its own `region` argument, else its
+ * explicit provider's region (the harness looks that up), else the stack's.
+ */
+export function fakeState(type: string, name: string, inputs: any, region: string = fakeRegion): Record<string, any> {
     const id = `${name}-id`;
-    const arn = (arnService[type] ?? ((n: string) => `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "unknown"}:${fakeRegion}:${fakeAccount}:${n}`))(name, inputs);
+    region = typeof inputs?.region === "string" && !type.startsWith("pulumi:providers:") ? inputs.region : region;
+    const arn = (arnService[type] ?? ((n: string) => `arn:aws:${type.split(":")[1]?.split("/")[0] ?? "unknown"}:${region}:${fakeAccount}:${n}`))(name, inputs, region);
     const state: Record<string, any> = { ...inputs, arn, id };
     switch (type) {
         case "aws:apigatewayv2/api:Api":

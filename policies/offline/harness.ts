@@ -113,12 +113,22 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const resources: RegisteredResource[] = [];
     const describing: Promise<void>[] = [];
 
+    /** The `region` of the explicit provider a resource names (`urn::id`), so fake ARNs carry the right region. */
+    const providerRegion = (reference: string | undefined): string | undefined => {
+        if (!reference) return undefined;
+        const urn = reference.slice(0, reference.lastIndexOf("::"));
+        const parts = urn.split("::");
+        const type = parts[parts.length - 2]?.split("$").pop();
+        const region = inputsByKey.get(`${type}::${parts[parts.length - 1]}`)?.inputs.region;
+        return typeof region === "string" ? region : undefined;
+    };
+
     pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
                 inputsByKey.set(`${args.type}::${args.name}`, { inputs: args.inputs, custom: args.custom ?? true });
-                return { id: options.preview ? undefined : `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs) };
+                return { id: options.preview ? undefined : `${args.name}-id`, state: fakeState(args.type, args.name, args.inputs, providerRegion(args.provider)) };
             },
             call(args) {
                 return fakeCall(args.token, args.inputs);
