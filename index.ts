@@ -10,17 +10,18 @@
  * components for this stack.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { Backup } from "./components/backup";
 import { Domain } from "./components/domain";
 import { Gateway, gatewayFunctionName } from "./components/gateway";
 import { Logging } from "./components/logging";
 import { Tables } from "./components/tables";
 import { capturedSettings } from "./runtime/settings";
 import { ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./runtime/specs/config";
-import { builtInTables, physicalTableName, rateLimitsTable, sessionsTable } from "./runtime/specs/tables";
+import { builtInTables, physicalTableName, rateLimitsTable, replicaRegionsOf, sessionsTable } from "./runtime/specs/tables";
 
 function loadSettings(): TollgateSettings {
     try {
-        return resolveSettings(parsePulumiConfigValues(pulumi.runtime.allConfig()));
+        return resolveSettings(parsePulumiConfigValues(pulumi.runtime.allConfig()), { region: new pulumi.Config("aws").get("region") });
     } catch (error) {
         // A RunError prints its message alone, without a stack trace.
         if (error instanceof ConfigError) throw new pulumi.RunError(error.message);
@@ -43,6 +44,7 @@ const logging = new Logging("logging", {
     functionName: lambdaName,
     apiId,
     tableNames: tableSpecs.map((spec) => physicalTableName(prefix, spec)),
+    replicatedTables: tableSpecs.map((spec) => ({ tableName: physicalTableName(prefix, spec), regions: replicaRegionsOf(spec, settings.tables.replicaRegions) })),
     environment: settings.environment,
     retentionDays: settings.logRetentionDays,
     alarmEmail: settings.alarmEmail,
@@ -55,9 +57,24 @@ const tables = new Tables("tables", {
     pointInTimeRecovery: settings.tables.pointInTimeRecovery,
     deletionProtection: settings.tables.deletionProtection,
     kmsKeyArn: settings.tables.kmsKeyArn,
+    replicaRegions: settings.tables.replicaRegions,
+    replicaKmsKeyArns: settings.tables.replicaKmsKeyArns,
     alarmTopicArn: logging.alarmTopic.arn,
     tags,
 });
+
+const backup = settings.backup.enabled
+    ? new Backup("backup", {
+          prefix,
+          tableArns: Object.values(tables.tables).map((table) => table.arn),
+          schedule: settings.backup.schedule,
+          retentionDays: settings.backup.retentionDays,
+          copyToRegion: settings.backup.copyToRegion,
+          kmsKeyArn: settings.tables.kmsKeyArn,
+          copyKmsKeyArn: settings.backup.copyToRegion ? settings.tables.replicaKmsKeyArns[settings.backup.copyToRegion] : undefined,
+          tags,
+      })
+    : undefined;
 
 const gateway = new Gateway("gateway", {
     prefix,
@@ -91,3 +108,4 @@ export const tableNames = tables.names;
 export const logGroupNames = logging.logGroupNames;
 export const dashboardName = logging.dashboard.dashboardName;
 export const domainUrl = domain?.url;
+export const backupVaultName = backup?.vault.name;

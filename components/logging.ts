@@ -30,6 +30,13 @@ export interface LoggingArgs {
     /** Physical names of the tables shown on the dashboard, one line per table. */
     tableNames: pulumi.Input<string>[];
     /**
+     * Global tables and their replica regions: the dashboard draws the replication
+     * latency to each (a widget only when there is one).
+     * @default []
+     * @example [{ tableName: "tollgate-prod-sessions", regions: ["eu-central-1"] }]
+     */
+    replicatedTables?: { tableName: pulumi.Input<string>; regions: readonly string[] }[];
+    /**
      * Environment shown in the dashboard's title.
      * @default "dev"
      */
@@ -78,6 +85,7 @@ function resolveLoggingArgs(args: LoggingArgs) {
         environment: args.environment ?? "dev",
         retentionDays: args.retentionDays ?? 7,
         alarmEmail: args.alarmEmail || undefined,
+        replicatedTables: (args.replicatedTables ?? []).filter((table) => table.regions.length > 0),
         tags: args.tags ?? {},
         transform: args.transform ?? {},
     };
@@ -169,7 +177,14 @@ export class Logging extends pulumi.ComponentResource {
                     // Dashboard names allow letters, digits, '-' and '_' only.
                     dashboardName: prefix.replace(/[^A-Za-z0-9_-]/g, "-"),
                     dashboardBody: pulumi.jsonStringify(
-                        dashboardBody({ region, environment: settings.environment, functionName: settings.functionName, apiId: settings.apiId, tableNames: settings.tableNames }),
+                        dashboardBody({
+                            region,
+                            environment: settings.environment,
+                            functionName: settings.functionName,
+                            apiId: settings.apiId,
+                            tableNames: settings.tableNames,
+                            replicatedTables: settings.replicatedTables,
+                        }),
                     ),
                 },
                 { ...child },
@@ -192,6 +207,7 @@ interface DashboardSources {
     functionName: string;
     apiId: pulumi.Input<string>;
     tableNames: pulumi.Input<string>[];
+    replicatedTables: { tableName: pulumi.Input<string>; regions: readonly string[] }[];
 }
 
 /** The dashboard: API traffic and latency, Lambda duration, and DynamoDB per table; two widgets a row. */
@@ -209,6 +225,14 @@ function dashboardBody(sources: DashboardSources) {
         { title: "DynamoDB consumed capacity per table", metrics: perTable(["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]) },
         { title: "DynamoDB throttles per table", metrics: perTable(["ReadThrottleEvents", "WriteThrottleEvents"]) },
     ];
+    if (sources.replicatedTables.length > 0) {
+        panels.push({
+            title: "DynamoDB replication latency (ms)",
+            metrics: sources.replicatedTables.flatMap(({ tableName, regions }) =>
+                regions.map((receiving) => ["AWS/DynamoDB", "ReplicationLatency", "TableName", tableName, "ReceivingRegion", receiving, { stat: "Average", label: pulumi.interpolate`${tableName} -> ${receiving}` }]),
+            ),
+        });
+    }
     return {
         widgets: [
             {

@@ -1,14 +1,17 @@
 /**
  * Tables: one DynamoDB table per table spec (the built-in rate-limits and
  * sessions tables, then `tollgate:appTables`), each with its alarms and, for
- * the rare PROVISIONED table, application autoscaling of its capacity.
+ * the rare PROVISIONED table, application autoscaling of its capacity. A table
+ * with replica regions is a global table (version 2019.11.21): its replicas
+ * are blocks of the one `aws.dynamodb.Table`, with an alarm on the replication
+ * latency to each.
  *
  * The specs are plain data (runtime/specs/tables.ts), already validated at
  * config load; the local gateway creates its tables from the same specs.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { keyAttributes, physicalTableName, type KeyAttribute, type TableSpec } from "../runtime/specs/tables";
+import { keyAttributes, physicalTableName, replicaRegionsOf, type KeyAttribute, type TableSpec } from "../runtime/specs/tables";
 import type { AlarmTransform } from "./logging";
 import { transformed, type Transform } from "./transform";
 
@@ -37,6 +40,22 @@ export interface TablesArgs {
      * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
      */
     kmsKeyArn?: string;
+    /**
+     * Regions every table is replicated to, for specs that name none of their
+     * own (`spec.replicaRegions` replaces it; the rate-limits spec says `[]`).
+     * Each replica gets point-in-time recovery and deletion protection as the
+     * table has them, and the table streams NEW_AND_OLD_IMAGES, as global tables need.
+     * @default [] (regional tables)
+     * @example ["eu-central-1"]
+     */
+    replicaRegions?: string[];
+    /**
+     * KMS key ARN of each replica region, by region. Required for every replica
+     * region when `kmsKeyArn` is set (a key serves its own region only); unused without it.
+     * @default {}
+     * @example { "eu-central-1": "arn:aws:kms:eu-central-1:123456789012:key/5678efgh-..." }
+     */
+    replicaKmsKeyArns?: Record<string, string>;
     /** SNS topic the tables' alarms notify. @default alarms without actions */
     alarmTopicArn?: pulumi.Input<string>;
     /**
@@ -55,12 +74,26 @@ export interface TablesArgs {
     };
 }
 
-/** The alarms every table has. */
+/** The alarms every table has, and one per replica region of a global table. */
 export interface TableAlarms {
     readThrottles: aws.cloudwatch.MetricAlarm;
     writeThrottles: aws.cloudwatch.MetricAlarm;
     systemErrors: aws.cloudwatch.MetricAlarm;
+    /** By receiving region; empty for a regional table. */
+    replicationLatency: Readonly<Record<string, aws.cloudwatch.MetricAlarm>>;
 }
+
+/**
+ * When replication to a region counts as behind: the average `ReplicationLatency`
+ * (typically 0.5-2.5 s between regions) at a minute or more for two
+ * five-minute periods running. A replica that far behind is what a failover to
+ * that region would lose.
+ */
+export const replicationLatencyAlarm = {
+    thresholdMs: 60_000,
+    periodSeconds: 300,
+    evaluationPeriods: 2,
+} as const;
 
 /** Autoscaling of one PROVISIONED table: a target and a target-tracking policy per table/index and direction. */
 export interface TableScaling {
@@ -70,12 +103,25 @@ export interface TableScaling {
 
 function resolveTablesArgs(args: TablesArgs) {
     const seen = new Set<string>();
+    const replicaRegions = args.replicaRegions ?? [];
+    const replicaKmsKeyArns = args.replicaKmsKeyArns ?? {};
     for (const spec of args.specs) {
         if (seen.has(spec.name)) throw new pulumi.RunError(`Tables: two specs are named '${spec.name}'`);
         seen.add(spec.name);
+        const regions = replicaRegionsOf(spec, replicaRegions);
+        if (regions.length === 0) continue;
+        if (spec.stream !== undefined && spec.stream !== "NEW_AND_OLD_IMAGES") {
+            throw new pulumi.RunError(`Tables: '${spec.name}' has replicas, so it streams NEW_AND_OLD_IMAGES; its spec asks for ${spec.stream}`);
+        }
+        const keyless = args.kmsKeyArn ? regions.filter((region) => !replicaKmsKeyArns[region]) : [];
+        if (keyless.length > 0) {
+            throw new pulumi.RunError(`Tables: '${spec.name}' is encrypted with a customer key, and replicaKmsKeyArns has no key for ${keyless.join(", ")}`);
+        }
     }
     return {
         ...args,
+        replicaRegions,
+        replicaKmsKeyArns,
         pointInTimeRecovery: args.pointInTimeRecovery ?? true,
         deletionProtection: args.deletionProtection ?? false,
         targetUtilizationPercent: args.targetUtilizationPercent ?? 70,
@@ -99,6 +145,10 @@ export class Tables extends pulumi.ComponentResource {
     readonly scaling: Readonly<Record<string, TableScaling>>;
     /** Spec name -> physical table name. */
     readonly names: pulumi.Output<Record<string, string>>;
+    /** Spec name -> table ARN (the table in the stack's region, for a global table). */
+    readonly arns: pulumi.Output<Record<string, string>>;
+    /** Spec name -> the regions its replicas are in; `[]` for a regional table. */
+    readonly replicaRegions: Readonly<Record<string, readonly string[]>>;
 
     constructor(name: string, args: TablesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("tollgate:tables:Tables", name, {}, opts);
@@ -107,13 +157,15 @@ export class Tables extends pulumi.ComponentResource {
         const specs: Record<string, TableSpec> = {};
         const alarms: Record<string, TableAlarms> = {};
         const scaling: Record<string, TableScaling> = {};
+        const replicaRegions: Record<string, string[]> = {};
 
         for (const spec of settings.specs) {
             const role = `${name}-${spec.name}`;
             const table = this.createTable(role, spec, settings);
             tables[spec.name] = table;
             specs[spec.name] = spec;
-            alarms[spec.name] = this.createAlarms(role, table, settings);
+            replicaRegions[spec.name] = replicaRegionsOf(spec, settings.replicaRegions);
+            alarms[spec.name] = this.createAlarms(role, table, replicaRegions[spec.name], settings);
             if (spec.billingMode === "PROVISIONED") scaling[spec.name] = this.createScaling(role, spec, table, settings);
         }
 
@@ -121,8 +173,10 @@ export class Tables extends pulumi.ComponentResource {
         this.specs = specs;
         this.alarms = alarms;
         this.scaling = scaling;
+        this.replicaRegions = replicaRegions;
         this.names = pulumi.output(Object.fromEntries(Object.entries(tables).map(([specName, table]) => [specName, table.name])));
-        this.registerOutputs({ names: this.names });
+        this.arns = pulumi.output(Object.fromEntries(Object.entries(tables).map(([specName, table]) => [specName, table.arn])));
+        this.registerOutputs({ names: this.names, arns: this.arns });
     }
 
     /** The table made from the spec named `specName`; throws if there is none. */
@@ -134,6 +188,9 @@ export class Tables extends pulumi.ComponentResource {
 
     private createTable(role: string, spec: TableSpec, settings: ResolvedTablesArgs): aws.dynamodb.Table {
         const provisioned = spec.billingMode === "PROVISIONED";
+        const replicaRegions = replicaRegionsOf(spec, settings.replicaRegions);
+        // Global tables replicate through the table's stream, which must carry both images.
+        const stream = replicaRegions.length > 0 ? "NEW_AND_OLD_IMAGES" : spec.stream;
         const capacity = provisioned ? { readCapacity: spec.readCapacity, writeCapacity: spec.writeCapacity } : {};
         const keySchemas = (hash: KeyAttribute, range?: KeyAttribute) => [
             { attributeName: hash.name, keyType: "HASH" },
@@ -158,8 +215,17 @@ export class Tables extends pulumi.ComponentResource {
             serverSideEncryption: { enabled: true, kmsKeyArn: settings.kmsKeyArn },
             deletionProtectionEnabled: settings.deletionProtection,
             tableClass: spec.tableClass ?? "STANDARD",
-            streamEnabled: spec.stream !== undefined,
-            streamViewType: spec.stream,
+            streamEnabled: stream !== undefined,
+            streamViewType: stream,
+            replicas: replicaRegions.length
+                ? replicaRegions.map((regionName) => ({
+                      regionName,
+                      pointInTimeRecovery: settings.pointInTimeRecovery,
+                      kmsKeyArn: settings.kmsKeyArn ? settings.replicaKmsKeyArns[regionName] : undefined,
+                      deletionProtectionEnabled: settings.deletionProtection,
+                      propagateTags: true,
+                  }))
+                : undefined,
             tags: { ...settings.tags, ...spec.tags },
         };
         // Autoscaling owns the capacity of a PROVISIONED table once it exists.
@@ -167,7 +233,7 @@ export class Tables extends pulumi.ComponentResource {
         return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges }));
     }
 
-    private createAlarms(role: string, table: aws.dynamodb.Table, settings: ResolvedTablesArgs): TableAlarms {
+    private createAlarms(role: string, table: aws.dynamodb.Table, replicaRegions: readonly string[], settings: ResolvedTablesArgs): TableAlarms {
         const actions = settings.alarmTopicArn ? [settings.alarmTopicArn] : [];
         const alarm = (kind: string, description: pulumi.Input<string>, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
             new aws.cloudwatch.MetricAlarm(
@@ -177,9 +243,9 @@ export class Tables extends pulumi.ComponentResource {
                     {
                         name: pulumi.interpolate`${table.name}-${kind}`,
                         alarmDescription: description,
-                        ...metric,
                         evaluationPeriods: 1,
                         threshold: 1,
+                        ...metric,
                         comparisonOperator: "GreaterThanOrEqualToThreshold",
                         treatMissingData: "notBreaching",
                         alarmActions: actions,
@@ -205,6 +271,20 @@ export class Tables extends pulumi.ComponentResource {
                     },
                 ],
             }),
+            replicationLatency: Object.fromEntries(
+                replicaRegions.map((region) => [
+                    region,
+                    alarm(`replication-latency-${region}`, pulumi.interpolate`Writes to ${table.name} reached its replica in ${region} ${replicationLatencyAlarm.thresholdMs / 1000} s or more late on average for ${(replicationLatencyAlarm.periodSeconds * replicationLatencyAlarm.evaluationPeriods) / 60} minutes.`, {
+                        namespace: "AWS/DynamoDB",
+                        metricName: "ReplicationLatency",
+                        dimensions: { TableName: table.name, ReceivingRegion: region },
+                        statistic: "Average",
+                        period: replicationLatencyAlarm.periodSeconds,
+                        evaluationPeriods: replicationLatencyAlarm.evaluationPeriods,
+                        threshold: replicationLatencyAlarm.thresholdMs,
+                    }),
+                ]),
+            ),
         };
     }
 

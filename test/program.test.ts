@@ -117,10 +117,10 @@ for (const stack of ["dev", "prod"] as const) {
             assert.equal(outputs.dashboardName, prefix);
         });
 
-        it("composes the four components under the stack, every resource parented to one of them", () => {
+        it(`composes the ${stack === "prod" ? "five" : "three"} components under the stack, every resource parented to one of them`, () => {
             const root = run.ofType(T.stack)[0];
             const components = run.resources.filter((r) => r.type.startsWith("tollgate:"));
-            const expected = ["tollgate:gateway:Gateway", "tollgate:logging:Logging", "tollgate:tables:Tables", ...(stack === "prod" ? ["tollgate:domain:Domain"] : [])];
+            const expected = ["tollgate:gateway:Gateway", "tollgate:logging:Logging", "tollgate:tables:Tables", ...(stack === "prod" ? ["tollgate:domain:Domain", "tollgate:backup:Backup"] : [])];
             assert.deepEqual(components.map((c) => c.type).sort(), expected.sort());
             for (const component of components) assert.equal(component.parent, root.urn, `${component.type} is not a child of the stack`);
             const orphans = run.created.filter((r) => !r.type.startsWith("tollgate:") && r.parent === root.urn);
@@ -194,7 +194,8 @@ for (const stack of ["dev", "prod"] as const) {
                     assert.deepEqual(table.inputs.serverSideEncryption, { enabled: true }, name);
                     assert.deepEqual(table.inputs.pointInTimeRecovery, { enabled: true }, name);
                     assert.equal(table.inputs.tableClass, "STANDARD", name);
-                    assert.equal(table.inputs.streamEnabled, false, name);
+                    // Global tables (prod's replicas, test/program-data-tier.test.ts) stream NEW_AND_OLD_IMAGES.
+                    assert.equal(table.inputs.streamEnabled, table.inputs.replicas !== undefined, name);
                     assert.equal(table.inputs.readCapacity, undefined, name);
                     assert.equal(table.inputs.tags["tollgate:environment"], stack, name);
                 }
@@ -300,8 +301,11 @@ for (const stack of ["dev", "prod"] as const) {
                     { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
                 ]);
                 assert.equal(role.managedPolicyArns, undefined);
-                assert.deepEqual(run.ofType(T.attachment), [], "no policy attachments (CallbackFunction's default FullAccess set would show here)");
-                assert.equal(run.ofType(T.role).length, 1);
+                // The backup component's service role (prod) has its own attachments.
+                const gatewayUrn = run.one("tollgate:gateway:Gateway", "gateway").urn;
+                const ofGateway = (type: string) => run.ofType(type).filter((r) => r.parent === gatewayUrn || r.urn.includes("tollgate:gateway:Gateway$"));
+                assert.deepEqual(ofGateway(T.attachment), [], "no policy attachments (CallbackFunction's default FullAccess set would show here)");
+                assert.equal(ofGateway(T.role).length, 1);
                 assert.equal(run.ofType(T.rolePolicy).length, 1);
             });
 
@@ -432,7 +436,9 @@ for (const stack of ["dev", "prod"] as const) {
                     assert.equal(alarm.comparisonOperator, "GreaterThanOrEqualToThreshold");
                     assert.ok(alarm.threshold >= 1);
                 }
-                assert.equal(run.ofType(T.alarm).length, 3 + 3 * 4);
+                const replicationAlarms = run.ofType(T.alarm).filter((a) => a.inputs.metricName === "ReplicationLatency").length;
+                assert.equal(replicationAlarms, stack === "prod" ? 3 : 0, "prod replicates sessions, products and users to one region");
+                assert.equal(run.ofType(T.alarm).length, 3 + 3 * 4 + replicationAlarms);
             });
 
             it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table", () => {

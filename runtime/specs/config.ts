@@ -7,8 +7,9 @@
  * happens here, once, at the edge; every error names the key it is about
  * (`tollgate:routes[1].auth: ...`). Everything behind it trusts the types.
  */
+import cronValidate from "cron-validate";
 import { z } from "zod";
-import { builtInTables, type TableSpec } from "./tables";
+import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import type { RateLimitPolicy, RouteSpec } from "./routes";
 
 export const configNamespace = "tollgate";
@@ -20,6 +21,28 @@ export const logRetentionChoices = [
 
 const positiveInt = z.number().int().positive();
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.' and '-' only");
+const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as eu-central-1");
+const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN");
+
+/** The AWS Backup rule's default: every day at 02:00 UTC. */
+export const defaultBackupSchedule = "cron(0 2 * * ? *)";
+
+/**
+ * Why `schedule` is not an AWS Backup schedule expression, or undefined when it
+ * is one: `cron(minutes hours day-of-month month day-of-week year)` in AWS's
+ * cron dialect, at most hourly (AWS Backup refuses anything more frequent).
+ */
+export function backupScheduleProblem(schedule: string): string | undefined {
+    const expression = /^cron\((.*)\)$/.exec(schedule.trim())?.[1];
+    if (expression === undefined) return `'${schedule}' must be cron(minutes hours day-of-month month day-of-week year), e.g. '${defaultBackupSchedule}'`;
+    const parsed = cronValidate(expression.trim(), { preset: "aws-cloud-watch" });
+    if (parsed.isError()) {
+        const reasons = [...new Set(parsed.getError().map((reason) => reason.replace(/\s*\(Input cron: .*\)$/, "")))];
+        return `'${schedule}' is not an AWS cron expression: ${reasons.join("; ")}`;
+    }
+    if (!/^\d+$/.test(parsed.getValue().minutes)) return `'${schedule}' runs more than once an hour; AWS Backup runs a rule at most hourly, so give a single minute`;
+    return undefined;
+}
 
 const keyAttribute = z.strictObject({
     name: z.string().min(1),
@@ -53,6 +76,11 @@ export const tableSpecSchema = z.strictObject({
     maxReadCapacity: positiveInt.optional(),
     maxWriteCapacity: positiveInt.optional(),
     tags: z.record(z.string(), z.string()).optional(),
+    /**
+     * Regions this table is replicated to (a DynamoDB global table); replaces
+     * `tollgate:tables.replicaRegions` for this table, `[]` keeps it regional.
+     */
+    replicaRegions: z.array(awsRegion).optional(),
 });
 
 export const rateLimitPolicySchema = z.strictObject({
@@ -128,9 +156,45 @@ export const configSchema = z.strictObject({
     /** Settings every table shares. */
     tables: z
         .strictObject({
+            /** Continuous backups with point-in-time restore (35 days), on the table and on every replica. */
             pointInTimeRecovery: z.boolean().default(true),
+            /** Refuse DeleteTable (and `pulumi destroy`) on the table and its replicas. */
             deletionProtection: z.boolean().default(false),
-            kmsKeyArn: z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN").optional(),
+            /** Customer-managed KMS key (in the stack's region) for the tables; unset: the AWS-managed `aws/dynamodb` key. */
+            kmsKeyArn: kmsKeyArn.optional(),
+            /**
+             * Regions every table but rate-limits is replicated to, as DynamoDB global
+             * tables (streams NEW_AND_OLD_IMAGES, point-in-time recovery on each replica).
+             * An app table's own `replicaRegions` replaces this list.
+             */
+            replicaRegions: z.array(awsRegion).default([]),
+            /**
+             * KMS key ARN for the replicas in each region, by region. Required for every
+             * replica region when `kmsKeyArn` is set: a key serves its own region only.
+             */
+            replicaKmsKeyArns: z.record(awsRegion, kmsKeyArn).default({}),
+        })
+        .prefault({}),
+    /**
+     * AWS Backup of the stack's tables: an encrypted vault, a plan with one rule,
+     * an optional copy of each recovery point to a vault in another region.
+     */
+    backup: z
+        .strictObject({
+            /** Back the tables up. Default: true when `tollgate:environment` is `prod`, false otherwise. */
+            enabled: z.boolean().optional(),
+            /** When the rule runs: an AWS cron expression (UTC), at most hourly. */
+            schedule: z
+                .string()
+                .default(defaultBackupSchedule)
+                .superRefine((schedule, context) => {
+                    const problem = backupScheduleProblem(schedule);
+                    if (problem) context.addIssue({ code: "custom", message: problem });
+                }),
+            /** Days each recovery point (and its copy) is kept before AWS Backup deletes it. */
+            retentionDays: positiveInt.max(36_500).default(30),
+            /** Region of a second vault every recovery point is copied to; unset: no copy. */
+            copyToRegion: awsRegion.optional(),
         })
         .prefault({}),
     /** Application tables, in the same spec shape as the built-in ones. */
@@ -179,10 +243,18 @@ export const configSchema = z.strictObject({
 export type TollgateConfigInput = z.input<typeof configSchema>;
 
 /** Validated settings, defaults applied; what the components and the runtime read. */
-export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit"> {
+export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit" | "backup"> {
     appTables: TableSpec[];
     routes: RouteSpec[];
     defaultRateLimit: RateLimitPolicy;
+    /** `enabled` resolved from the environment when the stack leaves it out. */
+    backup: Omit<z.output<typeof configSchema>["backup"], "enabled"> & { enabled: boolean };
+}
+
+/** What resolveSettings checks beyond the `tollgate:*` keys themselves. */
+export interface SettingsContext {
+    /** The stack's `aws:region`: no replica or backup copy may be in it. */
+    region?: string;
 }
 
 /** Config keys whose value is a plain string (not JSON) when it comes from `pulumi.Config`. */
@@ -208,7 +280,7 @@ function keyPath(path: readonly PropertyKey[]): string {
  * Turns raw `tollgate:*` values (namespace stripped: `{ routes: [...] }`) into
  * settings, or throws a ConfigError listing every problem with its key.
  */
-export function resolveSettings(raw: Record<string, unknown>): TollgateSettings {
+export function resolveSettings(raw: Record<string, unknown>, context: SettingsContext = {}): TollgateSettings {
     const parsed = configSchema.safeParse(raw);
     if (!parsed.success) {
         throw new ConfigError(parsed.error.issues.map((issue) => formatIssue(issue)));
@@ -217,6 +289,7 @@ export function resolveSettings(raw: Record<string, unknown>): TollgateSettings 
     const problems: string[] = [];
     const appTables = config.appTables.map((table, i) => normaliseTableSpec(table, `appTables[${i}]`, problems));
     checkTableNames(appTables, problems);
+    checkReplication(config.tables, appTables, context, problems);
     checkRoutes(config.routes, problems);
     if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
         problems.push(
@@ -229,8 +302,54 @@ export function resolveSettings(raw: Record<string, unknown>): TollgateSettings 
     if (config.vpc.enabled && config.vpc.natGateways < 1) {
         problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
     }
+    if (config.backup.copyToRegion !== undefined && config.backup.copyToRegion === context.region) {
+        problems.push(`${configNamespace}:backup.copyToRegion: '${context.region}' is the stack's own region (aws:region); a copy there survives nothing the original does not`);
+    }
     if (problems.length > 0) throw new ConfigError(problems);
-    return { ...config, appTables, routes: config.routes as RouteSpec[] };
+    const backup = { ...config.backup, enabled: config.backup.enabled ?? config.environment === "prod" };
+    return { ...config, appTables, backup, routes: config.routes as RouteSpec[] };
+}
+
+/**
+ * Replicas: regions other than the stack's, each once; a stream view a global
+ * table can use; and, with a customer key, a key in each replica's region.
+ */
+function checkReplication(tables: z.output<typeof configSchema>["tables"], appTables: TableSpec[], context: SettingsContext, problems: string[]) {
+    const checkRegions = (regions: readonly string[], key: string) => {
+        const seen = new Set<string>();
+        regions.forEach((region, i) => {
+            if (region === context.region) problems.push(`${configNamespace}:${key}[${i}]: '${region}' is the stack's own region (aws:region), where the table already is`);
+            else if (seen.has(region)) problems.push(`${configNamespace}:${key}[${i}]: '${region}' is listed twice`);
+            seen.add(region);
+        });
+    };
+    checkRegions(tables.replicaRegions, "tables.replicaRegions");
+    const replicated = new Set<string>(builtInTables.flatMap((spec) => replicaRegionsOf(spec, tables.replicaRegions)));
+    appTables.forEach((table, i) => {
+        if (table.replicaRegions) checkRegions(table.replicaRegions, `appTables[${i}].replicaRegions`);
+        const regions = replicaRegionsOf(table, tables.replicaRegions);
+        regions.forEach((region) => replicated.add(region));
+        if (regions.length > 0 && table.stream !== undefined && table.stream !== "NEW_AND_OLD_IMAGES") {
+            problems.push(
+                `${configNamespace}:appTables[${i}].stream: '${table.name}' is replicated to ${regions.join(", ")}, and a global table streams NEW_AND_OLD_IMAGES; remove stream or set it to NEW_AND_OLD_IMAGES`,
+            );
+        }
+    });
+    const keyRegions = Object.keys(tables.replicaKmsKeyArns);
+    if (tables.kmsKeyArn === undefined && keyRegions.length > 0) {
+        problems.push(`${configNamespace}:tables.replicaKmsKeyArns: only used with tables.kmsKeyArn; without it every replica uses the AWS-managed key of its region`);
+    }
+    for (const region of keyRegions) {
+        const keyRegion = tables.replicaKmsKeyArns[region].split(":")[3];
+        if (keyRegion !== region) problems.push(`${configNamespace}:tables.replicaKmsKeyArns.${region}: the key is in '${keyRegion}'; a replica in ${region} needs a key in ${region}`);
+    }
+    if (tables.kmsKeyArn !== undefined) {
+        for (const region of replicated) {
+            if (!tables.replicaKmsKeyArns[region]) {
+                problems.push(`${configNamespace}:tables.replicaKmsKeyArns: no key for replica region '${region}'; tables.kmsKeyArn is set, and a replica is encrypted with a key in its own region`);
+            }
+        }
+    }
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {

@@ -73,6 +73,6 @@ export function loadStackConfig(stack: string, options: { dir?: string; file?: s
         }
         pulumiConfig[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    const settings = resolveSettings(parsePulumiConfigValues(pulumiConfig));
+    const settings = resolveSettings(parsePulumiConfigValues(pulumiConfig), { region: pulumiConfig["aws:region"] });
     return { stack, file, pulumiConfig, secureKeys, settings, region: pulumiConfig["aws:region"] };
 }

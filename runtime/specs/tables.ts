@@ -52,14 +52,28 @@ export interface TableSpec {
     maxReadCapacity?: number;
     maxWriteCapacity?: number;
     tags?: Record<string, string>;
+    /**
+     * Regions the table is replicated to as a DynamoDB global table. Unset: the
+     * stack-wide list (`tollgate:tables.replicaRegions`); `[]`: regional only.
+     */
+    replicaRegions?: string[];
 }
 
-/** Counters of the fixed and sliding window limiters: one item per key and window. */
+/**
+ * Counters of the fixed and sliding window limiters: one item per key and window.
+ *
+ * Always regional (`replicaRegions: []`, whatever the stack-wide list says): a
+ * counter belongs to the region that counts. Replicating it would copy every
+ * increment to every region (a replicated write per region per request), and
+ * global tables settle concurrent writes by last writer wins, so increments
+ * made at once in two regions would be lost and the limit would not hold anyway.
+ */
 export const rateLimitsTable: TableSpec = {
     name: "rate-limits",
     hashKey: { name: "limiter_key", type: "S" },
     rangeKey: { name: "window_start", type: "N" },
     ttlAttribute: "expires_at",
+    replicaRegions: [],
 };
 
 /** Opaque sessions, keyed by the SHA-256 of the token (never the token itself). */
@@ -79,6 +93,11 @@ export const sessionsTable: TableSpec = {
 
 /** The tables every stack has, before any application tables. */
 export const builtInTables: readonly TableSpec[] = [rateLimitsTable, sessionsTable];
+
+/** The regions a table is replicated to: its own list when it has one, else the stack-wide list. */
+export function replicaRegionsOf(spec: Pick<TableSpec, "replicaRegions">, stackWide: readonly string[] = []): string[] {
+    return [...(spec.replicaRegions ?? stackWide)];
+}
 
 export function physicalTableName(prefix: string, spec: Pick<TableSpec, "name">): string {
     return `${prefix}-${spec.name}`;
