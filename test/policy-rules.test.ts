@@ -62,8 +62,9 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-encryption with requireCustomerManagedKey also refuses the AWS managed key, naming kmsKeyArn", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true } });
-        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["aws-managed-key", "defaults-only", "encryption-disabled"]);
+        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["aws-managed-key", "defaults-only", "encryption-disabled", "replica-without-key"]);
         assert.match(messageFor(evaluation, "dynamodb-encryption", "aws-managed-key"), /set serverSideEncryption\.kmsKeyArn/);
+        assert.match(messageFor(evaluation, "dynamodb-encryption", "replica-without-key"), /replica in eu-central-1 has no customer managed key; set replicas\[0\]\.kmsKeyArn to a KMS key ARN in eu-central-1/);
     });
 
     it("dynamodb-point-in-time-recovery refuses a table or replica without PITR, naming the property", async () => {
@@ -116,10 +117,10 @@ describe("policies: DynamoDB tables", function () {
         assert.ok(prod.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "mandatory"));
     });
 
-    it("reports nothing against the compliant table", async () => {
+    it("reports nothing against the compliant tables, the global table with a keyed, PITR-enabled replica included", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true }, "dynamodb-on-demand-billing": { allowProvisioned: true } });
         assert.deepEqual(
-            evaluation.violations.filter((v) => v.resourceName === "compliant" || v.resourceName === "provisioned-autoscaled"),
+            evaluation.violations.filter((v) => ["compliant", "provisioned-autoscaled", "global-table"].includes(v.resourceName ?? "")),
             [],
         );
     });
