@@ -1,0 +1,25 @@
+/**
+ * The local gateway's HTTP emulation (runtime/local/gateway.ts) and the
+ * handler (runtime/handler.ts) in a process of their own, with settings given
+ * as JSON in TOLLGATE_RELIABILITY_SETTINGS: what `npm start` runs, but against
+ * any DynamoDB endpoint, so a test can stop and restart that DynamoDB under
+ * load and watch this process survive it.
+ */
+import { createHandler } from "../../../runtime/handler";
+import { startGateway, type GatewayHandler } from "../../../runtime/local/gateway";
+import type { RuntimeSettings } from "../../../runtime/settings";
+
+async function main() {
+    const settings: RuntimeSettings = JSON.parse(process.env.TOLLGATE_RELIABILITY_SETTINGS ?? "");
+    const handler = createHandler(settings, { log: () => undefined }) as GatewayHandler;
+    const gateway = await startGateway({ handler, port: 0, functionTimeoutMs: 30_000, integrationTimeoutMs: 30_000, functionName: "tollgate-reliability-gateway" });
+    process.stdout.write(`gateway ready on ${gateway.url}\n`);
+    const stop = () => void gateway.close().then(() => process.exit(0));
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+}
+
+main().catch((error) => {
+    process.stderr.write(`${error?.stack ?? error}\n`);
+    process.exit(1);
+});
