@@ -4,6 +4,8 @@
  *   client -> API Gateway HTTP API ($default stage) -> gateway Lambda -> upstreams
  *                                                          |
  *                                      DynamoDB: rate limits, sessions, app tables
+ *                                      (replicas per tollgate:tables.replicaRegions,
+ *                                       AWS Backup per tollgate:backup)
  *
  * Reads the stack's `tollgate:*` config, validates it (a bad value stops the
  * program here, naming the key, before any resource exists), and composes the

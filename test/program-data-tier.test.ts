@@ -7,15 +7,17 @@
  * the pack passing a stack that has both.
  */
 import * as assert from "node:assert/strict";
+import * as path from "node:path";
 import { evaluatePolicies, type Evaluation } from "../policies/offline/evaluate";
 import { fakeAccount, fakeRegion } from "../policies/offline/fakes";
+import { runProgramIsolated } from "../policies/offline/harness";
 import { iamDefaults, packEnforcementLevel, tollgatePolicies } from "../policies/rules";
 import prodPackConfig from "../policies/config/prod.json";
 import { backupServicePolicies } from "../components/backup";
 import { replicationLatencyAlarm } from "../components/tables";
 import { resolveSettings, type TollgateConfigInput } from "../runtime/specs/config";
 import { rateLimitsTable, replicaRegionsOf, sessionsTable } from "../runtime/specs/tables";
-import { runStack, runWithConfig, stackConfig, type StackRun } from "./support/program";
+import { runStack, runWithConfig, stackConfig, StackRun } from "./support/program";
 
 const T = {
     table: "aws:dynamodb/table:Table",
@@ -392,5 +394,40 @@ describe("resolveSettings on replica and backup keys", () => {
     it("keeps rate-limits regional whatever the stack-wide list says, and gives the other built-in table the list", () => {
         assert.deepEqual(replicaRegionsOf(rateLimitsTable, ["eu-central-1"]), []);
         assert.deepEqual(replicaRegionsOf(sessionsTable, ["eu-central-1"]), ["eu-central-1"]);
+    });
+});
+
+describe("Tables and Backup used outside index.ts", function () {
+    const fixture = path.join(__dirname, "fixtures", "program-data-tier", "index.ts");
+    const runFixture = async (config: Record<string, string> = {}) => new StackRun(await runProgramIsolated({ program: fixture, stack: "components", config, timeoutMs: 180_000 }));
+    let runs: StackRun[];
+
+    before(async function () {
+        this.timeout(300_000);
+        runs = await Promise.all([runFixture(), runFixture({ "fixture:case": "stream" })]);
+        runs.push(await runFixture({ "fixture:case": "key" }));
+    });
+
+    it("backs up daily at 02:00 for 30 days into one vault, with no copy and no extra provider, when only the tables are given", () => {
+        const [run] = runs;
+        assert.equal(run.error, undefined, run.error);
+        const [rule] = run.one(T.plan, "vault-plan").inputs.rules;
+        assert.deepEqual([rule.schedule, rule.lifecycle, rule.copyActions], ["cron(0 2 * * ? *)", { deleteAfter: 30 }, undefined]);
+        assert.deepEqual(run.ofType(T.vault).map((v) => v.name), ["vault-vault"]);
+        assert.deepEqual(run.ofType(T.provider), []);
+        assert.deepEqual(run.one(T.plan, "vault-plan").inputs.tags, { owner: "data-team" }, "the plan's transform applies");
+        assert.deepEqual(run.one(T.selection, "vault-selection").inputs.resources, [tableArn("demo-things"), tableArn("demo-local")]);
+    });
+
+    it("replicates a spec with no list of its own, and not one that says []", () => {
+        const [run] = runs;
+        assert.deepEqual(run.one(T.table, "store-things").inputs.replicas, [{ regionName: "eu-central-1", pointInTimeRecovery: true, deletionProtectionEnabled: false, propagateTags: true }]);
+        assert.equal(run.one(T.table, "store-local").inputs.replicas, undefined);
+    });
+
+    it("refuses a replicated spec with another stream view, and a customer key with no replica key, naming the table", () => {
+        assert.match(runs[1].error ?? "", /Tables: 'things' has replicas, so it streams NEW_AND_OLD_IMAGES; its spec asks for KEYS_ONLY/);
+        assert.match(runs[2].error ?? "", /Tables: 'things' is encrypted with a customer key, and replicaKmsKeyArns has no key for eu-central-1/);
+        for (const run of runs.slice(1)) assert.deepEqual(run.ofType(T.table), []);
     });
 });
