@@ -72,6 +72,14 @@ describe("routing", function () {
         assert.equal(encoded.kind === "route" && encoded.upstreamPath, "/a%20b/100%25");
     });
 
+    it("encodes a character outside the BMP whole, and refuses a lone surrogate instead of throwing", function () {
+        const match = matchRoute(routes, "/products/\u{1F600}");
+        assert.equal(match.kind === "route" && match.upstreamPath, "/%F0%9F%98%80");
+        assert.equal(matchRoute(routes, "/products/\ud83d").kind, "bad-path");
+        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\u{1F600}"), "https://orders.example.com/a?q=%F0%9F%98%80");
+        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\udc00"), undefined);
+    });
+
     it("matches a prefix spelled with percent-escapes", function () {
         const match = matchRoute(routes, "/pr%6Fducts/1");
         assert.equal(match.kind === "route" && match.route.name, "products");

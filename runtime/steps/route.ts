@@ -34,8 +34,8 @@ export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
 const maxPathLength = 8192;
 const forbiddenCharacters = /[\u0000-\u001f\u007f\\]/;
 const forbiddenEscapes = /%(00|2f|5c)/i;
-/** RFC 3986 pchar without '%': what may stay literal in a path segment. */
-const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@%]/g;
+/** RFC 3986 pchar without '%': what may stay literal in a path segment. By code point (`u`), so a character outside the BMP is encoded whole. */
+const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@%]/gu;
 const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
 
 export interface ParsedPath {
@@ -56,7 +56,12 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
     const decoded: string[] = [];
     for (const part of parts) {
         if (part === "") continue; // '//' collapses: an empty segment could turn into a host-relative URL
-        const segment = part.replace(strayPercent, "%25").replace(notPathCharacter, (character) => encodeURIComponent(character));
+        let segment: string;
+        try {
+            segment = part.replace(strayPercent, "%25").replace(notPathCharacter, (character) => encodeURIComponent(character));
+        } catch {
+            return undefined; // a lone surrogate: no character, nothing to encode
+        }
         let plain: string;
         try {
             plain = decodeURIComponent(segment);
@@ -87,7 +92,7 @@ export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): 
     return { kind: "route", route: match.spec, upstreamPath };
 }
 
-const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g;
+const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 
 /**
  * The upstream URL: the route's base, the path after the prefix, the query as
@@ -96,7 +101,12 @@ const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/g;
  */
 export function upstreamUrl(upstream: string, upstreamPath: string, rawQueryString: unknown): string | undefined {
     const base = upstream.replace(/\/+$/, "");
-    const query = typeof rawQueryString === "string" && rawQueryString !== "" ? `?${rawQueryString.replace(strayPercent, "%25").replace(notQueryCharacter, (c) => encodeURIComponent(c))}` : "";
+    let query = "";
+    try {
+        if (typeof rawQueryString === "string" && rawQueryString !== "") query = `?${rawQueryString.replace(strayPercent, "%25").replace(notQueryCharacter, (c) => encodeURIComponent(c))}`;
+    } catch {
+        return undefined; // a lone surrogate in the query
+    }
     const target = `${base}${upstreamPath}${query}`;
     let parsed: URL;
     let parsedBase: URL;
