@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
+import { listenOnLoopback } from "./support/loopback";
 import { bodyOf, Clock, countingClient, event, freshTables, route, runtimeSettings, startUpstream, type CountingClient, type Upstream } from "./support/runtime";
 import { createHandler, type HandlerDeps } from "../runtime/handler";
 import { createSessions, type Sessions } from "../runtime/sessions";
@@ -20,12 +20,8 @@ async function startJwks(jwk: JWK): Promise<{ url: string; hits: () => number; c
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify({ keys: [jwk] }));
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`,
-        hits: () => hits,
-        close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))),
-    };
+    const { url, close } = await listenOnLoopback(server);
+    return { url: `${url}/.well-known/jwks.json`, hits: () => hits, close };
 }
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");

@@ -7,7 +7,7 @@
  * DynamoDB does under load, or to hold a call back for a while.
  */
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback";
 
 export interface ProxiedCall {
     /** `BatchWriteItem`, `BatchGetItem`, `Scan`... (from the X-Amz-Target header). */
@@ -136,15 +136,6 @@ export async function startDynamoProxy(targetEndpoint: string, rule: ProxyRule):
             else response.destroy();
         }
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    return {
-        endpoint: `http://127.0.0.1:${port}`,
-        log,
-        close: () =>
-            new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                server.closeAllConnections();
-            }),
-    };
+    const { url, close } = await listenOnLoopback(server);
+    return { endpoint: url, log, close };
 }

@@ -7,10 +7,10 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { clientFor, type TestDynamo } from "./dynamo";
+import { listenOnLoopback } from "./loopback";
 import { ensureTables } from "../../runtime/local/tables";
 import { rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
 import type { RateLimitPolicy, RouteSpec } from "../../runtime/specs/routes";
@@ -134,16 +134,8 @@ export async function startUpstream(): Promise<Upstream> {
             response.end(JSON.stringify({ method: request.method, url: request.url, headers: request.headers, body: body.toString("base64") }));
         });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        requests,
-        close: () =>
-            new Promise<void>((resolve) => {
-                server.closeAllConnections();
-                server.close(() => resolve());
-            }),
-    };
+    const { url, close } = await listenOnLoopback(server);
+    return { url, requests, close };
 }
 
 let tableCounter = 0;

@@ -6,7 +6,7 @@
  * without AWS. It keeps every request so a test can count the fetches.
  */
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import { listenOnLoopback } from "./loopback";
 
 export interface SecretRequest {
     /** `X-Amz-Target`, e.g. `secretsmanager.GetSecretValue`. */
@@ -58,14 +58,6 @@ export async function startFakeSecretsManager(secrets: Record<string, string>): 
             });
         });
     });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-        requests,
-        close: () =>
-            new Promise<void>((resolve) => {
-                server.closeAllConnections();
-                server.close(() => resolve());
-            }),
-    };
+    const { url, close } = await listenOnLoopback(server);
+    return { url, requests, close };
 }
