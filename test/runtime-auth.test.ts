@@ -2,9 +2,9 @@ import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
-import { dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
+import { dynamoKinds } from "./support/dynamo";
 import { listenOnLoopback } from "./support/loopback";
-import { bodyOf, Clock, countingClient, event, freshTables, route, runtimeSettings, startUpstream, type CountingClient, type Upstream } from "./support/runtime";
+import { bodyOf, event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler, type HandlerDeps } from "../runtime/handler";
 import { createSessions, type Sessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
@@ -28,45 +28,32 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("bas
 
 for (const kind of dynamoKinds) {
     describe(`authentication (${kind})`, function () {
-        let dynamo: TestDynamo;
-        let upstream: Upstream;
+        const suite = useHandlerSuite(kind);
         let jwks: Awaited<ReturnType<typeof startJwks>>;
         let rsa: { privateKey: CryptoKey; publicKey: CryptoKey };
-        let tables: { rateLimits: string; sessions: string };
-        let clock: Clock;
-        let counting: CountingClient;
         let sessions: Sessions;
 
         before(async () => {
-            dynamo = await startDynamo(kind);
-            upstream = await startUpstream();
             rsa = await generateKeyPair("RS256", { extractable: true });
             jwks = await startJwks({ ...(await exportJWK(rsa.publicKey)), kid: "k1", alg: "RS256", use: "sig" });
         });
         after(async () => {
             await jwks?.close();
-            await upstream?.close();
-            await dynamo?.close();
         });
-        beforeEach(async () => {
-            tables = await freshTables(dynamo);
-            clock = new Clock();
-            counting = countingClient(dynamo);
-            sessions = createSessions({ dynamo: dynamo.doc, tableName: tables.sessions, now: clock.now });
-            upstream.requests.length = 0;
+        beforeEach(() => {
+            sessions = createSessions({ dynamo: suite.dynamo.doc, tableName: suite.tables.sessions, now: suite.clock.now });
         });
-        afterEach(() => counting.destroy());
 
         const routes = () => [
-            route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
-            route({ name: "mine", pathPrefix: "/mine", upstream: upstream.url, auth: "session", rateLimit: { by: "user", limit: 100, windowSeconds: 60, algorithm: "fixed" } }),
-            route({ name: "orders", pathPrefix: "/orders", upstream: upstream.url, auth: "any", permissions: ["orders:read"], rateLimit: { by: "route", limit: 100, windowSeconds: 60, algorithm: "fixed" } }),
-            route({ name: "admin", pathPrefix: "/admin", upstream: upstream.url, auth: "jwt", permissions: ["admin"] }),
+            route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session" }),
+            route({ name: "mine", pathPrefix: "/mine", upstream: suite.upstream.url, auth: "session", rateLimit: { by: "user", limit: 100, windowSeconds: 60, algorithm: "fixed" } }),
+            route({ name: "orders", pathPrefix: "/orders", upstream: suite.upstream.url, auth: "any", permissions: ["orders:read"], rateLimit: { by: "route", limit: 100, windowSeconds: 60, algorithm: "fixed" } }),
+            route({ name: "admin", pathPrefix: "/admin", upstream: suite.upstream.url, auth: "jwt", permissions: ["admin"] }),
         ];
         const gateway = (overrides: Partial<RuntimeSettings> = {}, deps: Partial<HandlerDeps> = {}) =>
             createHandler(
-                runtimeSettings(tables, dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { issuer, audience, jwksUrl: jwks.url }, ...overrides }),
-                { now: clock.now, dynamo: counting.doc, log: () => undefined, ...deps },
+                runtimeSettings(suite.tables, suite.dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { issuer, audience, jwksUrl: jwks.url }, ...overrides }),
+                { now: suite.clock.now, dynamo: suite.counting.doc, log: () => undefined, ...deps },
             );
         const hs256 = (claims: Record<string, unknown>, options: { secret?: string; expiresIn?: number } = {}) =>
             new SignJWT({ permissions: ["admin"], ...claims })
@@ -74,8 +61,8 @@ for (const kind of dynamoKinds) {
                 .setSubject("user-jwt")
                 .setIssuer(issuer)
                 .setAudience(audience)
-                .setIssuedAt(clock.seconds)
-                .setExpirationTime(clock.seconds + (options.expiresIn ?? 300))
+                .setIssuedAt(suite.clock.seconds)
+                .setExpirationTime(suite.clock.seconds + (options.expiresIn ?? 300))
                 .sign(new TextEncoder().encode(options.secret ?? hsSecret));
         const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
@@ -87,7 +74,7 @@ for (const kind of dynamoKinds) {
                 const result = await gateway()(event({ path: "/users/me", headers: bearer(token), cookies: ["theme=dark", `session=${token}`] }));
                 // then
                 assert.equal(result.statusCode, 200);
-                const seen = upstream.requests[0];
+                const seen = suite.upstream.requests[0];
                 assert.equal(seen.headers["x-gateway-user-id"], "u-1");
                 assert.equal(seen.headers["x-gateway-roles"], "admin,ops");
                 assert.equal(seen.headers["x-gateway-permissions"], "orders:read,x");
@@ -100,8 +87,8 @@ for (const kind of dynamoKinds) {
                 const { token } = await sessions.create({ userId: "u-cookie" });
                 const result = await gateway()(event({ path: "/users", cookies: [`session=${token}`] }));
                 assert.equal(result.statusCode, 200);
-                assert.equal(upstream.requests[0].headers["x-gateway-user-id"], "u-cookie");
-                assert.equal(upstream.requests[0].headers.cookie, undefined);
+                assert.equal(suite.upstream.requests[0].headers["x-gateway-user-id"], "u-cookie");
+                assert.equal(suite.upstream.requests[0].headers.cookie, undefined);
             });
 
             it("refuses a request without a credential with 401 and no DynamoDB call", async () => {
@@ -110,8 +97,8 @@ for (const kind of dynamoKinds) {
                 assert.equal(result.headers!["content-type"], "application/problem+json");
                 assert.equal(result.headers!["www-authenticate"], "Bearer");
                 assert.deepEqual(bodyOf(result), { type: "about:blank", title: "Unauthorized", status: 401, detail: "A valid credential is required." });
-                assert.equal(counting.total(), 0);
-                assert.equal(upstream.requests.length, 0);
+                assert.equal(suite.counting.total(), 0);
+                assert.equal(suite.upstream.requests.length, 0);
             });
 
             it("refuses an unknown, a revoked and a malformed token with 401", async () => {
@@ -121,21 +108,21 @@ for (const kind of dynamoKinds) {
                 await sessions.revoke(token);
                 assert.equal((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode, 401);
                 assert.equal((await handler(event({ path: "/users", headers: bearer("Z".repeat(43)) }))).statusCode, 401);
-                counting.reset();
+                suite.counting.reset();
                 assert.equal((await handler(event({ path: "/users", headers: bearer("short") }))).statusCode, 401);
-                assert.equal(counting.counts.get("GetItemCommand"), undefined, "a token of the wrong shape is not looked up");
+                assert.equal(suite.counting.counts.get("GetItemCommand"), undefined, "a token of the wrong shape is not looked up");
                 assert.equal((await handler(event({ path: "/users", headers: bearer("x".repeat(1_000_000)) }))).statusCode, 401);
             });
 
             it("refuses a session whose expires_at has passed though the item is still stored", async () => {
                 // given a session that expired one second ago, its item still in the table (no TTL here)
                 const { token } = await sessions.create({ userId: "u-3", ttlSeconds: 60 });
-                clock.advance(61_000);
+                suite.clock.advance(61_000);
                 // when
                 const result = await gateway()(event({ path: "/users", headers: bearer(token) }));
                 // then
                 assert.equal(result.statusCode, 401);
-                assert.ok(await createSessions({ dynamo: dynamo.doc, tableName: tables.sessions, now: () => 0 }).get(token), "still stored");
+                assert.ok(await createSessions({ dynamo: suite.dynamo.doc, tableName: suite.tables.sessions, now: () => 0 }).get(token), "still stored");
             });
 
             it("refuses a caller lacking the route's permission with 403", async () => {
@@ -143,35 +130,35 @@ for (const kind of dynamoKinds) {
                 const result = await gateway()(event({ path: "/orders", headers: bearer(token) }));
                 assert.equal(result.statusCode, 403);
                 assert.equal(JSON.parse(result.body!).title, "Forbidden");
-                assert.equal(upstream.requests.length, 0);
+                assert.equal(suite.upstream.requests.length, 0);
             });
 
             it("reads the session and writes the ip counter in parallel: one round trip", async () => {
                 const { token } = await sessions.create({ userId: "u-5" });
-                counting.reset();
+                suite.counting.reset();
                 await gateway()(event({ path: "/users", headers: bearer(token) }));
-                assert.deepEqual(counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"], `both sent before either answered: ${counting.trace}`);
-                assert.equal(counting.total(), 2);
+                assert.deepEqual(suite.counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"], `both sent before either answered: ${suite.counting.trace}`);
+                assert.equal(suite.counting.total(), 2);
             });
 
             it("keys a user-keyed limit on the user: sequential for a token's first request in a container, parallel after", async () => {
                 // given
                 const handler = gateway();
                 const { token } = await sessions.create({ userId: "u-6" });
-                counting.reset();
+                suite.counting.reset();
                 // when the container first sees the token
                 const first = await handler(event({ path: "/mine", headers: bearer(token) }));
                 // then the session is read, then the user's counter is written
                 assert.equal(first.statusCode, 200);
-                assert.deepEqual(counting.trace, ["+GetItem", "-GetItem", "+UpdateItem", "-UpdateItem"]);
-                counting.reset();
+                assert.deepEqual(suite.counting.trace, ["+GetItem", "-GetItem", "+UpdateItem", "-UpdateItem"]);
+                suite.counting.reset();
                 // when it comes again
                 const second = await handler(event({ path: "/mine", headers: bearer(token) }));
                 // then both are sent at once
-                assert.deepEqual(counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"]);
+                assert.deepEqual(suite.counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"]);
                 // and both requests were charged to one counter, user:u-6
                 assert.deepEqual([first.headers!.ratelimit, second.headers!.ratelimit], ['"mine";r=99;t=60', '"mine";r=98;t=60']);
-                const counter = await dynamo.doc.send(new GetCommand({ TableName: tables.rateLimits, Key: { limiter_key: "user:u-6", window_start: Math.floor(clock.seconds / 60) * 60 } }));
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-6", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
                 assert.equal(counter.Item?.request_count, 2);
             });
 
@@ -180,15 +167,15 @@ for (const kind of dynamoKinds) {
                 const handler = gateway({ sessionCacheSeconds: 10 });
                 const { token } = await sessions.create({ userId: "u-7" });
                 assert.equal((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode, 200);
-                counting.reset();
+                suite.counting.reset();
                 // when the session is revoked
                 await sessions.revoke(token);
                 // then the cache still admits it within 10 s, without reading the session
-                clock.advance(9_000);
+                suite.clock.advance(9_000);
                 assert.equal((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode, 200);
-                assert.equal(counting.counts.get("GetItemCommand"), undefined);
+                assert.equal(suite.counting.counts.get("GetItemCommand"), undefined);
                 // and refuses it after
-                clock.advance(1_000);
+                suite.clock.advance(1_000);
                 assert.equal((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode, 401);
             });
 
@@ -203,18 +190,18 @@ for (const kind of dynamoKinds) {
             it("counts guessed tokens against the client IP and stops reading sessions once it is refused", async () => {
                 // given a user-keyed route whose anonymous fallback is the IP, limit 3
                 const handler = gateway({
-                    routes: [route({ name: "mine", pathPrefix: "/mine", upstream: upstream.url, auth: "session", rateLimit: { by: "user", limit: 3, windowSeconds: 60, algorithm: "fixed" } })],
+                    routes: [route({ name: "mine", pathPrefix: "/mine", upstream: suite.upstream.url, auth: "session", rateLimit: { by: "user", limit: 3, windowSeconds: 60, algorithm: "fixed" } })],
                 });
                 const guess = (i: number) => handler(event({ path: "/mine", headers: bearer(String(i).padStart(43, "G")) }));
                 // when
                 const statuses = [];
                 for (let i = 0; i < 4; i++) statuses.push((await guess(i)).statusCode);
-                counting.reset();
+                suite.counting.reset();
                 const later = await guess(99);
                 // then
                 assert.deepEqual(statuses, [401, 401, 401, 429]);
                 assert.equal(later.statusCode, 429);
-                assert.equal(counting.total(), 0, "a refused IP costs no session read");
+                assert.equal(suite.counting.total(), 0, "a refused IP costs no session read");
             });
         });
 
@@ -223,7 +210,7 @@ for (const kind of dynamoKinds) {
                 const token = await hs256({ roles: ["boss"], scope: "orders:read reports" });
                 const result = await gateway()(event({ path: "/admin/x", headers: bearer(token) }));
                 assert.equal(result.statusCode, 200);
-                const seen = upstream.requests[0].headers;
+                const seen = suite.upstream.requests[0].headers;
                 assert.equal(seen["x-gateway-user-id"], "user-jwt");
                 assert.equal(seen["x-gateway-roles"], "boss");
                 assert.deepEqual(String(seen["x-gateway-permissions"]).split(",").sort(), ["admin", "orders:read", "reports"]);
@@ -231,7 +218,7 @@ for (const kind of dynamoKinds) {
 
             it("refuses an expired token", async () => {
                 const token = await hs256({}, { expiresIn: 60 });
-                clock.advance(61_000);
+                suite.clock.advance(61_000);
                 assert.equal((await gateway()(event({ path: "/admin", headers: bearer(token) }))).statusCode, 401);
             });
 
@@ -241,7 +228,7 @@ for (const kind of dynamoKinds) {
             });
 
             it("refuses alg none", async () => {
-                const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "root", permissions: ["admin"], iss: issuer, aud: audience, exp: clock.seconds + 60 })}.`;
+                const token = `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "root", permissions: ["admin"], iss: issuer, aud: audience, exp: suite.clock.seconds + 60 })}.`;
                 assert.equal((await gateway()(event({ path: "/admin", headers: bearer(token) }))).statusCode, 401);
             });
 
@@ -260,23 +247,23 @@ for (const kind of dynamoKinds) {
                         .setSubject("user-rs")
                         .setIssuer(issuer)
                         .setAudience(audience)
-                        .setExpirationTime(clock.seconds + 60)
+                        .setExpirationTime(suite.clock.seconds + 60)
                         .sign(rsa.privateKey);
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(await sign()) }))).statusCode, 200);
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(await sign()) }))).statusCode, 200);
-                assert.equal(upstream.requests[1].headers["x-gateway-user-id"], "user-rs");
+                assert.equal(suite.upstream.requests[1].headers["x-gateway-user-id"], "user-rs");
                 assert.equal(jwks.hits() - before, 1);
             });
 
             it("refuses an RS256 token when no JWKS is configured", async () => {
-                const token = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("x").setIssuer(issuer).setAudience(audience).setExpirationTime(clock.seconds + 60).sign(rsa.privateKey);
+                const token = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("x").setIssuer(issuer).setAudience(audience).setExpirationTime(suite.clock.seconds + 60).sign(rsa.privateKey);
                 assert.equal((await gateway({ jwt: { issuer, audience } })(event({ path: "/admin", headers: bearer(token) }))).statusCode, 401);
             });
 
             it("refuses a wrong issuer or audience", async () => {
                 const handler = gateway();
-                const wrongIssuer = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("x").setIssuer("https://evil.example.com").setAudience(audience).setExpirationTime(clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
-                const wrongAudience = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("x").setIssuer(issuer).setAudience("other").setExpirationTime(clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
+                const wrongIssuer = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("x").setIssuer("https://evil.example.com").setAudience(audience).setExpirationTime(suite.clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
+                const wrongAudience = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("x").setIssuer(issuer).setAudience("other").setExpirationTime(suite.clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(wrongIssuer) }))).statusCode, 401);
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(wrongAudience) }))).statusCode, 401);
             });
@@ -293,8 +280,8 @@ for (const kind of dynamoKinds) {
                 const result = await gateway()(event({ path: "/orders/1", headers: bearer(token) }));
                 // then
                 assert.equal(result.statusCode, 200);
-                assert.deepEqual(Object.fromEntries(counting.counts), { UpdateItemCommand: 1 });
-                const counter = await dynamo.doc.send(new GetCommand({ TableName: tables.rateLimits, Key: { limiter_key: "user:user-jwt:route:orders", window_start: Math.floor(clock.seconds / 60) * 60 } }));
+                assert.deepEqual(Object.fromEntries(suite.counting.counts), { UpdateItemCommand: 1 });
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:user-jwt:route:orders", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
                 assert.equal(counter.Item?.request_count, 1);
             });
 
@@ -302,7 +289,7 @@ for (const kind of dynamoKinds) {
                 const { token } = await sessions.create({ userId: "u-any", permissions: ["orders:read"] });
                 const result = await gateway()(event({ path: "/orders", headers: bearer(token) }));
                 assert.equal(result.statusCode, 200);
-                assert.equal(upstream.requests[0].headers["x-gateway-user-id"], "u-any");
+                assert.equal(suite.upstream.requests[0].headers["x-gateway-user-id"], "u-any");
             });
 
             it("fetches the Secrets Manager secret once per container, and again after a failed fetch (503 meanwhile)", async () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import { dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
-import { Clock, event, freshTables, route, runtimeSettings, startUpstream, type Upstream } from "./support/runtime";
+import { dynamoKinds } from "./support/dynamo";
+import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 import { createHandler, type Handler } from "../runtime/handler";
 import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
@@ -18,22 +18,15 @@ async function eventually(ask: () => Promise<number>, wanted: number, timeoutMs 
 
 for (const kind of dynamoKinds) {
     describe(`DynamoDB failing (${kind})`, function () {
-        let dynamo: TestDynamo;
-        let upstream: Upstream;
+        const servers = useDynamoAndUpstream(kind);
         let tables: { rateLimits: string; sessions: string };
         let token: string;
         let lines: string[];
         const clock = new Clock();
 
         before(async () => {
-            dynamo = await startDynamo(kind);
-            upstream = await startUpstream();
-            tables = await freshTables(dynamo);
-            ({ token } = await createSessions({ dynamo: dynamo.doc, tableName: tables.sessions, now: clock.now }).create({ userId: "u-fault" }));
-        });
-        after(async () => {
-            await upstream?.close();
-            await dynamo?.close();
+            tables = await freshTables(servers.dynamo);
+            ({ token } = await createSessions({ dynamo: servers.dynamo.doc, tableName: tables.sessions, now: clock.now }).create({ userId: "u-fault" }));
         });
         beforeEach(() => {
             lines = [];
@@ -41,10 +34,10 @@ for (const kind of dynamoKinds) {
 
         const gateway = (overrides: Partial<RuntimeSettings> = {}): Handler =>
             createHandler(
-                runtimeSettings(tables, dynamo, {
+                runtimeSettings(tables, servers.dynamo, {
                     routes: [
-                        route({ name: "open", pathPrefix: "/open", upstream: upstream.url, rateLimit: { by: "ip", limit: 100, windowSeconds: 60, algorithm: "sliding" } }),
-                        route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
+                        route({ name: "open", pathPrefix: "/open", upstream: servers.upstream.url, rateLimit: { by: "ip", limit: 100, windowSeconds: 60, algorithm: "sliding" } }),
+                        route({ name: "users", pathPrefix: "/users", upstream: servers.upstream.url, auth: "session" }),
                     ],
                     ...overrides,
                 }),
@@ -61,7 +54,7 @@ for (const kind of dynamoKinds) {
             assert.equal((await session()).statusCode ?? 0, 200);
 
             // when DynamoDB stops
-            await dynamo.stop();
+            await servers.dynamo.stop();
             try {
                 const open = await anonymous();
                 const auth = await session();
@@ -81,7 +74,7 @@ for (const kind of dynamoKinds) {
                 assert.equal(ready.statusCode, 503);
                 assert.ok(decisions().includes("failed-open"));
             } finally {
-                await dynamo.start();
+                await servers.dynamo.start();
             }
 
             // then it recovers once DynamoDB is back
@@ -94,16 +87,16 @@ for (const kind of dynamoKinds) {
         it("refuses with 503 while DynamoDB is down when rateLimitFailureMode is closed", async () => {
             const handler = gateway({ rateLimitFailureMode: "closed" });
             assert.equal((await handler(event({ path: "/open" }))).statusCode, 200);
-            await dynamo.stop();
+            await servers.dynamo.stop();
             try {
-                const forwardedBefore = upstream.requests.length;
+                const forwardedBefore = servers.upstream.requests.length;
                 const refused = await handler(event({ path: "/open" }));
                 assert.equal(refused.statusCode, 503);
                 assert.equal(refused.headers!["ratelimit-policy"], '"open";q=100;w=60');
-                assert.equal(upstream.requests.length, forwardedBefore, "nothing reaches the upstream");
+                assert.equal(servers.upstream.requests.length, forwardedBefore, "nothing reaches the upstream");
                 assert.ok(decisions().includes("failed-closed"));
             } finally {
-                await dynamo.start();
+                await servers.dynamo.start();
             }
             assert.equal(await eventually(async () => (await handler(event({ path: "/open" }))).statusCode ?? 0, 200), 200);
         });

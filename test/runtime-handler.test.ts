@@ -1,46 +1,29 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { dynamoKinds, freePort, startDynamo, type TestDynamo } from "./support/dynamo";
-import { bodyOf, Clock, countingClient, event, freshTables, route, runtimeSettings, startUpstream, type CountingClient, type Upstream } from "./support/runtime";
+import { dynamoKinds, freePort } from "./support/dynamo";
+import { bodyOf, event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RuntimeSettings } from "../runtime/settings";
 
 for (const kind of dynamoKinds) {
     describe(`handler: own answers, logs and metrics (${kind})`, function () {
-        let dynamo: TestDynamo;
-        let upstream: Upstream;
-        let tables: { rateLimits: string; sessions: string };
-        let clock: Clock;
-        let counting: CountingClient;
+        const suite = useHandlerSuite(kind);
         let lines: string[];
-
-        before(async () => {
-            dynamo = await startDynamo(kind);
-            upstream = await startUpstream();
-        });
-        after(async () => {
-            await upstream?.close();
-            await dynamo?.close();
-        });
-        beforeEach(async () => {
-            tables = await freshTables(dynamo);
-            clock = new Clock();
-            counting = countingClient(dynamo);
+        beforeEach(() => {
             lines = [];
         });
-        afterEach(() => counting.destroy());
 
         const gateway = (overrides: Partial<RuntimeSettings> = {}) =>
             createHandler(
-                runtimeSettings(tables, dynamo, {
+                runtimeSettings(suite.tables, suite.dynamo, {
                     routes: [
-                        route({ name: "open", pathPrefix: "/open", upstream: upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
-                        route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
+                        route({ name: "open", pathPrefix: "/open", upstream: suite.upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
+                        route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session" }),
                     ],
                     ...overrides,
                 }),
-                { now: clock.now, dynamo: counting.doc, log: (line) => lines.push(line) },
+                { now: suite.clock.now, dynamo: suite.counting.doc, log: (line) => lines.push(line) },
             );
         const logLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => !entry._aws);
         const metricLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry._aws);
@@ -49,18 +32,18 @@ for (const kind of dynamoKinds) {
             const result = await gateway()(event({ path: "/health/live" }));
             assert.equal(result.statusCode, 200);
             assert.deepEqual(bodyOf(result), { status: "ok" });
-            assert.equal(counting.total(), 0);
+            assert.equal(suite.counting.total(), 0);
         });
 
         it("answers GET /health/ready with 200 when both tables answer", async () => {
             const result = await gateway()(event({ path: "/health/ready" }));
             assert.equal(result.statusCode, 200);
             assert.deepEqual(bodyOf(result), { status: "ok" });
-            assert.deepEqual(Object.fromEntries(counting.counts), { GetItemCommand: 2 });
+            assert.deepEqual(Object.fromEntries(suite.counting.counts), { GetItemCommand: 2 });
         });
 
         it("answers /health/ready with 503 when a table is missing", async () => {
-            const result = await gateway({ tables: { rateLimits: tables.rateLimits, sessions: "no-such-table" } })(event({ path: "/health/ready" }));
+            const result = await gateway({ tables: { rateLimits: suite.tables.rateLimits, sessions: "no-such-table" } })(event({ path: "/health/ready" }));
             assert.equal(result.statusCode, 503);
             assert.equal(result.headers!["content-type"], "application/problem+json");
             assert.ok(!result.body!.includes("no-such-table"), "no internal detail");
@@ -76,7 +59,7 @@ for (const kind of dynamoKinds) {
             const result = await gateway()(event({ path: "/nowhere" }));
             assert.equal(result.statusCode, 404);
             assert.deepEqual(bodyOf(result), { type: "about:blank", title: "Not Found", status: 404, detail: "No route matches this path." });
-            assert.equal(counting.total(), 0);
+            assert.equal(suite.counting.total(), 0);
         });
 
         it("answers 400 to malformed events instead of failing", async () => {
@@ -98,7 +81,7 @@ for (const kind of dynamoKinds) {
                 assert.equal(result.headers!["content-type"], "application/problem+json");
                 assert.ok(result.headers!["x-request-id"]);
             }
-            assert.equal(upstream.requests.length, 0);
+            assert.equal(suite.upstream.requests.length, 0);
         });
 
         it("puts the request id on every answer", async () => {
@@ -111,7 +94,7 @@ for (const kind of dynamoKinds) {
 
         it("writes one log line per request, with the request id as correlation id and the limiter key hashed", async () => {
             // when
-            clock.advance(1_000);
+            suite.clock.advance(1_000);
             await gateway()(event({ path: "/open/x", requestId: "req-log-1", sourceIp: "192.0.2.44" }));
             // then
             const [entry, ...more] = logLines();
@@ -132,8 +115,8 @@ for (const kind of dynamoKinds) {
             const port = await freePort();
             const handler = gateway({
                 routes: [
-                    route({ name: "open", pathPrefix: "/open", upstream: upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
-                    route({ name: "users", pathPrefix: "/users", upstream: upstream.url, auth: "session" }),
+                    route({ name: "open", pathPrefix: "/open", upstream: suite.upstream.url, rateLimit: { by: "ip", limit: 1, windowSeconds: 60, algorithm: "fixed" } }),
+                    route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session" }),
                     route({ name: "down", pathPrefix: "/down", upstream: `http://127.0.0.1:${port}` }),
                 ],
             });

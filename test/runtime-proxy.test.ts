@@ -1,32 +1,24 @@
 import { strict as assert } from "node:assert";
-import { dynamoKinds, freePort, startDynamo, type TestDynamo } from "./support/dynamo";
-import { binaryPayload, bodyOf, Clock, event, freshTables, route, runtimeSettings, startUpstream, type Upstream } from "./support/runtime";
+import { dynamoKinds, freePort } from "./support/dynamo";
+import { binaryPayload, bodyOf, Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RuntimeSettings } from "../runtime/settings";
 
 for (const kind of dynamoKinds) {
     describe(`proxying (${kind})`, function () {
-        let dynamo: TestDynamo;
-        let upstream: Upstream;
+        const servers = useDynamoAndUpstream(kind);
         let tables: { rateLimits: string; sessions: string };
         let clock: Clock;
 
         before(async () => {
-            dynamo = await startDynamo(kind);
-            upstream = await startUpstream();
-            tables = await freshTables(dynamo);
-        });
-        after(async () => {
-            await upstream?.close();
-            await dynamo?.close();
+            tables = await freshTables(servers.dynamo);
         });
         beforeEach(() => {
             clock = new Clock();
-            upstream.requests.length = 0;
         });
 
         const gateway = (overrides: Partial<RuntimeSettings> = {}) =>
-            createHandler(runtimeSettings(tables, dynamo, { routes: [route({ name: "svc", pathPrefix: "/svc", upstream: `${upstream.url}/base` })], ...overrides }), {
+            createHandler(runtimeSettings(tables, servers.dynamo, { routes: [route({ name: "svc", pathPrefix: "/svc", upstream: `${servers.upstream.url}/base` })], ...overrides }), {
                 now: clock.now,
                 log: () => undefined,
             });
@@ -34,15 +26,15 @@ for (const kind of dynamoKinds) {
         it("sends the path after the prefix and the query to the upstream base", async () => {
             const result = await gateway()(event({ path: "/svc/items/42", query: "sort=desc&tag=a%20b&tag=c" }));
             assert.equal(result.statusCode, 200);
-            assert.equal(upstream.requests[0].url, "/base/items/42?sort=desc&tag=a%20b&tag=c");
+            assert.equal(servers.upstream.requests[0].url, "/base/items/42?sort=desc&tag=a%20b&tag=c");
             assert.equal(bodyOf(result).url, "/base/items/42?sort=desc&tag=a%20b&tag=c");
         });
 
         it("passes the method and a text body", async () => {
             await gateway()(event({ method: "PUT", path: "/svc/x", headers: { "content-type": "application/json" }, body: '{"a":1}' }));
-            assert.equal(upstream.requests[0].method, "PUT");
-            assert.equal(upstream.requests[0].body.toString(), '{"a":1}');
-            assert.equal(upstream.requests[0].headers["content-type"], "application/json");
+            assert.equal(servers.upstream.requests[0].method, "PUT");
+            assert.equal(servers.upstream.requests[0].body.toString(), '{"a":1}');
+            assert.equal(servers.upstream.requests[0].headers["content-type"], "application/json");
         });
 
         it("strips hop-by-hop headers, those named by Connection, and x-gateway-* sent by the client; adds x-request-id", async () => {
@@ -66,7 +58,7 @@ for (const kind of dynamoKinds) {
                 }),
             );
             // then
-            const seen = upstream.requests[0].headers;
+            const seen = servers.upstream.requests[0].headers;
             for (const name of ["x-secret-hop", "keep-alive", "te", "upgrade", "proxy-authorization", "x-gateway-user-id"]) assert.equal(seen[name], undefined, name);
             assert.equal(seen["x-request-id"], "abc-123");
             assert.equal(seen["x-custom"], "kept");
@@ -78,7 +70,7 @@ for (const kind of dynamoKinds) {
             const upload = await gateway()(event({ method: "POST", path: "/svc/upload", headers: { "content-type": "application/octet-stream" }, body: binaryPayload }));
             // then the upstream gets the exact bytes
             assert.equal(upload.statusCode, 200);
-            assert.ok(upstream.requests[0].body.equals(binaryPayload));
+            assert.ok(servers.upstream.requests[0].body.equals(binaryPayload));
             // when a binary body comes down
             const download = await gateway()(event({ path: "/svc/binary" }));
             // then it is base64 in the result
@@ -145,7 +137,7 @@ for (const kind of dynamoKinds) {
                 const result = await gateway()(event({ path }));
                 assert.equal(result.statusCode, 400, path);
             }
-            assert.equal(upstream.requests.length, 0);
+            assert.equal(servers.upstream.requests.length, 0);
         });
     });
 }

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
-import { Clock, countingClient, event, freshTables, route, runtimeSettings, startUpstream, type CountingClient, type Upstream } from "./support/runtime";
+import { dynamoKinds } from "./support/dynamo";
+import { event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RateLimitPolicy } from "../runtime/specs/routes";
 
@@ -9,41 +9,21 @@ const windowSeconds = 60;
 
 for (const kind of dynamoKinds) {
     describe(`rate limiting (${kind})`, function () {
-        let dynamo: TestDynamo;
-        let upstream: Upstream;
-        let tables: { rateLimits: string; sessions: string };
-        let clock: Clock;
-        let counting: CountingClient;
-
-        before(async () => {
-            dynamo = await startDynamo(kind);
-            upstream = await startUpstream();
-        });
-        after(async () => {
-            await upstream?.close();
-            await dynamo?.close();
-        });
-        beforeEach(async () => {
-            tables = await freshTables(dynamo);
-            clock = new Clock();
-            counting = countingClient(dynamo);
-            upstream.requests.length = 0;
-        });
-        afterEach(() => counting.destroy());
+        const suite = useHandlerSuite(kind);
 
         const gateway = (policy: RateLimitPolicy) =>
-            createHandler(runtimeSettings(tables, dynamo, { routes: [route({ name: "orders", pathPrefix: "/orders", upstream: upstream.url, rateLimit: policy })] }), {
-                now: clock.now,
-                dynamo: counting.doc,
+            createHandler(runtimeSettings(suite.tables, suite.dynamo, { routes: [route({ name: "orders", pathPrefix: "/orders", upstream: suite.upstream.url, rateLimit: policy })] }), {
+                now: suite.clock.now,
+                dynamo: suite.counting.doc,
                 log: () => undefined,
             });
         const fixed10: RateLimitPolicy = { by: "ip", limit: 10, windowSeconds, algorithm: "fixed" };
-        const windowStart = () => Math.floor(clock.seconds / windowSeconds) * windowSeconds;
+        const windowStart = () => Math.floor(suite.clock.seconds / windowSeconds) * windowSeconds;
 
         it("refuses the 11th request in a window, counting down in the RateLimit header", async () => {
             // given a limit of 10 a minute, 15 s into a window
             const handler = gateway(fixed10);
-            clock.advance(15_000);
+            suite.clock.advance(15_000);
             // when
             const results = [];
             for (let i = 0; i < 11; i++) results.push(await handler(event({ path: "/orders/1" })));
@@ -56,7 +36,7 @@ for (const kind of dynamoKinds) {
             assert.equal(refused.headers!.ratelimit, '"orders";r=0;t=45');
             assert.equal(refused.headers!["content-type"], "application/problem+json");
             assert.equal(JSON.parse(refused.body!).status, 429);
-            assert.equal(upstream.requests.length, 10, "a refused request never reaches the upstream");
+            assert.equal(suite.upstream.requests.length, 10, "a refused request never reaches the upstream");
         });
 
         it("admits exactly 10 of 50 parallel requests on one key", async () => {
@@ -67,38 +47,38 @@ for (const kind of dynamoKinds) {
             // then
             assert.equal(results.filter((r) => r.statusCode === 200).length, 10);
             assert.equal(results.filter((r) => r.statusCode === 429).length, 40);
-            assert.equal(upstream.requests.length, 10);
-            const counter = await dynamo.doc.send(new GetCommand({ TableName: tables.rateLimits, Key: { limiter_key: "ip:198.51.100.7", window_start: windowStart() }, ConsistentRead: true }));
+            assert.equal(suite.upstream.requests.length, 10);
+            const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "ip:198.51.100.7", window_start: windowStart() }, ConsistentRead: true }));
             assert.equal(counter.Item?.request_count, 10);
         });
 
         it("keeps the seed's counter item: limiter_key, window_start, request_count, last_updated, expires_at", async () => {
             // when
-            clock.advance(7_500);
+            suite.clock.advance(7_500);
             await gateway(fixed10)(event({ path: "/orders" }));
             // then
-            const { Items } = await dynamo.doc.send(new QueryCommand({ TableName: tables.rateLimits, KeyConditionExpression: "limiter_key = :k", ExpressionAttributeValues: { ":k": "ip:198.51.100.7" } }));
-            assert.deepEqual(Items, [{ limiter_key: "ip:198.51.100.7", window_start: windowStart(), request_count: 1, last_updated: clock.seconds, expires_at: windowStart() + 2 * windowSeconds }]);
+            const { Items } = await suite.dynamo.doc.send(new QueryCommand({ TableName: suite.tables.rateLimits, KeyConditionExpression: "limiter_key = :k", ExpressionAttributeValues: { ":k": "ip:198.51.100.7" } }));
+            assert.deepEqual(Items, [{ limiter_key: "ip:198.51.100.7", window_start: windowStart(), request_count: 1, last_updated: suite.clock.seconds, expires_at: windowStart() + 2 * windowSeconds }]);
         });
 
         it("charges one UpdateItem per admitted request, and refuses a refused key from memory until its window ends", async () => {
             // given a key refused once
             const handler = gateway({ ...fixed10, limit: 2 });
             for (let i = 0; i < 3; i++) await handler(event({ path: "/orders" }));
-            assert.deepEqual(Object.fromEntries(counting.counts), { UpdateItemCommand: 3 });
-            counting.reset();
+            assert.deepEqual(Object.fromEntries(suite.counting.counts), { UpdateItemCommand: 3 });
+            suite.counting.reset();
             // when more requests come in the same window
-            clock.advance(30_000);
+            suite.clock.advance(30_000);
             const refused = await Promise.all(Array.from({ length: 5 }, () => handler(event({ path: "/orders" }))));
             // then no DynamoDB call is made for them
             assert.deepEqual(refused.map((r) => r.statusCode), Array(5).fill(429));
             assert.equal(refused[0].headers!["retry-after"], "30");
-            assert.equal(counting.total(), 0);
+            assert.equal(suite.counting.total(), 0);
             // and the next window admits again, with one write
-            clock.advance(30_000);
+            suite.clock.advance(30_000);
             const next = await handler(event({ path: "/orders" }));
             assert.equal(next.statusCode, 200);
-            assert.deepEqual(Object.fromEntries(counting.counts), { UpdateItemCommand: 1 });
+            assert.deepEqual(Object.fromEntries(suite.counting.counts), { UpdateItemCommand: 1 });
         });
 
         it("keys on the source IP API Gateway saw, never on X-Forwarded-For", async () => {
@@ -117,8 +97,8 @@ for (const kind of dynamoKinds) {
             const handler = gateway({ ...fixed10, algorithm: "sliding" });
             for (let i = 0; i < 10; i++) assert.equal((await handler(event({ path: "/orders" }))).statusCode, 200);
             // when 15 s into the next window, 3/4 of the previous window still counts: floor(10 - 7.5) = 2 left
-            clock.advance(75_000);
-            counting.reset();
+            suite.clock.advance(75_000);
+            suite.counting.reset();
             const results = [];
             for (let i = 0; i < 3; i++) results.push(await handler(event({ path: "/orders" })));
             // then
@@ -126,12 +106,12 @@ for (const kind of dynamoKinds) {
             assert.deepEqual(results.slice(0, 2).map((r) => r.headers!.ratelimit), ['"orders";r=1;t=45', '"orders";r=0;t=45']);
             // a third request fits once the previous window weighs 0.7 (at 18 s): 3 s from now
             assert.equal(results[2].headers!["retry-after"], "3");
-            assert.equal(counting.counts.get("GetItemCommand"), 1, "the previous window is read once");
-            clock.advance(2_000);
+            assert.equal(suite.counting.counts.get("GetItemCommand"), 1, "the previous window is read once");
+            suite.clock.advance(2_000);
             assert.equal((await handler(event({ path: "/orders" }))).statusCode, 429, "still refused, from memory");
-            clock.advance(1_000);
+            suite.clock.advance(1_000);
             assert.equal((await handler(event({ path: "/orders" }))).statusCode, 200);
-            assert.equal(counting.counts.get("GetItemCommand"), 1);
+            assert.equal(suite.counting.counts.get("GetItemCommand"), 1);
         });
 
         it("never lets a sliding window admit more than the limit in any rolling window of steady traffic", async () => {
@@ -139,8 +119,8 @@ for (const kind of dynamoKinds) {
             const handler = gateway({ ...fixed10, algorithm: "sliding" });
             const admittedAt: number[] = [];
             for (let i = 0; i < 90; i++) {
-                if ((await handler(event({ path: "/orders" }))).statusCode === 200) admittedAt.push(clock.ms);
-                clock.advance(2_000);
+                if ((await handler(event({ path: "/orders" }))).statusCode === 200) admittedAt.push(suite.clock.ms);
+                suite.clock.advance(2_000);
             }
             // then any 60 s span holds at most 10 admissions... plus the estimate's known slack
             const maxInSpan = Math.max(...admittedAt.map((start) => admittedAt.filter((t) => t >= start && t < start + 60_000).length));

@@ -2,14 +2,15 @@
  * Helpers for the runtime's tests: 2.0 events shaped like the one captured
  * from AWS (test/fixtures/apigw-http-v2-event.json), a clock tests move by
  * hand, real upstream HTTP servers on free loopback ports, tables on a test
- * DynamoDB, and a DynamoDB client that counts the operations it sends.
+ * DynamoDB, a DynamoDB client that counts the operations it sends, and the
+ * mocha hooks that set these up for a suite of handler tests.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { clientFor, type TestDynamo } from "./dynamo";
+import { clientFor, startDynamo, type DynamoKind, type TestDynamo } from "./dynamo";
 import { listenOnLoopback } from "./loopback";
 import { ensureTables } from "../../runtime/local/tables";
 import { rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
@@ -145,6 +146,50 @@ export async function freshTables(dynamo: TestDynamo): Promise<{ prefix: string;
     const prefix = `t${process.pid}-${++tableCounter}`;
     const names = await ensureTables(dynamo.client, prefix, [rateLimitsTable, sessionsTable], { enableTtl: false });
     return { prefix, rateLimits: names[rateLimitsTable.name], sessions: names[sessionsTable.name] };
+}
+
+export interface SuiteServers {
+    dynamo: TestDynamo;
+    upstream: Upstream;
+}
+
+/**
+ * Mocha hooks: a DynamoDB of `kind` and a real upstream for the whole suite,
+ * the upstream's record of requests emptied before each test. The fields are
+ * set once the suite's `before` has run.
+ */
+export function useDynamoAndUpstream(kind: DynamoKind): SuiteServers {
+    const servers = {} as SuiteServers;
+    before(async () => {
+        servers.dynamo = await startDynamo(kind);
+        servers.upstream = await startUpstream();
+    });
+    after(async () => {
+        await servers.upstream?.close();
+        await servers.dynamo?.close();
+    });
+    beforeEach(() => {
+        servers.upstream.requests.length = 0;
+    });
+    return servers;
+}
+
+export interface HandlerSuite extends SuiteServers {
+    tables: { rateLimits: string; sessions: string };
+    clock: Clock;
+    counting: CountingClient;
+}
+
+/** `useDynamoAndUpstream`, and for each test fresh tables, a new clock and a counting client. */
+export function useHandlerSuite(kind: DynamoKind): HandlerSuite {
+    const suite = useDynamoAndUpstream(kind) as HandlerSuite;
+    beforeEach(async () => {
+        suite.tables = await freshTables(suite.dynamo);
+        suite.clock = new Clock();
+        suite.counting = countingClient(suite.dynamo);
+    });
+    afterEach(() => suite.counting.destroy());
+    return suite;
 }
 
 export function route(overrides: Partial<RouteSpec> & Pick<RouteSpec, "name" | "pathPrefix" | "upstream">): RouteSpec {
