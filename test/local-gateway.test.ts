@@ -29,6 +29,25 @@ async function gatewayWith(answer: (event: GatewayEvent) => unknown | Promise<un
 
 const ok = () => ({ statusCode: 204 });
 
+/** `gatewayWith` for the tests of one describe block; every gateway they start is closed after the test. */
+function gatewaysOfEachTest() {
+    let running: RunningGateway[] = [];
+    afterEach(async () => {
+        await Promise.all(running.map((gateway) => gateway.close()));
+        running = [];
+    });
+    const closedAfterTest = (gateway: RunningGateway) => {
+        running.push(gateway);
+        return gateway;
+    };
+    const started = async (...args: Parameters<typeof gatewayWith>) => {
+        const result = await gatewayWith(...args);
+        closedAfterTest(result.gateway);
+        return result;
+    };
+    return { started, closedAfterTest };
+}
+
 /** A raw request, for what fetch will not send: repeated headers, a chosen X-Forwarded-For, an exact body. */
 function rawRequest(
     gateway: RunningGateway,
@@ -68,16 +87,7 @@ function shapeOf(value: unknown, at = "event", shape: Record<string, string> = {
 }
 
 describe("local gateway: request -> API Gateway HTTP API 2.0 event", () => {
-    let running: RunningGateway[] = [];
-    const started = async (...args: Parameters<typeof gatewayWith>) => {
-        const result = await gatewayWith(...args);
-        running.push(result.gateway);
-        return result;
-    };
-    afterEach(async () => {
-        await Promise.all(running.map((gateway) => gateway.close()));
-        running = [];
-    });
+    const { started } = gatewaysOfEachTest();
 
     it("builds an event with the captured event's keys and types at every level", async () => {
         // Given a gateway, when a request like the captured one (POST, no body, no query, no cookie) arrives at the root
@@ -252,16 +262,7 @@ describe("local gateway: request -> API Gateway HTTP API 2.0 event", () => {
 });
 
 describe("local gateway: handler result -> HTTP response", () => {
-    let running: RunningGateway[] = [];
-    const started = async (...args: Parameters<typeof gatewayWith>) => {
-        const result = await gatewayWith(...args);
-        running.push(result.gateway);
-        return result;
-    };
-    afterEach(async () => {
-        await Promise.all(running.map((gateway) => gateway.close()));
-        running = [];
-    });
+    const { started, closedAfterTest } = gatewaysOfEachTest();
 
     it("sends a structured result's status, headers and body", async () => {
         const { gateway } = await started(() => ({ statusCode: 201, headers: { "content-type": "text/plain", "x-count": 3 }, body: "created" }));
@@ -370,17 +371,18 @@ describe("local gateway: handler result -> HTTP response", () => {
 
     it("gives the handler a Lambda context with a request id and the time left", async () => {
         let seen: { awsRequestId: string; remaining: number; arn: string } | undefined;
-        const gateway = await startGateway({
-            port: 0,
-            functionTimeoutMs: 30_000,
-            functionName: "tollgate-test-gateway",
-            region: "eu-west-1",
-            handler: async (_event, context) => {
-                seen = { awsRequestId: context.awsRequestId, remaining: context.getRemainingTimeInMillis(), arn: context.invokedFunctionArn };
-                return { statusCode: 204 };
-            },
-        });
-        running.push(gateway);
+        const gateway = closedAfterTest(
+            await startGateway({
+                port: 0,
+                functionTimeoutMs: 30_000,
+                functionName: "tollgate-test-gateway",
+                region: "eu-west-1",
+                handler: async (_event, context) => {
+                    seen = { awsRequestId: context.awsRequestId, remaining: context.getRemainingTimeInMillis(), arn: context.invokedFunctionArn };
+                    return { statusCode: 204 };
+                },
+            }),
+        );
         await fetch(`${gateway.url}/ctx`);
 
         assert.match(seen!.awsRequestId, /^[0-9a-f-]{36}$/);
@@ -398,15 +400,10 @@ describe("local gateway: CORS as the HTTP API's configuration sets it", () => {
         allowCredentials: true,
         maxAgeSeconds: 600,
     };
-    let running: RunningGateway | undefined;
-    afterEach(async () => {
-        await running?.close();
-        running = undefined;
-    });
+    const { started } = gatewaysOfEachTest();
 
     it("answers a preflight from an allowed origin itself, with the configured headers", async () => {
-        const { gateway, events } = await gatewayWith(ok, { cors });
-        running = gateway;
+        const { gateway, events } = await started(ok, { cors });
         const response = await rawRequest(gateway, {
             method: "OPTIONS",
             path: "/catalog/items",
@@ -423,8 +420,7 @@ describe("local gateway: CORS as the HTTP API's configuration sets it", () => {
     });
 
     it("gives a preflight from another origin no CORS headers", async () => {
-        const { gateway, events } = await gatewayWith(ok, { cors });
-        running = gateway;
+        const { gateway, events } = await started(ok, { cors });
         const response = await rawRequest(gateway, {
             method: "OPTIONS",
             path: "/catalog/items",
@@ -437,8 +433,7 @@ describe("local gateway: CORS as the HTTP API's configuration sets it", () => {
     });
 
     it("replaces the function's CORS headers with the configured ones on a request from an allowed origin", async () => {
-        const { gateway } = await gatewayWith(() => ({ statusCode: 200, headers: { "access-control-allow-origin": "*", "x-other": "kept" }, body: "{}" }), { cors });
-        running = gateway;
+        const { gateway } = await started(() => ({ statusCode: 200, headers: { "access-control-allow-origin": "*", "x-other": "kept" }, body: "{}" }), { cors });
         const allowed = await rawRequest(gateway, { path: "/c", headers: { origin: "http://localhost:5173" } });
         const other = await rawRequest(gateway, { path: "/c", headers: { origin: "https://evil.example" } });
 
@@ -449,8 +444,7 @@ describe("local gateway: CORS as the HTTP API's configuration sets it", () => {
     });
 
     it("passes OPTIONS requests that are not preflights to the function", async () => {
-        const { gateway, events } = await gatewayWith(ok, { cors });
-        running = gateway;
+        const { gateway, events } = await started(ok, { cors });
         await rawRequest(gateway, { method: "OPTIONS", path: "/c" });
 
         assert.equal(events.length, 1);
