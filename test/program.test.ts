@@ -5,14 +5,14 @@
  * unpacked and run in a fresh Node process.
  */
 import * as assert from "node:assert/strict";
-import * as child_process from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { fakeAccount, fakeRegion } from "../policies/offline/fakes";
 import { environmentNames } from "../runtime/settings";
 import { loadStackConfig } from "../runtime/specs/stackFile";
+import { startLambdaContainer } from "./support/lambdaContainer";
 import { materialiseArchive, runStack, type StackRun } from "./support/program";
+import { event } from "./support/runtime";
 
 const T = {
     stack: "pulumi:pulumi:Stack",
@@ -43,53 +43,6 @@ const T = {
 } as const;
 
 const tableArn = (name: string) => `arn:aws:dynamodb:${fakeRegion}:${fakeAccount}:table/${name}`;
-const eventFixture = "/work/shared/fixtures/apigw-http-v2-event.json";
-
-/** The fixture event (captured from AWS) turned into `GET /health/live`. */
-function healthLiveEvent(): any {
-    const event = JSON.parse(fs.readFileSync(eventFixture, "utf8"));
-    event.routeKey = "$default";
-    event.rawPath = "/health/live";
-    event.requestContext.routeKey = "$default";
-    event.requestContext.http = { ...event.requestContext.http, method: "GET", path: "/health/live" };
-    event.body = undefined;
-    return event;
-}
-
-/**
- * Loads `__index.js` from `archiveDir` in a new Node process, as Lambda would
- * (the archive's own directory as the working directory, `@aws-sdk/*` the only
- * packages provided from outside), calls its `handler` with `event` and
- * returns the result.
- */
-function invokeInFreshProcess(archiveDir: string, env: Record<string, string>, event: unknown): { result: any; stderr: string } {
-    const work = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-invoke-"));
-    // Stands in for /var/runtime/node_modules: the SDK, and nothing else.
-    const provided = path.join(work, "runtime-node_modules");
-    fs.mkdirSync(provided);
-    fs.symlinkSync(path.resolve(__dirname, "..", "node_modules", "@aws-sdk"), path.join(provided, "@aws-sdk"), "dir");
-    const eventFile = path.join(work, "event.json");
-    const resultFile = path.join(work, "result.json");
-    fs.writeFileSync(eventFile, JSON.stringify(event));
-    const script = `
-        const fs = require("fs");
-        const { handler } = require(process.cwd() + "/__index.js");
-        Promise.resolve(handler(JSON.parse(fs.readFileSync(process.argv[1], "utf8")), { awsRequestId: "test", getRemainingTimeInMillis: () => 29000 }))
-            .then((result) => fs.writeFileSync(process.argv[2], JSON.stringify(result)))
-            .catch((error) => { console.error(error); process.exit(1); });`;
-    const child = child_process.spawnSync(process.execPath, ["-e", script, eventFile, resultFile], {
-        cwd: archiveDir,
-        env: { PATH: process.env.PATH ?? "", NODE_PATH: provided, AWS_REGION: fakeRegion, ...env },
-        encoding: "utf8",
-        timeout: 30_000,
-    });
-    try {
-        assert.equal(child.status, 0, `__index.js failed in a fresh process:\n${child.stderr}`);
-        return { result: JSON.parse(fs.readFileSync(resultFile, "utf8")), stderr: child.stderr };
-    } finally {
-        fs.rmSync(work, { recursive: true, force: true });
-    }
-}
 
 for (const stack of ["dev", "prod"] as const) {
     describe(`the ${stack} stack, evaluated under mocks`, function () {
@@ -389,18 +342,29 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.ok(!/jwtSecret/.test(index));
             });
 
-            it("answers GET /health/live with 200 {status: ok} when __index.js is loaded in a fresh Node process", () => {
-                const env = {
-                    [environmentNames.rateLimitTable]: `${prefix}-rate-limits`,
-                    [environmentNames.sessionTable]: `${prefix}-sessions`,
-                    [environmentNames.region]: fakeRegion,
-                    [environmentNames.logLevel]: "ERROR",
-                    [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:jwt`,
-                };
-                const { result } = invokeInFreshProcess(archive.dir, env, healthLiveEvent());
-                assert.equal(result.statusCode, 200);
-                assert.match(result.headers["content-type"], /^application\/json/);
-                assert.deepEqual(JSON.parse(result.body), { status: "ok" });
+            it("answers GET /health/live with 200 {status: ok} when __index.js is loaded in a fresh Node process", async () => {
+                const fn = run.one(T.fn, "gateway-function").inputs;
+                const container = await startLambdaContainer({
+                    taskRoot: archive.dir,
+                    handler: fn.handler,
+                    timeoutSeconds: fn.timeout,
+                    environment: {
+                        AWS_REGION: fakeRegion,
+                        [environmentNames.rateLimitTable]: `${prefix}-rate-limits`,
+                        [environmentNames.sessionTable]: `${prefix}-sessions`,
+                        [environmentNames.region]: fakeRegion,
+                        [environmentNames.logLevel]: "ERROR",
+                        [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:jwt`,
+                    },
+                });
+                try {
+                    const result = await container.invoke(event({ path: "/health/live" }));
+                    assert.equal(result.statusCode, 200);
+                    assert.match(String(result.headers?.["content-type"]), /^application\/json/);
+                    assert.deepEqual(JSON.parse(result.body!), { status: "ok" });
+                } finally {
+                    await container.close();
+                }
             });
         });
 
