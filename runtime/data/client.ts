@@ -352,36 +352,23 @@ export class TableClient<T extends Item = Item> {
         const projection = this.projection(options.attributes, builder);
         const chunks = chunk([...unique.values()], batchGetLimit);
         await forEachConcurrently(chunks, 4, async (chunkKeys) => {
-            let pending = chunkKeys;
-            for (let attempt = 1; ; attempt++) {
-                let unprocessed: TableKey[];
-                try {
-                    const out = await this.documentClient.send(
-                        new BatchGetCommand({
-                            RequestItems: {
-                                [this.tableName]: {
-                                    Keys: pending,
-                                    ConsistentRead: options.consistent ?? this.settings.consistentReads,
-                                    ...projection,
-                                    ...builder.attributes(),
-                                },
+            const left = await this.resendUnprocessed(chunkKeys, async (pending) => {
+                const out = await this.documentClient.send(
+                    new BatchGetCommand({
+                        RequestItems: {
+                            [this.tableName]: {
+                                Keys: pending,
+                                ConsistentRead: options.consistent ?? this.settings.consistentReads,
+                                ...projection,
+                                ...builder.attributes(),
                             },
-                        }),
-                    );
-                    for (const item of out.Responses?.[this.tableName] ?? []) found.set(keyIdentity(this.spec, item), item as T);
-                    unprocessed = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as TableKey[];
-                } catch (error) {
-                    if (!isRetryableDynamoError(error)) throw error;
-                    unprocessed = pending;
-                }
-                if (unprocessed.length === 0) return;
-                if (attempt >= this.settings.maxAttempts) {
-                    notRead.push(...unprocessed);
-                    return;
-                }
-                await this.sleep(fullJitterDelay(attempt, { ...this.settings, random: this.random }));
-                pending = unprocessed;
-            }
+                        },
+                    }),
+                );
+                for (const item of out.Responses?.[this.tableName] ?? []) found.set(keyIdentity(this.spec, item), item as T);
+                return (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as TableKey[];
+            });
+            notRead.push(...left);
         });
         if (notRead.length) throw new BatchGetError(this.tableName, notRead, unique.size, this.settings.maxAttempts);
         return [...unique.keys()].flatMap((identity) => (found.has(identity) ? [found.get(identity)!] : []));
@@ -426,23 +413,35 @@ export class TableClient<T extends Item = Item> {
     }
 
     /** Sends one chunk until DynamoDB has taken all of it or attempts run out; returns what was left. */
-    private async writeChunk(requests: WriteRequest[]): Promise<WriteRequest[]> {
+    private writeChunk(requests: WriteRequest[]): Promise<WriteRequest[]> {
+        return this.resendUnprocessed(requests, async (pending) => {
+            const out = await this.documentClient.send(
+                new BatchWriteCommand({
+                    RequestItems: {
+                        [this.tableName]: pending.map((request) =>
+                            "put" in request ? { PutRequest: { Item: request.put } } : { DeleteRequest: { Key: this.keyOf(request.delete) } },
+                        ),
+                    },
+                }),
+            );
+            return (out.UnprocessedItems?.[this.tableName] ?? []).map((request) =>
+                request.PutRequest ? { put: request.PutRequest.Item as Item } : { delete: request.DeleteRequest!.Key as TableKey },
+            );
+        });
+    }
+
+    /**
+     * Sends `requests` with `send`, which returns what DynamoDB left
+     * unprocessed, and resends that with backoff until nothing is left or
+     * `maxAttempts` sends were made; returns what is left then. A retryable
+     * error counts as nothing processed; any other is thrown.
+     */
+    private async resendUnprocessed<R>(requests: R[], send: (pending: R[]) => Promise<R[]>): Promise<R[]> {
         let pending = requests;
         for (let attempt = 1; ; attempt++) {
-            let unprocessed: WriteRequest[];
+            let unprocessed: R[];
             try {
-                const out = await this.documentClient.send(
-                    new BatchWriteCommand({
-                        RequestItems: {
-                            [this.tableName]: pending.map((request) =>
-                                "put" in request ? { PutRequest: { Item: request.put } } : { DeleteRequest: { Key: this.keyOf(request.delete) } },
-                            ),
-                        },
-                    }),
-                );
-                unprocessed = (out.UnprocessedItems?.[this.tableName] ?? []).map((request) =>
-                    request.PutRequest ? { put: request.PutRequest.Item as Item } : { delete: request.DeleteRequest!.Key as TableKey },
-                );
+                unprocessed = await send(pending);
             } catch (error) {
                 if (!isRetryableDynamoError(error)) throw error;
                 unprocessed = pending;
