@@ -16,7 +16,7 @@ import { itemFromJson, type ItemFormat } from "./itemFormat";
 import { openItemSource, type ItemSource } from "./itemSource";
 import { loadItems, type LoadProblem, type LoadRecord, type LoadResult, type OnError } from "./load";
 import { collectionRecords, MappingError, readDocumentDatabase, readMapping } from "./migrate";
-import { createDocumentClient, createDynamoClient } from "./options";
+import { createDynamoClient } from "./options";
 import { createProgress, itemsPerSecond, type ProgressMode } from "./progress";
 import { findTableSpec, UsageError, type DataTarget } from "./target";
 import { differenceCount, verifyTable, type VerifyReport } from "./verifyTable";
@@ -240,15 +240,15 @@ export async function loadFileCommand(command: "seed" | "import", options: LoadF
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
     const spec = findTableSpec(options.target, options.table);
     const tableName = physicalTableName(options.target.prefix, spec);
-    const lowLevel = createDynamoClient({ ...options.target.settings, maxAttempts: options.maxAttempts });
-    const table = new TableClient(spec, { tableName, documentClient: createDocumentClient({ exactNumbers: true }, lowLevel), maxAttempts: options.maxAttempts });
+    const table = openTable(options, spec);
     // An estimate DynamoDB refreshes about every six hours; only the bar's fill depends on it.
-    const estimate = await lowLevel
+    const estimate = await table.documentClient
         .send(new DescribeTableCommand({ TableName: tableName }))
         .then((description) => description.Table?.ItemCount ?? 0)
         .catch((error: Error) => {
-            if (error.name === "ResourceNotFoundException") throw new Error(`table ${tableName} does not exist in ${options.target.description}`);
-            return 0;
+            if (error.name !== "ResourceNotFoundException") return 0;
+            table.close();
+            throw new Error(`table ${tableName} does not exist in ${options.target.description}`);
         });
     const partial = options.out ? `${path.resolve(options.out)}.partial` : undefined;
     const out = partial ? fs.createWriteStream(partial) : io.stdout;
