@@ -4,7 +4,8 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { checkUpstreamNames, parseOptions, UsageError } from "../runtime/local/options";
+import { UsageError } from "../runtime/cli/args";
+import { checkUpstreamNames, parseOptions } from "../runtime/local/options";
 import { chooseJwtSecret } from "../runtime/local/start";
 import { loadStackConfig } from "../runtime/specs/stackFile";
 

@@ -9,6 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError } from "./args";
 import { defaultCheckpointFile } from "../data/checkpoint";
 import {
     exitCodes,
@@ -22,7 +23,7 @@ import {
 import { itemFormats, type ItemFormat } from "../data/itemFormat";
 import { MappingError } from "../data/migrate";
 import type { ProgressMode } from "../data/progress";
-import { resolveTarget, UsageError } from "../data/target";
+import { resolveTarget } from "../data/target";
 
 export interface DataCliIo {
     stdout: NodeJS.WritableStream;

@@ -14,6 +14,7 @@
  * could not be reached or refused the operation.
  */
 import { parseArgs } from "node:util";
+import { storeEndpoint, storeRegion, UsageError } from "./args";
 import { loadStackConfig } from "../specs/stackFile";
 import { ConfigError } from "../specs/config";
 import { physicalTableName, sessionsTable } from "../specs/tables";
@@ -45,8 +46,6 @@ Where:
 
 Exit codes: 0 done, 1 not found, 2 usage error, 3 the table could not be reached.
 `;
-
-export class UsageError extends Error {}
 
 export interface SessionsCommand {
     command: "create" | "get" | "list" | "revoke" | "revoke-all" | "help";
@@ -117,22 +116,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): SessionsCo
         if (!/^\d+$/.test(values.ttl) || Number(values.ttl) <= 0) throw new UsageError(`--ttl: expected a positive whole number of seconds, got '${values.ttl}'`);
         ttlSeconds = Number(values.ttl);
     }
-    if (values.local && values.endpoint) throw new UsageError("--local and --endpoint both name an endpoint; give one");
-
-    let endpoint = values.endpoint;
-    if (endpoint !== undefined) {
-        try {
-            const url = new URL(endpoint);
-            if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
-        } catch {
-            throw new UsageError(`--endpoint: expected an http(s) URL, got '${endpoint}'`);
-        }
-    }
-    if (values.local) {
-        const port = env.DYNAMODB_PORT ?? "8000";
-        if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw new UsageError(`DYNAMODB_PORT: expected a port number, got '${port}'`);
-        endpoint = `http://127.0.0.1:${port}`;
-    }
+    const endpoint = storeEndpoint(values, env);
 
     let tableName = values.table;
     let region = values.region;
@@ -140,7 +124,7 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): SessionsCo
         const needStack = !tableName || values.stack !== undefined || values.config !== undefined;
         const stack = needStack ? loadStackConfig(values.stack ?? "dev", { file: values.config }) : undefined;
         tableName ??= physicalTableName(stack!.settings.prefix, sessionsTable);
-        region ??= stack?.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? "us-east-1" : undefined);
+        region = storeRegion(region, stack?.region, endpoint, env);
         if (!region) throw new UsageError("--region: no region given, none in the stack file, and AWS_REGION is not set");
     }
     return {

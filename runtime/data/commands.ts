@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
+import { UsageError } from "../cli/args";
 import { ensureTables } from "../local/tables";
 import { physicalTableName, type TableSpec } from "../specs/tables";
 import { readCheckpoint, removeCheckpoint, writeCheckpoint } from "./checkpoint";
@@ -18,7 +19,7 @@ import { loadItems, type LoadProblem, type LoadRecord, type LoadResult, type OnE
 import { collectionRecords, MappingError, readDocumentDatabase, readMapping } from "./migrate";
 import { createDynamoClient } from "./options";
 import { createProgress, itemsPerSecond, type ProgressMode } from "./progress";
-import { findTableSpec, UsageError, type DataTarget } from "./target";
+import { findTableSpec, type DataTarget } from "./target";
 import { differenceCount, verifyTable, type VerifyReport } from "./verifyTable";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, differences: 3, interrupted: 130 } as const;

@@ -5,18 +5,11 @@
  * stack's `aws:region`).
  */
 import * as path from "node:path";
+import { storeEndpoint, storeRegion, stackNameOfFile, UsageError } from "../cli/args";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, type StackConfig } from "../specs/stackFile";
 import { builtInTables, physicalTableName, type TableSpec } from "../specs/tables";
 import type { Credentials, DataSettings } from "./options";
-
-/** A command-line mistake; the message starts with the flag it is about. Exit code 2. */
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
 
 export interface TargetFlags {
     stack?: string;
@@ -38,11 +31,9 @@ export interface DataTarget {
     description: string;
 }
 
-export const defaultLocalPort = 8000;
-
 export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): DataTarget {
-    if (flags.local && flags.endpoint) throw new UsageError("--endpoint: cannot be combined with --local (--local means the npm start store)");
-    const stackName = flags.stack ?? (flags.config ? stackNameOfFile(flags.config) : "dev");
+    const endpoint = storeEndpoint(flags, env);
+    const stackName = flags.stack ?? (flags.config ? stackNameOfFile(flags.config) ?? path.basename(flags.config).replace(/\.ya?ml$/, "") : "dev");
     let stack: StackConfig;
     try {
         stack = loadStackConfig(stackName, flags.config ? { file: flags.config } : {});
@@ -52,17 +43,7 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): DataT
     }
     const specs = [...builtInTables, ...stack.settings.appTables];
     const prefix = stack.settings.prefix;
-    let endpoint = flags.endpoint;
-    if (flags.local) endpoint = `http://127.0.0.1:${env.DYNAMODB_PORT || defaultLocalPort}`;
-    if (endpoint !== undefined) {
-        try {
-            const url = new URL(endpoint);
-            if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http(s)");
-        } catch {
-            throw new UsageError(`--endpoint: '${endpoint}' is not an http(s) URL`);
-        }
-    }
-    const region = flags.region ?? stack.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? (endpoint ? "us-east-1" : undefined);
+    const region = storeRegion(flags.region, stack.region, endpoint, env);
     if (!region) throw new UsageError(`--region: no region for AWS (stack ${stack.stack} sets no aws:region and AWS_REGION is unset)`);
     // Local stores take any credentials; like the AWS CLI with --endpoint-url, use the environment's when set.
     const credentials: Credentials | undefined =
@@ -75,12 +56,6 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): DataT
         aws: endpoint === undefined,
         description: flags.local ? `the local store at ${endpoint}` : endpoint ? `the store at ${endpoint}` : `AWS ${region}`,
     };
-}
-
-/** `Pulumi.data-test.yaml` -> `data-test`. */
-function stackNameOfFile(file: string): string {
-    const match = /^Pulumi\.(.+)\.ya?ml$/.exec(path.basename(file));
-    return match ? match[1] : path.basename(file).replace(/\.ya?ml$/, "");
 }
 
 /** The spec of a table named by spec name (`users`) or physical name (`tollgate-dev-users`). */

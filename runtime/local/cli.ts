@@ -8,10 +8,11 @@
  * cannot start (a port in use, the store failing).
  */
 import { performance } from "node:perf_hooks";
+import { UsageError } from "../cli/args";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
-import { checkUpstreamNames, parseOptions, usage, UsageError } from "./options";
+import { checkUpstreamNames, parseOptions, usage } from "./options";
 import { startLocal, StartError, type CreateHandler, type LocalGateway } from "./start";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;

@@ -5,6 +5,7 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { localStore, parsePort, stackNameOfFile, UsageError } from "../cli/args";
 
 export interface LocalOptions {
     /** Stack whose `Pulumi.<stack>.yaml` supplies routes and settings. */
@@ -26,20 +27,13 @@ export interface LocalOptions {
     help: boolean;
 }
 
-export const defaults = { stack: "dev", port: 3000, dynamoPort: 8000 } as const;
+export const defaults = { stack: "dev", port: 3000, dynamoPort: localStore.defaultPort } as const;
 
 export const envNames = {
     port: "PORT",
-    dynamoPort: "DYNAMODB_PORT",
+    dynamoPort: localStore.portVariable,
     jwtSecret: "TOLLGATE_JWT_SECRET",
 } as const;
-
-export class UsageError extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UsageError";
-    }
-}
 
 export const usage = `Usage: npm start -- [flags]
 
@@ -87,16 +81,16 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
     if (values.memory && values["data-dir"] !== undefined) {
         throw new UsageError("--memory and --data-dir exclude each other: --memory keeps nothing on disk");
     }
-    const stack = values.stack ?? stackFromFileName(values.config) ?? defaults.stack;
+    const stack = values.stack ?? (values.config ? stackNameOfFile(values.config) : undefined) ?? defaults.stack;
     if (!/^[A-Za-z0-9_.-]+$/.test(stack)) throw new UsageError(`--stack: '${stack}' is not a stack name (letters, digits, '_', '.', '-')`);
 
     const port =
         values.port !== undefined
-            ? parsePort(values.port, "--port")
+            ? parsePort(values.port, "--port", { allowZero: true })
             : env[envNames.port]
-              ? parsePort(env[envNames.port]!, envNames.port)
+              ? parsePort(env[envNames.port]!, envNames.port, { allowZero: true })
               : defaults.port;
-    const dynamoPort = env[envNames.dynamoPort] ? parsePort(env[envNames.dynamoPort]!, envNames.dynamoPort) : defaults.dynamoPort;
+    const dynamoPort = env[envNames.dynamoPort] ? parsePort(env[envNames.dynamoPort]!, envNames.dynamoPort, { allowZero: true }) : defaults.dynamoPort;
     if (port === dynamoPort && port !== 0) {
         throw new UsageError(`--port/${envNames.port} and ${envNames.dynamoPort} are both ${port}: the gateway and the store need a port each`);
     }
@@ -117,19 +111,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
         jwtSecretFromEnv,
         help: values.help ?? false,
     };
-}
-
-function stackFromFileName(file: string | undefined): string | undefined {
-    if (!file) return undefined;
-    return /^Pulumi\.([^.]+(?:\.[^.]+)*)\.ya?ml$/.exec(path.basename(file))?.[1];
-}
-
-function parsePort(text: string, where: string): number {
-    const port = Number(text);
-    if (!/^\d+$/.test(text.trim()) || !Number.isInteger(port) || port < 0 || port > 65535) {
-        throw new UsageError(`${where}: '${text}' is not a port number (0-65535; 0 picks a free one)`);
-    }
-    return port;
 }
 
 /** `NAME=URL` pairs; the names are checked against the stack's routes later, once they are known. */
