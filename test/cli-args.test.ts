@@ -6,15 +6,8 @@
 import * as assert from "node:assert/strict";
 import { parsePort, stackNameOfFile, storeEndpoint, storeRegion, UsageError } from "../runtime/cli/args";
 
-function refusal(action: () => unknown): string {
-    try {
-        action();
-    } catch (error) {
-        assert.ok(error instanceof UsageError, `expected a UsageError, got ${String(error)}`);
-        return error.message;
-    }
-    assert.fail("expected a UsageError");
-}
+/** Asserts that `action` throws a UsageError whose message matches `message`. */
+const refuses = (action: () => unknown, message: RegExp) => assert.throws(action, (error) => error instanceof UsageError && message.test(error.message));
 
 describe("command-line store target", () => {
     it("points --local at the npm start store on 127.0.0.1:$DYNAMODB_PORT, 8000 when it is unset", () => {
@@ -23,15 +16,15 @@ describe("command-line store target", () => {
     });
 
     it("refuses a DYNAMODB_PORT that is not a port, naming the variable", () => {
-        assert.match(refusal(() => storeEndpoint({ local: true }, { DYNAMODB_PORT: "abc" })), /^DYNAMODB_PORT: 'abc' is not a port number \(1-65535\)/);
-        assert.match(refusal(() => storeEndpoint({ local: true }, { DYNAMODB_PORT: "0" })), /^DYNAMODB_PORT: '0'/);
+        refuses(() => storeEndpoint({ local: true }, { DYNAMODB_PORT: "abc" }), /^DYNAMODB_PORT: 'abc' is not a port number \(1-65535\)/);
+        refuses(() => storeEndpoint({ local: true }, { DYNAMODB_PORT: "0" }), /^DYNAMODB_PORT: '0'/);
     });
 
     it("takes an http(s) --endpoint as it is and refuses anything else, or --endpoint with --local", () => {
         assert.equal(storeEndpoint({ endpoint: "https://dynamodb.example.com" }, {}), "https://dynamodb.example.com");
-        assert.match(refusal(() => storeEndpoint({ endpoint: "ftp://x" }, {})), /^--endpoint: 'ftp:\/\/x' is not an http\(s\) URL/);
-        assert.match(refusal(() => storeEndpoint({ endpoint: "127.0.0.1:8000" }, {})), /^--endpoint: '127\.0\.0\.1:8000'/);
-        assert.match(refusal(() => storeEndpoint({ local: true, endpoint: "http://127.0.0.1:1" }, {})), /^--endpoint: cannot be combined with --local/);
+        refuses(() => storeEndpoint({ endpoint: "ftp://x" }, {}), /^--endpoint: 'ftp:\/\/x' is not an http\(s\) URL/);
+        refuses(() => storeEndpoint({ endpoint: "127.0.0.1:8000" }, {}), /^--endpoint: '127\.0\.0\.1:8000'/);
+        refuses(() => storeEndpoint({ local: true, endpoint: "http://127.0.0.1:1" }, {}), /^--endpoint: cannot be combined with --local/);
     });
 
     it("means AWS when neither --local nor --endpoint is given", () => {
@@ -53,8 +46,8 @@ describe("command-line ports and stack files", () => {
     it("takes 0 (a free port) only where the caller allows it", () => {
         assert.equal(parsePort("0", "--port", { allowZero: true }), 0);
         assert.equal(parsePort("65535", "--port", { allowZero: false }), 65535);
-        assert.match(refusal(() => parsePort("0", "--port", { allowZero: false })), /^--port: '0' is not a port number \(1-65535\)/);
-        assert.match(refusal(() => parsePort("65536", "PORT", { allowZero: true })), /^PORT: '65536' is not a port number \(0-65535; 0 picks a free one\)/);
+        refuses(() => parsePort("0", "--port", { allowZero: false }), /^--port: '0' is not a port number \(1-65535\)/);
+        refuses(() => parsePort("65536", "PORT", { allowZero: true }), /^PORT: '65536' is not a port number \(0-65535; 0 picks a free one\)/);
     });
 
     it("names the stack after a Pulumi.<stack>.yaml file", () => {
