@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     const cost = costModel(ddb);
     const accuracy = await phase("limiter accuracy", () => measureAccuracy());
     const overhead = await phase("gateway overhead under autocannon", () =>
-        measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 2, singleConnectionSeconds: 5 }),
+        measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 3, singleConnectionSeconds: 5 }),
     );
 
     const results = {

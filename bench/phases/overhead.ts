@@ -8,6 +8,11 @@
  * so req/s is each target's saturation throughput and p50/p99 include the
  * queueing at that throughput. A second, shorter run per target with one
  * connection gives the latency of one request with nothing queued before it.
+ *
+ * Whichever target runs first after start-up runs slower (the gateway's
+ * store and JIT are still warming), so both gateway routes are warmed first,
+ * and each target's time is split in two rounds taken in opposite orders
+ * (direct, none, session; then session, none, direct) and combined.
  */
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -15,7 +20,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createSessions } from "../../runtime/sessions";
 import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
 import { physicalTableName, sessionsTable } from "../../runtime/specs/tables";
-import { measureLoad, type LoadFigures } from "../support/load";
+import { figuresOf, measureLoad, runLoad, type LoadFigures, type LoadRun } from "../support/load";
 import { startEchoProcess, startLocalGateway } from "../support/processes";
 import { round } from "../support/stats";
 
@@ -57,23 +62,28 @@ export async function measureOverhead(options: OverheadOptions): Promise<Overhea
             none: { url: `${gateway.url}/open/items/42`, headers: {} },
             session: { url: `${gateway.url}/account/items/42`, headers: { authorization: `Bearer ${token}` } },
         };
-        const run = async (target: keyof typeof targets, connections: number, duration: number) => {
-            const { url, headers } = targets[target];
-            // Warm first: connections open, caches and JIT warm, as in a container that has served before.
-            await measureLoad({ url, headers, connections, duration: options.warmupSeconds });
-            const figures = await measureLoad({ url, headers, connections, duration });
+        type Target = keyof typeof targets;
+        const check = (target: Target, figures: LoadFigures) => {
             if (figures.non2xx || figures.errors) {
                 throw new Error(`${target}: ${figures.non2xx} non-2xx answers and ${figures.errors} errors under load:\n${gateway!.output().slice(-2000)}`);
             }
             return figures;
         };
-        const direct = await run("direct", options.connections, options.durationSeconds);
-        const none = await run("none", options.connections, options.durationSeconds);
-        const session = await run("session", options.connections, options.durationSeconds);
+        const load = (target: Target, connections: number, duration: number) => runLoad({ url: targets[target].url, headers: targets[target].headers, connections, duration });
+
+        for (const target of ["none", "session"] as const) await load(target, options.connections, options.warmupSeconds);
+        const rounds: Record<Target, LoadRun[]> = { direct: [], none: [], session: [] };
+        const half = options.durationSeconds / 2;
+        for (const order of [["direct", "none", "session"], ["session", "none", "direct"]] as const) {
+            for (const target of order) rounds[target].push(await load(target, options.connections, half));
+        }
+        const direct = check("direct", figuresOf(rounds.direct));
+        const none = check("none", figuresOf(rounds.none));
+        const session = check("session", figuresOf(rounds.session));
         const single = {
-            direct: await run("direct", 1, options.singleConnectionSeconds),
-            gateway_none: await run("none", 1, options.singleConnectionSeconds),
-            gateway_session: await run("session", 1, options.singleConnectionSeconds),
+            direct: check("direct", await measureLoad({ ...targets.direct, connections: 1, duration: options.singleConnectionSeconds })),
+            gateway_none: check("none", await measureLoad({ ...targets.none, connections: 1, duration: options.singleConnectionSeconds })),
+            gateway_session: check("session", await measureLoad({ ...targets.session, connections: 1, duration: options.singleConnectionSeconds })),
         };
         const gatewayPeakRssMb = gateway.peakRssMb();
         return {
