@@ -7,7 +7,7 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { configKeys, resolveSettings, stringKeys } from "../runtime/specs/config";
+import { ConfigError, configKeys, parsePulumiConfigValues, resolveSettings, stringKeys } from "../runtime/specs/config";
 import { projectDir } from "../runtime/specs/stackFile";
 import { runWithConfig, stackConfig, type StackRun } from "./support/program";
 
@@ -19,7 +19,7 @@ function devWith(key: string, value: unknown): Record<string, string> {
 const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];
 
 const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
-    { title: "a number key given a word", config: devWith("tollgate:logRetentionDays", "seven"), names: "tollgate:logRetentionDays: expected" },
+    { title: "a number key given a word", config: devWith("tollgate:logRetentionDays", "seven"), names: "tollgate:logRetentionDays: expected an integer, got 'seven'" },
     { title: "a nested field of the wrong type", config: devWith("tollgate:lambda", { memoryMb: "big" }), names: "tollgate:lambda.memoryMb: Invalid input: expected number" },
     { title: "a key the schema does not know", config: devWith("tollgate:colour", "blue"), names: "tollgate:colour: unknown key" },
     { title: "a value outside an enum", config: devWith("tollgate:rateLimitFailureMode", "sideways"), names: 'tollgate:rateLimitFailureMode: Invalid option: expected one of "open"|"closed"' },
@@ -86,6 +86,26 @@ describe("the program with bad config", function () {
         assert.match(run.error ?? "", /tollgate:logLevel: Invalid option/);
         assert.match(run.error ?? "", /tollgate:throttle\.burstLimit: /);
         assert.deepEqual(run.created, []);
+    });
+});
+
+describe("config values as the Pulumi CLI passes them", () => {
+    const problemsOf = (values: Record<string, string>) => {
+        try {
+            parsePulumiConfigValues(values);
+        } catch (error) {
+            assert.ok(error instanceof ConfigError, String(error));
+            return error.problems;
+        }
+        assert.fail("expected a ConfigError");
+    };
+
+    it("says what a key that is not JSON expects, read off the schema", () => {
+        assert.deepEqual(problemsOf({ "tollgate:sessionCacheSeconds": "ten", "tollgate:routes": "products", "tollgate:vpc": "on" }), [
+            "tollgate:sessionCacheSeconds: expected an integer, got 'ten'",
+            "tollgate:routes: expected a list, got 'products'",
+            "tollgate:vpc: expected an object, got 'on'",
+        ]);
     });
 });
 

@@ -476,17 +476,22 @@ export function parsePulumiConfigValues(values: Record<string, string>): Record<
         try {
             raw[key] = JSON.parse(text);
         } catch {
-            problems.push(`${configNamespace}:${key}: expected ${describeExpected(key)}, got '${text}'`);
+            problems.push(`${configNamespace}:${key}: expected ${describeExpected(key as keyof typeof configSchema.shape)}, got '${text}'`);
         }
     }
     if (problems.length) throw new ConfigError(problems);
     return raw;
 }
 
-function describeExpected(key: string): string {
-    const shape = (configSchema.shape as Record<string, z.ZodType>)[key];
-    if (!shape) return "a known key";
-    return "a number, boolean, list or object";
+/** What a key's value must be, in words, read off its schema: `an integer`, `a list`, ... */
+function describeExpected(key: keyof typeof configSchema.shape): string {
+    let schema: z.core.$ZodType = configSchema.shape[key];
+    while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap();
+    if (schema instanceof z.ZodNumber) return schema.isInt ? "an integer" : "a number";
+    if (schema instanceof z.ZodBoolean) return "true or false";
+    if (schema instanceof z.ZodArray) return "a list";
+    if (schema instanceof z.ZodObject) return "an object";
+    return "a JSON value";
 }
 
 /** The keys of the schema, in declaration order. */
