@@ -109,15 +109,19 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-deletion-protection is advisory by default and mandatory with the prod pack config", async () => {
         const dev = await evaluate("policy-dynamodb");
-        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection"]);
+        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection", "replica-without-deletion-protection"]);
         assert.ok(dev.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "advisory"));
         assert.match(messageFor(dev, "dynamodb-deletion-protection", "no-deletion-protection"), /set deletionProtectionEnabled = true/);
+        assert.match(
+            messageFor(dev, "dynamodb-deletion-protection", "replica-without-deletion-protection"),
+            /deletion protection is off on the replica in eu-central-1; set replicas\[0\]\.deletionProtectionEnabled = true/,
+        );
 
         const prod = await evaluate("policy-dynamodb", prodPackConfig);
         assert.ok(prod.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "mandatory"));
     });
 
-    it("reports nothing against the compliant tables, the global table with a keyed, PITR-enabled replica included", async () => {
+    it("reports nothing against the compliant tables, the global table with a keyed, PITR-enabled, protected replica included", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true }, "dynamodb-on-demand-billing": { allowProvisioned: true } });
         assert.deepEqual(
             evaluation.violations.filter((v) => ["compliant", "provisioned-autoscaled", "global-table"].includes(v.resourceName ?? "")),

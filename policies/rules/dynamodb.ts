@@ -187,11 +187,19 @@ export const dynamodbTtlOnExpiringTables: ResourceValidationPolicy = {
 
 export const dynamodbDeletionProtection: ResourceValidationPolicy = {
     name: "dynamodb-deletion-protection",
-    description: "DynamoDB tables have deletion protection enabled, so a replacement or `pulumi destroy` cannot drop their data (advisory unless pack config makes it mandatory).",
+    description:
+        "DynamoDB tables, and each replica of a global table, have deletion protection enabled, so a replacement, a dropped replica or `pulumi destroy` cannot drop their data (advisory unless pack config makes it mandatory).",
     enforcementLevel: "advisory",
     validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+        const label = resourceLabel(args.type, args.name, table.name);
         if (table.deletionProtectionEnabled !== true) {
-            reportViolation(violation(resourceLabel(args.type, args.name, table.name), "deletion protection is off", "deletionProtectionEnabled = true"));
+            reportViolation(violation(label, "deletion protection is off", "deletionProtectionEnabled = true"));
         }
+        // Each replica is a table of its own in its region, protected (or not) on its own.
+        (table.replicas ?? []).forEach((replica, index) => {
+            if (replica.deletionProtectionEnabled !== true) {
+                reportViolation(violation(label, `deletion protection is off on the replica in ${replica.regionName}`, `replicas[${index}].deletionProtectionEnabled = true`));
+            }
+        });
     }),
 };
