@@ -40,14 +40,20 @@ const invalidTokenCodes = new Set([
 
 const maxTokenLength = 8192;
 
+/** The `alg` a JWS compact JWT names in its header; undefined for a token of any other shape. */
+function algorithmOf(token: string): string | undefined {
+    if (token.length > maxTokenLength || token.split(".").length !== 3) return undefined;
+    try {
+        const { alg } = decodeProtectedHeader(token);
+        return typeof alg === "string" ? alg : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 /** True when a bearer token has the shape of a JWS compact JWT (three parts, a decodable header naming an alg). */
 export function looksLikeJwt(token: string): boolean {
-    if (token.length > maxTokenLength || token.split(".").length !== 3) return false;
-    try {
-        return typeof decodeProtectedHeader(token).alg === "string";
-    } catch {
-        return false;
-    }
+    return algorithmOf(token) !== undefined;
 }
 
 export interface JwtVerifier {
@@ -71,8 +77,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 
     return {
         async verify(token) {
-            if (!looksLikeJwt(token)) return { status: "invalid" };
-            const { alg } = decodeProtectedHeader(token);
+            const alg = algorithmOf(token);
+            if (alg === undefined) return { status: "invalid" };
             try {
                 let payload: JWTPayload;
                 if (alg === "HS256") {

@@ -79,7 +79,7 @@ export async function admit(context: AdmitContext): Promise<Admission> {
             const verification = await context.jwt.verify(credential.token);
             const key = verification.status === "valid" ? keyFor(verification.identity.userId) : anonymousKey;
             if (verification.status === "unavailable") return { status: "auth-unavailable" };
-            return decide(route, verification, refusedLocally(key) ?? (await check(key)));
+            return decide(route, verification, await check(key));
         }
         const local = refusedLocally(anonymousKey);
         if (local) return { status: "limited", rateLimit: local };
@@ -101,7 +101,7 @@ export async function admit(context: AdmitContext): Promise<Admission> {
     const verification = await context.sessions.verify(credential.token);
     if (verification.status === "unavailable") return { status: "auth-unavailable" };
     const key = verification.status === "valid" ? keyFor(verification.identity.userId) : anonymousKey;
-    return decide(route, verification, refusedLocally(key) ?? (await check(key)));
+    return decide(route, verification, await check(key));
 }
 
 function decide(route: RouteSpec, verification: Verification | { status: "valid-anonymous" }, rateLimit: RateLimitDecision): Admission {

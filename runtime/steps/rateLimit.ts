@@ -113,7 +113,11 @@ export class RateLimiter {
         return { ...this.base(limiterKey, policy, policyName), outcome: "limited", source: "container", remaining: 0, resetSeconds: retryAfterSeconds, retryAfterSeconds };
     }
 
-    /** Counts the request against its key, or refuses it. Never throws: a store failure becomes `failed-open` or `failed-closed`. */
+    /**
+     * Counts the request against its key, or refuses it: from the refusal cache
+     * when it knows the key, else with the store. Never throws: a store failure
+     * becomes `failed-open` or `failed-closed`.
+     */
     async check(limiterKey: string, policy: RateLimitPolicy, policyName: string): Promise<RateLimitDecision> {
         const local = this.refusedLocally(limiterKey, policy, policyName);
         if (local) return local;
