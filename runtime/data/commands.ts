@@ -19,7 +19,7 @@ import { loadItems, type LoadProblem, type LoadRecord, type LoadResult, type OnE
 import { collectionRecords, MappingError, readDocumentDatabase, readMapping } from "./migrate";
 import { createDynamoClient } from "./options";
 import { createProgress, itemsPerSecond, type ProgressMode } from "./progress";
-import { findTableSpec, type DataTarget } from "./target";
+import { findTableSpec, noSuchTable, tableSpecNamed, type DataTarget } from "./target";
 import { differenceCount, verifyTable, type VerifyReport } from "./verifyTable";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, differences: 3, interrupted: 130 } as const;
@@ -352,10 +352,8 @@ export async function migrateCommand(options: MigrateOptions, io: CommandIo): Pr
     const database = readDocumentDatabase(options.from);
     const problems: string[] = [];
     const plan = mapping.map((entry) => {
-        const spec = options.target.specs.find((candidate) => candidate.name === entry.table || physicalTableName(options.target.prefix, candidate) === entry.table);
-        if (!spec) {
-            problems.push(`${options.mapping}: ${entry.collection}.table: stack ${options.target.stack.stack} has no table '${entry.table}' (tables: ${options.target.specs.map((s) => s.name).join(", ")})`);
-        }
+        const spec = tableSpecNamed(options.target, entry.table);
+        if (!spec) problems.push(`${options.mapping}: ${entry.collection}.table: ${noSuchTable(options.target, entry.table)}`);
         const records = database[entry.collection];
         if (records === undefined) problems.push(`${options.from}: has no collection '${entry.collection}' (mapped in ${options.mapping})`);
         else if (!Array.isArray(records)) problems.push(`${options.from}: '${entry.collection}' is not a list of records`);

@@ -58,11 +58,19 @@ export function resolveTarget(flags: TargetFlags, env: NodeJS.ProcessEnv): DataT
     };
 }
 
-/** The spec of a table named by spec name (`users`) or physical name (`tollgate-dev-users`). */
-export function findTableSpec(target: DataTarget, name: string, flag = "--table"): TableSpec {
-    const spec = target.specs.find((candidate) => candidate.name === name || physicalTableName(target.prefix, candidate) === name);
-    if (!spec) {
-        throw new UsageError(`${flag}: stack ${target.stack.stack} has no table '${name}' (tables: ${target.specs.map((candidate) => candidate.name).join(", ")})`);
-    }
+/** The spec of a table named by spec name (`users`) or physical name (`tollgate-dev-users`); undefined when the stack has none. */
+export function tableSpecNamed(target: DataTarget, name: string): TableSpec | undefined {
+    return target.specs.find((candidate) => candidate.name === name || physicalTableName(target.prefix, candidate) === name);
+}
+
+/** Why `name` names no table: the stack, and the tables it does have. */
+export function noSuchTable(target: DataTarget, name: string): string {
+    return `stack ${target.stack.stack} has no table '${name}' (tables: ${target.specs.map((candidate) => candidate.name).join(", ")})`;
+}
+
+/** `tableSpecNamed`, or a UsageError naming `--table`. */
+export function findTableSpec(target: DataTarget, name: string): TableSpec {
+    const spec = tableSpecNamed(target, name);
+    if (!spec) throw new UsageError(`--table: ${noSuchTable(target, name)}`);
     return spec;
 }
