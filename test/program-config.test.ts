@@ -9,63 +9,44 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, configKeys, parsePulumiConfigValues, resolveSettings, stringKeys } from "../runtime/specs/config";
 import { projectDir } from "../runtime/specs/stackFile";
-import { runWithConfig, stackConfig, type StackRun } from "./support/program";
-
-/** The dev stack's config with one key replaced (JSON text for structured keys, as the CLI passes them). */
-function devWith(key: string, value: unknown): Record<string, string> {
-    return { ...stackConfig("dev"), [key]: typeof value === "string" ? value : JSON.stringify(value) };
-}
+import { devConfigWith, runEachWithConfig, type StackRun } from "./support/program";
 
 const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];
 
 const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
-    { title: "a number key given a word", config: devWith("tollgate:logRetentionDays", "seven"), names: "tollgate:logRetentionDays: expected an integer, got 'seven'" },
-    { title: "a nested field of the wrong type", config: devWith("tollgate:lambda", { memoryMb: "big" }), names: "tollgate:lambda.memoryMb: Invalid input: expected number" },
-    { title: "a key the schema does not know", config: devWith("tollgate:colour", "blue"), names: "tollgate:colour: unknown key" },
-    { title: "a value outside an enum", config: devWith("tollgate:rateLimitFailureMode", "sideways"), names: 'tollgate:rateLimitFailureMode: Invalid option: expected one of "open"|"closed"' },
+    { title: "a number key given a word", config: devConfigWith({ "tollgate:logRetentionDays": "seven" }), names: "tollgate:logRetentionDays: expected an integer, got 'seven'" },
+    { title: "a nested field of the wrong type", config: devConfigWith({ "tollgate:lambda": { memoryMb: "big" } }), names: "tollgate:lambda.memoryMb: Invalid input: expected number" },
+    { title: "a key the schema does not know", config: devConfigWith({ "tollgate:colour": "blue" }), names: "tollgate:colour: unknown key" },
+    { title: "a value outside an enum", config: devConfigWith({ "tollgate:rateLimitFailureMode": "sideways" }), names: 'tollgate:rateLimitFailureMode: Invalid option: expected one of "open"|"closed"' },
     {
         title: "a table key of unknown type",
-        config: devWith("tollgate:appTables", [{ name: "catalogue", hashKey: { name: "id", type: "X" } }]),
+        config: devConfigWith({ "tollgate:appTables": [{ name: "catalogue", hashKey: { name: "id", type: "X" } }] }),
         names: "tollgate:appTables[0].hashKey.type: Invalid option",
     },
     {
         title: "a GSI on an attribute the table does not declare",
-        config: devWith("tollgate:appTables", appTable({ globalSecondaryIndexes: [{ name: "ByCategory", hashKey: { name: "category" } }] })),
+        config: devConfigWith({ "tollgate:appTables": appTable({ globalSecondaryIndexes: [{ name: "ByCategory", hashKey: { name: "category" } }] }) }),
         names: "tollgate:appTables[0].globalSecondaryIndexes[0].hashKey: attribute 'category' is not declared",
     },
     {
         title: "a billing mode other than PAY_PER_REQUEST or PROVISIONED",
-        config: devWith("tollgate:appTables", appTable({ billingMode: "ON_DEMAND" })),
+        config: devConfigWith({ "tollgate:appTables": appTable({ billingMode: "ON_DEMAND" }) }),
         names: "tollgate:appTables[0].billingMode: Invalid option",
     },
     {
         title: "a table class other than STANDARD or STANDARD_INFREQUENT_ACCESS",
-        config: devWith("tollgate:appTables", appTable({ tableClass: "GLACIER" })),
+        config: devConfigWith({ "tollgate:appTables": appTable({ tableClass: "GLACIER" }) }),
         names: "tollgate:appTables[0].tableClass: Invalid option",
     },
 ];
 
-/** Runs `task` over `items`, `width` at a time (each run is a Node process; the machine is shared). */
-async function inPool<T, R>(items: T[], width: number, task: (item: T) => Promise<R>): Promise<R[]> {
-    const results: R[] = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            results[i] = await task(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: width }, worker));
-    return results;
-}
-
 describe("the program with bad config", function () {
-    const manyProblems = { ...devWith("tollgate:logLevel", "LOUD"), "tollgate:throttle": JSON.stringify({ burstLimit: -1, rateLimit: 10 }) };
+    const manyProblems = devConfigWith({ "tollgate:logLevel": "LOUD", "tollgate:throttle": { burstLimit: -1, rateLimit: 10 } });
     let runs: StackRun[];
 
     before(async function () {
         this.timeout(300_000);
-        runs = await inPool([...badConfigs.map((bad) => bad.config), manyProblems], 2, (config) => runWithConfig("dev", config));
+        runs = await runEachWithConfig("dev", [...badConfigs.map((bad) => bad.config), manyProblems]);
     });
 
     badConfigs.forEach((bad, i) => {

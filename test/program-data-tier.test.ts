@@ -17,7 +17,7 @@ import { backupServicePolicies } from "../components/backup";
 import { replicationLatencyAlarm } from "../components/tables";
 import { resolveSettings, type TollgateConfigInput } from "../runtime/specs/config";
 import { rateLimitsTable, replicaRegionsOf, sessionsTable } from "../runtime/specs/tables";
-import { runStack, runWithConfig, stackConfig, StackRun } from "./support/program";
+import { devConfigWith, runEachWithConfig, runStack, StackRun } from "./support/program";
 
 const T = {
     table: "aws:dynamodb/table:Table",
@@ -275,23 +275,16 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
     });
 });
 
-/** The dev stack's config with keys replaced (JSON text for structured keys, as the CLI passes them). */
-function devWith(values: Record<string, unknown>): Record<string, string> {
-    const config = stackConfig("dev");
-    for (const [key, value] of Object.entries(values)) config[key] = typeof value === "string" ? value : JSON.stringify(value);
-    return config;
-}
-
 describe("the program with bad replica or backup config", function () {
     const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
         {
             title: "a replica region without a KMS key while the tables use a customer key",
-            config: devWith({ "tollgate:tables": { kmsKeyArn: kmsKey(fakeRegion), replicaRegions: ["eu-central-1"] } }),
+            config: devConfigWith({ "tollgate:tables": { kmsKeyArn: kmsKey(fakeRegion), replicaRegions: ["eu-central-1"] } }),
             names: "tollgate:tables.replicaKmsKeyArns: no key for replica region 'eu-central-1'",
         },
         {
             title: "a replicated app table asking for another stream view",
-            config: devWith({
+            config: devConfigWith({
                 "tollgate:tables": { replicaRegions: ["eu-central-1"] },
                 "tollgate:appTables": [{ name: "orders", hashKey: { name: "id", type: "S" }, stream: "NEW_IMAGE" }],
             }),
@@ -299,12 +292,12 @@ describe("the program with bad replica or backup config", function () {
         },
         {
             title: "a replica in the stack's own region",
-            config: devWith({ "tollgate:tables": { replicaRegions: [fakeRegion] } }),
+            config: devConfigWith({ "tollgate:tables": { replicaRegions: [fakeRegion] } }),
             names: `tollgate:tables.replicaRegions[0]: '${fakeRegion}' is the stack's own region`,
         },
         {
             title: "a backup schedule that is not an AWS cron expression",
-            config: devWith({ "tollgate:backup": { enabled: true, schedule: "cron(0 2 * * * *)" } }),
+            config: devConfigWith({ "tollgate:backup": { enabled: true, schedule: "cron(0 2 * * * *)" } }),
             names: "tollgate:backup.schedule: 'cron(0 2 * * * *)' is not an AWS cron expression",
         },
     ];
@@ -312,11 +305,7 @@ describe("the program with bad replica or backup config", function () {
 
     before(async function () {
         this.timeout(300_000);
-        // Two at a time: each run is a Node process, and the machine is shared.
-        runs = [];
-        for (let i = 0; i < badConfigs.length; i += 2) {
-            runs.push(...(await Promise.all(badConfigs.slice(i, i + 2).map((bad) => runWithConfig("dev", bad.config)))));
-        }
+        runs = await runEachWithConfig("dev", badConfigs.map((bad) => bad.config));
     });
 
     badConfigs.forEach((bad, i) => {

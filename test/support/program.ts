@@ -32,9 +32,29 @@ export async function runStack(stack: string, options: StackRunOptions = {}): Pr
     return new StackRun(run);
 }
 
+/** The dev stack's config with keys replaced: strings as they are, other values as JSON text, as the CLI passes structured keys. */
+export function devConfigWith(values: Record<string, unknown>): Record<string, string> {
+    const override = Object.fromEntries(Object.entries(values).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
+    return stackConfig("dev", { override });
+}
+
 /** Evaluates index.ts with exactly this config (no stack file underneath). */
 export async function runWithConfig(stack: string, config: Record<string, string>): Promise<StackRun> {
     return new StackRun(await runProgramIsolated({ program: programEntry, stack, config, timeoutMs: 180_000 }));
+}
+
+/** `runWithConfig` for each config, two at a time (each run is a Node process, and the machine is shared); the runs in the order given. */
+export async function runEachWithConfig(stack: string, configs: Record<string, string>[]): Promise<StackRun[]> {
+    const runs: StackRun[] = new Array(configs.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < configs.length) {
+            const i = next++;
+            runs[i] = await runWithConfig(stack, configs[i]);
+        }
+    };
+    await Promise.all([worker(), worker()]);
+    return runs;
 }
 
 export class StackRun {
