@@ -2,11 +2,11 @@
  * The request half of the API Gateway HTTP API emulation: an HTTP request as
  * it arrived on the socket -> the payload format 2.0 event a Lambda receives.
  *
- * The shape follows an event captured from AWS (../shared/fixtures): header
- * names lower-cased and repeats joined with ",", `rawPath` percent-decoded
- * (HTTP APIs decode it, live captures show; `rawQueryString` stays encoded),
- * cookies moved out of the
- * headers into `cookies`, `rawQueryString` always present, query values
+ * The shape follows an event captured from AWS
+ * (test/fixtures/apigw-http-v2-event.json): header names lower-cased and
+ * repeats joined with ",", `rawPath` percent-decoded (HTTP APIs decode it,
+ * live captures show; `rawQueryString` stays encoded), cookies moved out of
+ * the headers into `cookies`, `rawQueryString` always present, query values
  * decoded with repeats joined with ",", `requestContext.http.sourceIp` taken
  * from the socket (X-Forwarded-For is only ever a header), a fresh request id
  * per request, and binary bodies base64-encoded. Route keys are those of the
