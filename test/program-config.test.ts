@@ -1,13 +1,15 @@
 /**
  * Config at the program's edge: a wrong value stops index.ts with a message
- * naming the key, before any resource exists; and Pulumi.yaml declares the
- * same keys, types and defaults as the schema the program validates with.
+ * naming the key, before any resource exists; Pulumi.yaml declares the same
+ * keys, types and defaults as the schema the program validates with; and
+ * README.md's configuration table documents every key and field of it.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, configKeys, parsePulumiConfigValues, resolveSettings, stringKeys } from "../runtime/specs/config";
+import type { z } from "zod";
+import { ConfigError, configKeys, configSchema, parsePulumiConfigValues, resolveSettings, stringKeys, tableSpecSchema } from "../runtime/specs/config";
 import { projectDir } from "../runtime/specs/stackFile";
 import { devConfigWith, runEachWithConfig, type StackRun } from "./support/program";
 
@@ -138,5 +140,63 @@ describe("Pulumi.yaml and the config schema", () => {
             assert.deepEqual(stated, fallback, `${key}: Pulumi.yaml says ${documentation.default}`);
             if (fallback !== undefined) assert.equal(documentation.type, Array.isArray(fallback) ? "list" : "object", `${key}: kind`);
         }
+    });
+});
+
+/**
+ * The fields of a structured key: an object's own keys, or those of the
+ * objects its list holds (`list` then); none for any other value.
+ */
+function fieldsOf(schema: z.core.$ZodType): { fields: string[]; element?: z.core.$ZodType } {
+    let inner = schema;
+    let element: z.core.$ZodType | undefined;
+    for (;;) {
+        const def = inner._zod.def as { type: string; innerType?: z.core.$ZodType; element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+        if (def.innerType && ["default", "prefault", "optional", "nullable"].includes(def.type)) inner = def.innerType;
+        else if (def.type === "array" && def.element) inner = element = def.element;
+        else return { fields: def.type === "object" && def.shape ? Object.keys(def.shape) : [], element };
+    }
+}
+
+describe("README.md's configuration table and the config schema", () => {
+    const readme = fs.readFileSync(path.join(projectDir, "README.md"), "utf8");
+    /** From a heading to the next heading of its level or above. */
+    const sectionOf = (heading: string) => {
+        const level = heading.indexOf(" ");
+        const start = readme.search(new RegExp(`^${heading.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}[ \\t]*$`, "m"));
+        if (start < 0) return undefined;
+        const rest = readme.slice(start + heading.length);
+        const end = rest.search(new RegExp(`^#{1,${level}} `, "m"));
+        return end < 0 ? rest : rest.slice(0, end);
+    };
+    const configuration = sectionOf("## Configuration");
+    /** What the table's Key column names: `prefix`, `lambda.memoryMb`, `routes[].name`. */
+    const documented = new Set(
+        (configuration ?? "").split("\n").flatMap((line) => {
+            const key = /^\|\s*`tollgate:([^`]+)`\s*\|/.exec(line)?.[1];
+            return key ? [key] : [];
+        }),
+    );
+    /** The table spec shape (appTables' entries) is written out once, under its own heading in the section. */
+    const tableSpecs = sectionOf("### Table specs") ?? "";
+
+    it("has a ## Configuration section whose table names tollgate:* keys", () => {
+        assert.ok(configuration !== undefined, "README.md has no '## Configuration' section");
+        assert.ok(documented.size > 0, "the Configuration section has no table of `tollgate:` keys");
+    });
+
+    it("gives every key of the schema a row, itself or by its fields", () => {
+        const missing = configKeys.filter((key) => ![...documented].some((entry) => entry === key || entry.startsWith(`${key}.`) || entry.startsWith(`${key}[].`)));
+        assert.deepEqual(missing, [], `keys without a row in README.md's configuration table: ${missing.join(", ")}`);
+    });
+
+    it("gives every field of a structured key a row (tollgate:key.field, tollgate:key[].field), and the table spec fields their place under Table specs", () => {
+        const missing = configKeys.flatMap((key) => {
+            const { fields, element } = fieldsOf(configSchema.shape[key]);
+            if (element === tableSpecSchema) return fields.filter((field) => !new RegExp(`\\b${field}\\b`).test(tableSpecs)).map((field) => `${key}[].${field} (under ### Table specs)`);
+            const at = element ? `${key}[].` : `${key}.`;
+            return fields.filter((field) => !documented.has(`${at}${field}`)).map((field) => `${at}${field}`);
+        });
+        assert.deepEqual(missing, [], `fields README.md's configuration section does not document: ${missing.join(", ")}`);
     });
 });
