@@ -12,7 +12,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { defaultBackupSchedule } from "../runtime/specs/config";
+import { configDefaults } from "../runtime/specs/config";
 import { transformed, type Transform } from "./transform";
 
 export interface BackupArgs {
@@ -75,10 +75,11 @@ export const backupServicePolicies = {
 
 function resolveBackupArgs(args: BackupArgs) {
     if (args.tableArns.length === 0) throw new pulumi.RunError("Backup: no tables to back up (tableArns is empty)");
+    const defaults = configDefaults().backup;
     return {
         ...args,
-        schedule: args.schedule ?? defaultBackupSchedule,
-        retentionDays: args.retentionDays ?? 30,
+        schedule: args.schedule ?? defaults.schedule,
+        retentionDays: args.retentionDays ?? defaults.retentionDays,
         tags: args.tags ?? {},
         transform: args.transform ?? {},
         // Vault names allow letters, digits, '-' and '_' only.

@@ -15,6 +15,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { environmentNames, type CapturedSettings } from "../runtime/settings";
+import { configDefaults } from "../runtime/specs/config";
 import { projectDir } from "../runtime/specs/stackFile";
 import { bundleRuntime, type RuntimeBundle } from "./bundle";
 import { Network, type NetworkArgs } from "./network";
@@ -162,25 +163,18 @@ export interface GatewayArgs {
 }
 
 function resolveGatewayArgs(args: GatewayArgs) {
-    const cors = {
-        allowOrigins: ["*"],
-        allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allowHeaders: ["authorization", "content-type"],
-        exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"],
-        allowCredentials: false,
-        maxAgeSeconds: 600,
-        ...args.cors,
-    };
+    const defaults = configDefaults();
+    const cors = { ...defaults.cors, ...args.cors };
     if (cors.allowCredentials && cors.allowOrigins.includes("*")) {
         throw new pulumi.RunError("Gateway: cors.allowCredentials cannot be true while allowOrigins contains '*'");
     }
     return {
         ...args,
-        lambda: { memoryMb: 512, timeoutSeconds: 30, architecture: "arm64" as "arm64" | "x86_64", ...args.lambda },
-        throttle: { burstLimit: 5000, rateLimit: 2000, ...args.throttle },
+        lambda: { ...defaults.lambda, ...args.lambda },
+        throttle: { ...defaults.throttle, ...args.throttle },
         cors,
-        logLevel: args.logLevel ?? "INFO",
-        vpc: { enabled: false, natGateways: 1, ...args.vpc },
+        logLevel: args.logLevel ?? defaults.logLevel,
+        vpc: { ...defaults.vpc, ...args.vpc },
         environment: args.environment ?? {},
         tags: args.tags ?? {},
         transform: args.transform ?? {},

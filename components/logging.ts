@@ -6,6 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { configDefaults } from "../runtime/specs/config";
 import { transformed, type Transform } from "./transform";
 
 /** An alarm as the Logging and Tables components create them: one metric (or query) against a threshold. */
@@ -80,10 +81,11 @@ export const alarmThresholds = {
 } as const;
 
 function resolveLoggingArgs(args: LoggingArgs) {
+    const defaults = configDefaults();
     return {
         ...args,
-        environment: args.environment ?? "dev",
-        retentionDays: args.retentionDays ?? 7,
+        environment: args.environment ?? defaults.environment,
+        retentionDays: args.retentionDays ?? defaults.logRetentionDays,
         alarmEmail: args.alarmEmail || undefined,
         replicatedTables: (args.replicatedTables ?? []).filter((table) => table.regions.length > 0),
         tags: args.tags ?? {},

@@ -11,6 +11,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { configDefaults } from "../runtime/specs/config";
 import { keyAttributes, physicalTableName, replicaRegionsOf, type KeyAttribute, type TableSpec } from "../runtime/specs/tables";
 import type { AlarmTransform } from "./logging";
 import { transformed, type Transform } from "./transform";
@@ -102,9 +103,10 @@ export interface TableScaling {
 }
 
 function resolveTablesArgs(args: TablesArgs) {
+    const defaults = configDefaults().tables;
     const seen = new Set<string>();
-    const replicaRegions = args.replicaRegions ?? [];
-    const replicaKmsKeyArns = args.replicaKmsKeyArns ?? {};
+    const replicaRegions = args.replicaRegions ?? defaults.replicaRegions;
+    const replicaKmsKeyArns = args.replicaKmsKeyArns ?? defaults.replicaKmsKeyArns;
     for (const spec of args.specs) {
         if (seen.has(spec.name)) throw new pulumi.RunError(`Tables: two specs are named '${spec.name}'`);
         seen.add(spec.name);
@@ -122,8 +124,8 @@ function resolveTablesArgs(args: TablesArgs) {
         ...args,
         replicaRegions,
         replicaKmsKeyArns,
-        pointInTimeRecovery: args.pointInTimeRecovery ?? true,
-        deletionProtection: args.deletionProtection ?? false,
+        pointInTimeRecovery: args.pointInTimeRecovery ?? defaults.pointInTimeRecovery,
+        deletionProtection: args.deletionProtection ?? defaults.deletionProtection,
         targetUtilizationPercent: args.targetUtilizationPercent ?? 70,
         tags: args.tags ?? {},
         transform: args.transform ?? {},

@@ -38,8 +38,30 @@ describe("components used outside index.ts", function () {
         assert.equal(table.deletionProtectionEnabled, false);
         assert.deepEqual(table.serverSideEncryption, { enabled: true });
         assert.equal(table.billingMode, "PAY_PER_REQUEST");
+        assert.equal(table.replicas, undefined, "no replica regions: a regional table");
+        assert.equal(table.streamEnabled, false);
         assert.equal(run.one("aws:cloudwatch/logGroup:LogGroup", "obs-access").inputs.retentionInDays, 7);
+        const dashboard = JSON.parse(run.one("aws:cloudwatch/dashboard:Dashboard", "obs-dashboard").inputs.dashboardBody);
+        assert.match(dashboard.widgets[0].properties.markdown, /^## tollgate \(dev\):/, "the environment defaults to dev");
         assert.deepEqual(run.ofType("aws:sns/topicSubscription:TopicSubscription"), []);
+    });
+
+    it("gives a Gateway with only its required args 512 MB arm64 for 30 s, throttling at 5000/2000, open CORS, INFO logs and no VPC", () => {
+        const fn = run.one("aws:lambda/function:Function", "edge-function").inputs;
+        assert.deepEqual([fn.memorySize, fn.timeout, fn.architectures], [512, 30, ["arm64"]]);
+        assert.equal(fn.environment.variables.LOG_LEVEL, "INFO");
+        assert.equal(fn.vpcConfig, undefined);
+        assert.deepEqual(run.ofType("tollgate:network:Network"), []);
+        assert.deepEqual(run.one("aws:apigatewayv2/stage:Stage", "edge-stage").inputs.defaultRouteSettings, { throttlingBurstLimit: 5000, throttlingRateLimit: 2000 });
+        assert.deepEqual(run.one("aws:apigatewayv2/api:Api", "edge-api").inputs.corsConfiguration, {
+            allowOrigins: ["*"],
+            allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allowHeaders: ["authorization", "content-type"],
+            exposeHeaders: ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"],
+            allowCredentials: false,
+            maxAge: 600,
+        });
+        assert.equal(run.one("aws:apigatewayv2/integration:Integration", "edge-integration").inputs.timeoutMilliseconds, 30_000);
     });
 
     it("lets a transform function edit a resource's arguments, knowing its name", () => {

@@ -242,6 +242,16 @@ export const configSchema = z.strictObject({
 
 export type TollgateConfigInput = z.input<typeof configSchema>;
 
+/**
+ * What the schema fills in for a stack that sets nothing: every key's default.
+ * The components take their defaults from here, so a component used outside
+ * index.ts gets what a stack leaving the key out gets. A fresh copy each call:
+ * its arrays end up in resource arguments, which a transform may edit in place.
+ */
+export function configDefaults(): z.output<typeof configSchema> {
+    return configSchema.parse({});
+}
+
 /** Validated settings, defaults applied; what the components and the runtime read. */
 export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit" | "backup"> {
     appTables: TableSpec[];
