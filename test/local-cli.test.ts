@@ -16,7 +16,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
 import type { EchoReport } from "../runtime/local/echo";
 import { createSessions } from "../runtime/sessions";
-import { clientFor, freePort } from "./support/dynamo";
+import { clientFor } from "./support/dynamo";
+import { freePort } from "./support/loopback";
 
 const projectDir = path.resolve(__dirname, "..");
 const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.local-test.yaml");

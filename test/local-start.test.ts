@@ -17,7 +17,7 @@ import { startLocal, StartError, type CreateHandler, type LocalGateway } from ".
 import type { EchoReport } from "../runtime/local/echo";
 import type { RuntimeSettings } from "../runtime/settings";
 import { loadStackConfig } from "../runtime/specs/stackFile";
-import { freePort } from "./support/dynamo";
+import { freePort } from "./support/loopback";
 
 const projectDir = path.resolve(__dirname, "..");
 const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.local-test.yaml");

@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { createHash } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { dynamoKinds, freePort } from "./support/dynamo";
+import { dynamoKinds } from "./support/dynamo";
+import { freePort } from "./support/loopback";
 import { bodyOf, event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RuntimeSettings } from "../runtime/settings";

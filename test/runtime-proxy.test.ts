@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { dynamoKinds, freePort } from "./support/dynamo";
+import { dynamoKinds } from "./support/dynamo";
+import { freePort } from "./support/loopback";
 import { binaryPayload, bodyOf, Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RuntimeSettings } from "../runtime/settings";

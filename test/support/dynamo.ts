@@ -4,13 +4,13 @@
  * stopped and started again on that port, to test behaviour while it is down.
  */
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startEmbeddedStore, type EmbeddedStore } from "../../runtime/local/store";
+import { freePort } from "./loopback";
 
 export type DynamoKind = "dynamodb-local" | "dynalite";
 
@@ -38,18 +38,6 @@ export function clientFor(endpoint: string, options: { maxAttempts?: number; tim
         credentials: testCredentials,
         maxAttempts: options.maxAttempts ?? 2,
         requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: 1000 } as any,
-    });
-}
-
-export async function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const server = net.createServer();
-        server.unref();
-        server.on("error", reject);
-        server.listen(0, "127.0.0.1", () => {
-            const { port } = server.address() as net.AddressInfo;
-            server.close(() => resolve(port));
-        });
     });
 }
 

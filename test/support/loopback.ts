@@ -1,10 +1,25 @@
 /**
- * The tests' own HTTP servers (upstreams, JWKS, Secrets Manager, a DynamoDB
- * proxy) listen on a free 127.0.0.1 port and close without waiting for
- * keep-alive connections.
+ * Loopback ports. The tests' own HTTP servers (upstreams, JWKS, Secrets
+ * Manager, a DynamoDB proxy) listen on a free 127.0.0.1 port and close without
+ * waiting for keep-alive connections; a process that binds its port itself
+ * (DynamoDB Local, `npm start` in the tests and the benchmark) is handed one
+ * found free beforehand.
  */
 import type * as http from "node:http";
-import type { AddressInfo } from "node:net";
+import * as net from "node:net";
+
+/** A free TCP port on 127.0.0.1 (closed again before it is returned). */
+export function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.unref();
+        server.on("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
 
 export interface LoopbackServer {
     port: number;
@@ -16,7 +31,7 @@ export interface LoopbackServer {
 
 export async function listenOnLoopback(server: http.Server): Promise<LoopbackServer> {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
+    const { port } = server.address() as net.AddressInfo;
     return {
         port,
         url: `http://127.0.0.1:${port}`,
