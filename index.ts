@@ -17,9 +17,9 @@ import { Domain } from "./components/domain";
 import { Gateway, gatewayFunctionName } from "./components/gateway";
 import { Logging } from "./components/logging";
 import { Tables } from "./components/tables";
-import { capturedSettings } from "./runtime/settings";
-import { ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./runtime/specs/config";
-import { builtInTables, physicalTableName, rateLimitsTable, replicaRegionsOf, sessionsTable } from "./runtime/specs/tables";
+import { capturedSettings } from "./specs/lambda";
+import { ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./specs/config";
+import { builtInTables, physicalTableName, rateLimitsTable, replicaRegionsOf, sessionsTable } from "./specs/tables";
 
 function loadSettings(): TollgateSettings {
     try {

@@ -14,7 +14,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { projectDir } from "../runtime/specs/stackFile";
+import { projectDir } from "../specs/stackFile";
 import { prices } from "./prices";
 import { measureAccuracy } from "./phases/accuracy";
 import { measureColdStart } from "./phases/coldStart";

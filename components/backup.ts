@@ -12,7 +12,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { configDefaults } from "../runtime/specs/config";
+import { configDefaults } from "../specs/config";
 import { transformed, type Transform } from "./transform";
 
 export interface BackupArgs {

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
-import { projectDir } from "../runtime/specs/stackFile";
+import { projectDir } from "../specs/stackFile";
 
 export interface RuntimeBundle {
     /**

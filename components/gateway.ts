@@ -14,9 +14,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { environmentNames, type CapturedSettings } from "../runtime/settings";
-import { configDefaults } from "../runtime/specs/config";
-import { projectDir } from "../runtime/specs/stackFile";
+import { environmentNames, type CapturedSettings, type LambdaEntry } from "../specs/lambda";
+import { configDefaults } from "../specs/config";
+import { projectDir } from "../specs/stackFile";
 import { bundleRuntime, type RuntimeBundle } from "./bundle";
 import { Network, type NetworkArgs } from "./network";
 import { transformed, type Transform } from "./transform";
@@ -188,7 +188,7 @@ function resolveGatewayArgs(args: GatewayArgs) {
  */
 function handlerFactory(bundleModule: string, captured: CapturedSettings): aws.lambda.CallbackFactory<GatewayEvent, GatewayResult> {
     return () => {
-        const runtime: typeof import("../runtime/lambda") = require(bundleModule);
+        const runtime: LambdaEntry = require(bundleModule);
         return runtime.createLambdaHandler(captured);
     };
 }

@@ -6,7 +6,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { configDefaults } from "../runtime/specs/config";
+import { configDefaults } from "../specs/config";
 import { transformed, type Transform } from "./transform";
 
 /** An alarm as the Logging and Tables components create them: one metric (or query) against a threshold. */

@@ -6,13 +6,13 @@
  * are blocks of the one `aws.dynamodb.Table`, with an alarm on the replication
  * latency to each.
  *
- * The specs are plain data (runtime/specs/tables.ts), already validated at
+ * The specs are plain data (specs/tables.ts), already validated at
  * config load; the local gateway creates its tables from the same specs.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { configDefaults } from "../runtime/specs/config";
-import { keyAttributes, physicalTableName, replicaRegionsOf, type KeyAttribute, type TableSpec } from "../runtime/specs/tables";
+import { configDefaults } from "../specs/config";
+import { keyAttributes, physicalTableName, replicaRegionsOf, type KeyAttribute, type TableSpec } from "../specs/tables";
 import type { AlarmTransform } from "./logging";
 import { transformed, type Transform } from "./transform";
 

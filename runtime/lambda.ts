@@ -7,11 +7,11 @@
  * client, caches, logger and metrics are built here, once, and shared by
  * every invocation the container serves.
  */
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { LambdaEntry, LambdaHandler } from "../specs/lambda";
 import { createHandler, type HandlerDeps } from "./handler";
 import { settingsFromEnv, type CapturedSettings } from "./settings";
 
-export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+export type { LambdaHandler } from "../specs/lambda";
 
 export function createLambdaHandler(captured: CapturedSettings, env: NodeJS.ProcessEnv = process.env, deps: Partial<HandlerDeps> = {}): LambdaHandler {
     return createHandler(settingsFromEnv(captured, env), deps);
@@ -19,3 +19,6 @@ export function createLambdaHandler(captured: CapturedSettings, env: NodeJS.Proc
 
 export { createHandler } from "./handler";
 export type { HandlerDeps } from "./handler";
+
+// The component calls this through the contract in specs/lambda.ts; keep the two in step.
+createLambdaHandler satisfies LambdaEntry["createLambdaHandler"];

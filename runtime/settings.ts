@@ -1,23 +1,15 @@
 /**
  * What the runtime needs to know, and where each part comes from.
  *
- * `CapturedSettings` is plain data the Gateway component captures into the
- * Lambda's closure at deploy time (routes and behaviour). Table names, region,
- * log level and the JWT secret's ARN are deploy outputs, so they arrive as
+ * `CapturedSettings` (specs/lambda.ts) is plain data the Gateway component
+ * captures into the Lambda's closure at deploy time. Table names, region, log
+ * level and the JWT secret's ARN are deploy outputs, so they arrive as
  * environment variables and are read once per container by `settingsFromEnv`.
  * The local gateway builds the same `RuntimeSettings` directly.
  */
-import type { RateLimitPolicy, RouteSpec } from "./specs/routes";
-import type { TollgateSettings } from "./specs/config";
+import { environmentNames, type CapturedSettings } from "../specs/lambda";
 
-export interface CapturedSettings {
-    routes: RouteSpec[];
-    defaultRateLimit: RateLimitPolicy;
-    sessionCacheSeconds: number;
-    rateLimitFailureMode: "open" | "closed";
-    upstreamTimeoutMs: number;
-    jwt: { issuer?: string; audience?: string; jwksUrl?: string };
-}
+export type { CapturedSettings } from "../specs/lambda";
 
 export interface RuntimeSettings extends CapturedSettings {
     tables: { rateLimits: string; sessions: string };
@@ -27,27 +19,6 @@ export interface RuntimeSettings extends CapturedSettings {
     jwtSecret: { secretArn: string } | { value: string } | undefined;
     /** DynamoDB endpoint override (local gateway, tests); unset means AWS. */
     dynamoEndpoint?: string;
-}
-
-/** Names of the environment variables the Gateway component sets on the Lambda. */
-export const environmentNames = {
-    rateLimitTable: "DYNAMODB_RATE_LIMIT_TABLE",
-    sessionTable: "DYNAMODB_SESSION_TABLE",
-    region: "AWS_REGION_NAME",
-    logLevel: "LOG_LEVEL",
-    jwtSecretArn: "JWT_SECRET_ARN",
-    dynamoEndpoint: "DYNAMODB_ENDPOINT",
-} as const;
-
-export function capturedSettings(settings: TollgateSettings): CapturedSettings {
-    return {
-        routes: settings.routes,
-        defaultRateLimit: settings.defaultRateLimit,
-        sessionCacheSeconds: settings.sessionCacheSeconds,
-        rateLimitFailureMode: settings.rateLimitFailureMode,
-        upstreamTimeoutMs: settings.upstreamTimeoutMs,
-        jwt: { ...settings.jwt },
-    };
 }
 
 export function settingsFromEnv(captured: CapturedSettings, env: NodeJS.ProcessEnv = process.env): RuntimeSettings {

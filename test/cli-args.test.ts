@@ -4,7 +4,7 @@
  * commands, each mistake refused with a message naming the flag or variable.
  */
 import * as assert from "node:assert/strict";
-import { parsePort, stackNameOfFile, storeEndpoint, storeRegion, UsageError } from "../runtime/cli/args";
+import { parsePort, stackNameOfFile, storeEndpoint, storeRegion, UsageError } from "../data/commandLine";
 
 /** Asserts that `action` throws a UsageError whose message matches `message`. */
 const refuses = (action: () => unknown, message: RegExp) => assert.throws(action, (error) => error instanceof UsageError && message.test(error.message));

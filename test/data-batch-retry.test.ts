@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
-import { BatchWriteError, TableClient } from "../runtime/data/client";
-import { ensureTables } from "../runtime/local/tables";
-import type { TableSpec } from "../runtime/specs/tables";
+import { BatchWriteError, TableClient } from "../data/client";
+import { ensureTables } from "../data/createTables";
+import type { TableSpec } from "../specs/tables";
 import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
 import { startDynamoProxy, type DynamoProxy, type ProxyRule } from "./support/dynamoProxy";
 

@@ -3,8 +3,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
-import { createProgress } from "../runtime/data/progress";
-import { projectDir } from "../runtime/specs/stackFile";
+import { createProgress } from "../data/progress";
+import { projectDir } from "../specs/stackFile";
 import { against, dataFixture, runData, temporaryDir, writeLines } from "./support/dataCli";
 import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
@@ -317,7 +317,7 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
         delete env.AWS_ACCESS_KEY_ID;
         child = spawn(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join("runtime", "cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, proxy.endpoint)],
+            ["--import", "tsx", path.join("cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, proxy.endpoint)],
             { cwd: projectDir, env, stdio: ["ignore", "pipe", "pipe"] },
         );
         let stderr = "";

@@ -1,10 +1,10 @@
 import { strict as assert } from "node:assert";
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
-import { BatchWriteError, ConditionFailedError, TableClient, TransactionFailedError } from "../runtime/data/client";
-import { ItemKeyError, canonicalNumber } from "../runtime/data/keys";
-import { ensureTables } from "../runtime/local/tables";
-import type { TableSpec } from "../runtime/specs/tables";
+import { BatchWriteError, ConditionFailedError, TableClient, TransactionFailedError } from "../data/client";
+import { ItemKeyError, canonicalNumber } from "../data/keys";
+import { ensureTables } from "../data/createTables";
+import type { TableSpec } from "../specs/tables";
 import { dynamoKinds, startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
 
 const postsSpec: TableSpec = {

@@ -1,11 +1,11 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { NumberValue } from "@aws-sdk/lib-dynamodb";
-import { TableClient } from "../runtime/data/client";
-import { itemToLine } from "../runtime/data/itemFormat";
-import type { Item } from "../runtime/data/keys";
-import { loadStackConfig } from "../runtime/specs/stackFile";
-import type { TableSpec } from "../runtime/specs/tables";
+import { TableClient } from "../data/client";
+import { itemToLine } from "../data/itemFormat";
+import type { Item } from "../data/keys";
+import { loadStackConfig } from "../specs/stackFile";
+import type { TableSpec } from "../specs/tables";
 import { against, dataFixture, dataTestConfig, runData, temporaryDir } from "./support/dataCli";
 import { dynamoKinds, startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
 

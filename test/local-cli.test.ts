@@ -14,7 +14,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
-import type { EchoReport } from "../runtime/local/echo";
+import type { EchoReport } from "../local/echo";
 import { createSessions } from "../runtime/sessions";
 import { clientFor } from "./support/dynamo";
 import { freePort } from "./support/loopback";
@@ -42,7 +42,7 @@ interface RunningCli {
 
 /** Runs `npm start`'s command line; resolves when it exits (`ready: false`) or prints its ready line. */
 function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "runtime/local/main.ts", ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts", ...args], {
         cwd: projectDir,
         env: { ...process.env, TOLLGATE_JWT_SECRET: "", ...env },
         stdio: ["ignore", "pipe", "pipe"],

@@ -8,9 +8,9 @@ import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
-import { startGateway, type GatewayHandler, type GatewayOptions, type RunningGateway } from "../runtime/local/gateway";
-import type { GatewayEvent } from "../runtime/local/event";
-import { startEchoUpstream, type EchoReport } from "../runtime/local/echo";
+import { startGateway, type GatewayHandler, type GatewayOptions, type RunningGateway } from "../local/gateway";
+import type { GatewayEvent } from "../local/event";
+import { startEchoUpstream, type EchoReport } from "../local/echo";
 
 /** Captured from AWS (Powertools for AWS Lambda (TypeScript), packages/parser/tests/events/apigw-http/no-auth.json). */
 const capturedEvent = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "apigw-http-v2-event.json"), "utf8"));

@@ -4,10 +4,10 @@
  */
 import * as assert from "node:assert/strict";
 import * as path from "node:path";
-import { UsageError } from "../runtime/cli/args";
-import { checkUpstreamNames, parseOptions } from "../runtime/local/options";
-import { chooseJwtSecret } from "../runtime/local/start";
-import { loadStackConfig } from "../runtime/specs/stackFile";
+import { UsageError } from "../data/commandLine";
+import { checkUpstreamNames, parseOptions } from "../local/options";
+import { chooseJwtSecret } from "../local/start";
+import { loadStackConfig } from "../specs/stackFile";
 
 const projectDir = path.resolve(__dirname, "..");
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => parseOptions(argv, env, projectDir);

@@ -11,12 +11,12 @@ import * as os from "node:os";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { parseOptions } from "../runtime/local/options";
-import { DataDirInUseError, lockDataDir, lockFileName } from "../runtime/local/dataLock";
-import { startLocal, StartError, type CreateHandler, type LocalGateway } from "../runtime/local/start";
-import type { EchoReport } from "../runtime/local/echo";
+import { parseOptions } from "../local/options";
+import { DataDirInUseError, lockDataDir, lockFileName } from "../local/dataLock";
+import { startLocal, StartError, type CreateHandler, type LocalGateway } from "../local/start";
+import type { EchoReport } from "../local/echo";
 import type { RuntimeSettings } from "../runtime/settings";
-import { loadStackConfig } from "../runtime/specs/stackFile";
+import { loadStackConfig } from "../specs/stackFile";
 import { freePort } from "./support/loopback";
 
 const projectDir = path.resolve(__dirname, "..");

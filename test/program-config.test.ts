@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { ConfigError, configKeys, configSchema, parsePulumiConfigValues, resolveSettings, stringKeys, tableSpecSchema } from "../runtime/specs/config";
-import { projectDir } from "../runtime/specs/stackFile";
+import { ConfigError, configKeys, configSchema, parsePulumiConfigValues, resolveSettings, stringKeys, tableSpecSchema } from "../specs/config";
+import { projectDir } from "../specs/stackFile";
 import { devConfigWith, runEachWithConfig, type StackRun } from "./support/program";
 
 const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];

@@ -15,8 +15,8 @@ import { iamDefaults, packEnforcementLevel, tollgatePolicies } from "../policies
 import prodPackConfig from "../policies/config/prod.json";
 import { backupServicePolicies } from "../components/backup";
 import { replicationLatencyAlarm } from "../components/tables";
-import { resolveSettings, type TollgateConfigInput } from "../runtime/specs/config";
-import { rateLimitsTable, replicaRegionsOf, sessionsTable } from "../runtime/specs/tables";
+import { resolveSettings, type TollgateConfigInput } from "../specs/config";
+import { rateLimitsTable, replicaRegionsOf, sessionsTable } from "../specs/tables";
 import { devConfigWith, runEachWithConfig, runStack, StackRun } from "./support/program";
 
 const T = {

@@ -14,7 +14,7 @@ import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { event, freshTables, route, startUpstream, type Upstream } from "./support/runtime";
 import { bundleRuntime } from "../components/bundle";
 import { createSessions } from "../runtime/sessions";
-import { environmentNames, type CapturedSettings } from "../runtime/settings";
+import { environmentNames, type CapturedSettings } from "../specs/lambda";
 
 const projectDir = path.resolve(__dirname, "..");
 

@@ -3,7 +3,7 @@ import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { dynamoKinds } from "./support/dynamo";
 import { event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
-import type { RateLimitPolicy } from "../runtime/specs/routes";
+import type { RateLimitPolicy } from "../specs/routes";
 
 const windowSeconds = 60;
 

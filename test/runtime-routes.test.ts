@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { compileRoutes, matchRoute, parsePath, upstreamUrl } from "../runtime/steps/route";
-import type { RouteSpec } from "../runtime/specs/routes";
+import type { RouteSpec } from "../specs/routes";
 
 const spec = (name: string, pathPrefix: string, upstream = `https://${name}.example.com/base`): RouteSpec => ({ name, pathPrefix, upstream, auth: "none", permissions: [] });
 

@@ -4,9 +4,9 @@ import * as path from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { freePort } from "./support/loopback";
-import { ensureTables } from "../runtime/local/tables";
-import { loadStackConfig } from "../runtime/specs/stackFile";
-import { physicalTableName, rateLimitsTable, sessionsTable } from "../runtime/specs/tables";
+import { ensureTables } from "../data/createTables";
+import { loadStackConfig } from "../specs/stackFile";
+import { physicalTableName, rateLimitsTable, sessionsTable } from "../specs/tables";
 import { sessionIdOf } from "../runtime/sessions";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -18,7 +18,7 @@ interface Ran {
 }
 
 function runNode(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
-    return runProcess(process.execPath, ["-r", "ts-node/register/transpile-only", "runtime/cli/sessions.ts", ...args], env);
+    return runProcess(process.execPath, ["--import", "tsx", "cli/sessions.ts", ...args], env);
 }
 
 function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<Ran> {

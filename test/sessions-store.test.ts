@@ -1,23 +1,19 @@
 /**
- * The session store over the typed table client (runtime/data/client.ts):
- * what the store promises that rests on the client. A new session never
- * overwrites a stored one, a lookup is a strongly consistent read (a revoked
- * session is gone for the very next request), and revoke-all finishes, or
- * says how much it left, when DynamoDB answers batches only in part.
+ * The session store: a new session never overwrites a stored one, a lookup
+ * is a strongly consistent read (a revoked session is gone for the very next
+ * request), and revoke-all finishes, or says how much it left, when DynamoDB
+ * throttles its deletes.
  */
 import { strict as assert } from "node:assert";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { BatchWriteError, ConditionFailedError } from "../runtime/data/client";
 import { Sessions } from "../runtime/sessions";
-import { DynamoSessionStore } from "../runtime/stores/sessionStore";
+import { DynamoSessionStore, SessionExistsError, SessionsNotDeletedError } from "../runtime/stores/sessionStore";
 import { clientFor, dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
 import { startDynamoProxy, type DynamoProxy, type ProxyRule } from "./support/dynamoProxy";
 import { Clock, freshTables } from "./support/runtime";
 
-const noWait = async () => {};
-
 for (const kind of dynamoKinds) {
-    describe(`session store over the table client (${kind})`, function () {
+    describe(`session store (${kind})`, function () {
         let dynamo: TestDynamo;
         let tableName: string;
         let clock: Clock;
@@ -41,7 +37,7 @@ for (const kind of dynamoKinds) {
             const sessions = new Sessions({ store: new DynamoSessionStore(dynamo.doc, tableName), now: clock.now, randomBytes: () => Buffer.alloc(32, 7) });
             const first = await sessions.create({ userId: "u-first" });
             // when the same token comes out again
-            await assert.rejects(sessions.create({ userId: "u-second" }), ConditionFailedError);
+            await assert.rejects(sessions.create({ userId: "u-second" }), SessionExistsError);
             // then
             assert.equal((await sessions.get(first.token))?.userId, "u-first");
         });
@@ -77,7 +73,7 @@ for (const kind of dynamoKinds) {
             client.destroy();
         });
 
-        describe("revoking all of a user's sessions through a DynamoDB that answers batches in part", () => {
+        describe("revoking all of a user's sessions through a DynamoDB that throttles", () => {
             let proxy: DynamoProxy | undefined;
             let proxiedClient: ReturnType<typeof clientFor> | undefined;
             afterEach(async () => {
@@ -88,31 +84,25 @@ for (const kind of dynamoKinds) {
 
             async function sessionsThrough(rule: ProxyRule): Promise<Sessions> {
                 proxy = await startDynamoProxy(dynamo.endpoint, rule);
-                proxiedClient = clientFor(proxy.endpoint);
-                return new Sessions({ store: new DynamoSessionStore(DynamoDBDocumentClient.from(proxiedClient), tableName, noWait), now: clock.now });
+                proxiedClient = clientFor(proxy.endpoint, { maxAttempts: 3 });
+                return new Sessions({ store: new DynamoSessionStore(DynamoDBDocumentClient.from(proxiedClient), tableName), now: clock.now });
             }
 
-            it("resends the unprocessed deletes until every session is gone", async () => {
-                // given 30 sessions, and an endpoint that takes 7 deletes of each batch
-                const sessions = await sessionsThrough((call) => (call.operation === "BatchWriteItem" ? { kind: "partial", forward: 7 } : undefined));
+            it("deletes every session when some deletes are throttled and retried", async () => {
+                // given 30 sessions, and an endpoint that throttles the first five deletes it sees
+                const sessions = await sessionsThrough((call) => (call.operation === "DeleteItem" && call.count <= 5 ? { kind: "throttle" } : undefined));
                 for (let i = 0; i < 30; i++) await sessions.create({ userId: "u-busy" });
                 // when
                 const revoked = await sessions.revokeAllForUser("u-busy");
                 // then
                 assert.equal(revoked, 30);
                 assert.deepEqual(await storedSessionIds(), []);
-                assert.ok(proxy!.log.some((entry) => entry.operation === "BatchWriteItem" && entry.unprocessed > 0), "the endpoint left some deletes unprocessed");
+                assert.ok(proxy!.log.some((entry) => entry.operation === "DeleteItem" && entry.action === "throttle"), "the endpoint throttled some deletes");
             });
 
-            it("says how many sessions were not deleted after the last attempt, and leaves exactly those", async () => {
-                // given an endpoint that never takes more than 4 deletes of a user's sessions
-                let taken = 0;
-                const sessions = await sessionsThrough((call) => {
-                    if (call.operation !== "BatchWriteItem") return undefined;
-                    const forward = Math.max(0, 4 - taken);
-                    taken += Math.min(forward, call.body.RequestItems[tableName].length);
-                    return { kind: "partial", forward };
-                });
+            it("says how many sessions were not deleted after the client's retries, and leaves exactly those", async () => {
+                // given an endpoint that takes 4 deletes and throttles every one after
+                const sessions = await sessionsThrough((call) => (call.operation === "DeleteItem" && call.count > 4 ? { kind: "throttle" } : undefined));
                 for (let i = 0; i < 10; i++) await sessions.create({ userId: "u-stuck" });
                 // when
                 const failure = await sessions.revokeAllForUser("u-stuck").then(
@@ -120,8 +110,8 @@ for (const kind of dynamoKinds) {
                     (error: unknown) => error,
                 );
                 // then
-                assert.ok(failure instanceof BatchWriteError);
-                assert.match(failure.message, /: 6 of 10 items were not written after 6 attempts/);
+                assert.ok(failure instanceof SessionsNotDeletedError);
+                assert.match(failure.message, /^6 of 10 sessions were not deleted/);
                 assert.equal((await storedSessionIds()).length, 6);
             });
         });

@@ -14,9 +14,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as esbuild from "esbuild";
-import type { CapturedSettings } from "../../runtime/settings";
-import { capturedSettings } from "../../runtime/settings";
-import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
+import type { CapturedSettings } from "../../specs/lambda";
+import { capturedSettings } from "../../specs/lambda";
+import { loadStackConfig, projectDir } from "../../specs/stackFile";
 
 /** Where the compiled runtime goes, relative to the project (the working directory of the run). */
 export const naiveBuildDir = ".tollgate/bench/naive";

@@ -14,10 +14,10 @@
  * lets up to twice the limit through across a boundary).
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { startEmbeddedStore } from "../../runtime/local/store";
-import { ensureTables } from "../../runtime/local/tables";
-import type { RateLimitAlgorithm, RateLimitPolicy } from "../../runtime/specs/routes";
-import { rateLimitsTable } from "../../runtime/specs/tables";
+import { startEmbeddedStore } from "../../local/store";
+import { ensureTables } from "../../data/createTables";
+import type { RateLimitAlgorithm, RateLimitPolicy } from "../../specs/routes";
+import { rateLimitsTable } from "../../specs/tables";
 import { RateLimiter } from "../../runtime/steps/rateLimit";
 import { createDocumentClient } from "../../runtime/stores/dynamo";
 import { DynamoRateLimitStore } from "../../runtime/stores/rateLimitStore";

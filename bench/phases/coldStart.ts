@@ -9,8 +9,8 @@
 import * as path from "node:path";
 import { fakeRegion } from "../../policies/offline/fakes";
 import { runProgramIsolated, type ProgramRun } from "../../policies/offline/harness";
-import { environmentNames } from "../../runtime/settings";
-import { projectDir } from "../../runtime/specs/stackFile";
+import { environmentNames } from "../../specs/lambda";
+import { projectDir } from "../../specs/stackFile";
 import { coldStart, unpackArchive, zippedBytes, type ColdStartSample, type RecordedArchive } from "../support/archive";
 import { gatewayEvent } from "../support/inProcess";
 import { median, round } from "../support/stats";

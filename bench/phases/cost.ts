@@ -17,7 +17,7 @@
  * CloudWatch ingests too; `usd_per_million_all_logs` includes them.
  */
 import { accessLogFormat } from "../../components/gateway";
-import { loadStackConfig } from "../../runtime/specs/stackFile";
+import { loadStackConfig } from "../../specs/stackFile";
 import { prices, seedEstimateUsdPerMillion } from "../prices";
 import { round } from "../support/stats";
 import type { DynamoOpsResult } from "./dynamoOps";

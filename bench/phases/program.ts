@@ -7,7 +7,7 @@
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { runProgramIsolated, type ProgramRun } from "../../policies/offline/harness";
-import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
+import { loadStackConfig, projectDir } from "../../specs/stackFile";
 import { round } from "../support/stats";
 
 export const programEntry = path.join(projectDir, "index.ts");

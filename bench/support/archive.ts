@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yazl from "yazl";
-import { projectDir } from "../../runtime/specs/stackFile";
+import { projectDir } from "../../specs/stackFile";
 
 export type ArchiveEntry = { __asset: "string"; text: string } | { __asset: "file"; path: string } | { __archive: "file"; path: string };
 export type RecordedArchive = { __archive: "assets"; assets: Record<string, ArchiveEntry> };

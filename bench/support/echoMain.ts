@@ -1,5 +1,5 @@
 /** Runs the local gateway's echo upstream on a free loopback port until SIGINT/SIGTERM. */
-import { startEchoUpstream } from "../../runtime/local/echo";
+import { startEchoUpstream } from "../../local/echo";
 
 startEchoUpstream("bench").then((echo) => {
     process.stdout.write(`echo ready on ${echo.url}\n`);

@@ -8,13 +8,14 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { createHandler, type Handler } from "../../runtime/handler";
-import { startEchoUpstream, type EchoUpstream } from "../../runtime/local/echo";
-import { startEmbeddedStore, type EmbeddedStore } from "../../runtime/local/store";
-import { ensureTables } from "../../runtime/local/tables";
+import { startEchoUpstream, type EchoUpstream } from "../../local/echo";
+import { startEmbeddedStore, type EmbeddedStore } from "../../local/store";
+import { ensureTables } from "../../data/createTables";
 import { createSessions } from "../../runtime/sessions";
-import { capturedSettings, type RuntimeSettings } from "../../runtime/settings";
-import { loadStackConfig } from "../../runtime/specs/stackFile";
-import { rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
+import { type RuntimeSettings } from "../../runtime/settings";
+import { capturedSettings } from "../../specs/lambda";
+import { loadStackConfig } from "../../specs/stackFile";
+import { rateLimitsTable, sessionsTable } from "../../specs/tables";
 import { countingDynamo, type CountingDynamo } from "./dynamoCounter";
 
 /** A clock the workload moves by hand; starts on a whole hour so windows line up with it. */

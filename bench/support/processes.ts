@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { projectDir } from "../../runtime/specs/stackFile";
+import { projectDir } from "../../specs/stackFile";
 import { freePort } from "../../test/support/loopback";
 
 /** Children still running; killed if this process exits first (a failed or timed-out run leaves nothing behind). */
@@ -31,7 +31,7 @@ export interface ChildService {
 }
 
 /**
- * Spawns `node -r ts-node/register/transpile-only <script> ...args` in the
+ * Spawns `node --import tsx <script> ...args` in the
  * project directory and resolves once its output matches `ready` (the first
  * group is the URL it serves).
  */
@@ -39,7 +39,7 @@ export async function startChild(script: string, args: string[], options: { env?
     const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-child-"));
     const logFile = path.join(logDir, "output.log");
     const fd = fs.openSync(logFile, "w");
-    const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", script, ...args], {
+    const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
         cwd: projectDir,
         env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...options.env },
         stdio: ["ignore", fd, fd],
@@ -111,7 +111,7 @@ export async function startLocalGateway(options: { configFile: string; upstreams
     while (dynamoPort === port) dynamoPort = await freePort();
     const args = ["--config", options.configFile, "--memory", "--port", String(port)];
     for (const [name, url] of Object.entries(options.upstreams ?? {})) args.push("--upstream", `${name}=${url}`);
-    const service = await startChild("runtime/local/main.ts", args, {
+    const service = await startChild("local/main.ts", args, {
         env: { DYNAMODB_PORT: String(dynamoPort), ...options.env },
         ready: /ready on (http:\/\/127\.0\.0\.1:\d+)/,
         timeoutMs: 90_000,
@@ -119,7 +119,7 @@ export async function startLocalGateway(options: { configFile: string; upstreams
     return { ...service, dynamoEndpoint: `http://127.0.0.1:${dynamoPort}` };
 }
 
-/** The built-in echo upstream of the local gateway (runtime/local/echo.ts) in a process of its own. */
+/** The built-in echo upstream of the local gateway (local/echo.ts) in a process of its own. */
 export function startEchoProcess(): Promise<ChildService> {
     return startChild(path.join("bench", "support", "echoMain.ts"), [], { ready: /echo ready on (http:\/\/127\.0\.0\.1:\d+)/ });
 }

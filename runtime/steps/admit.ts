@@ -24,7 +24,7 @@
  * failed closed (503) > limited (429) > no valid credential (401) > missing
  * permission (403) > admitted.
  */
-import type { RateLimitPolicy, RouteSpec } from "../specs/routes";
+import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import type { Identity, Verification } from "../auth/identity";
 import type { JwtVerifier } from "../auth/jwt";
 import type { SessionAuthenticator } from "../auth/sessionAuth";

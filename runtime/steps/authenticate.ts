@@ -8,7 +8,7 @@
  *   bearer token or a `session` cookie the session way.
  * - `none`: anonymous; the Authorization header is the upstream's business.
  */
-import type { AuthMode, RouteSpec } from "../specs/routes";
+import type { AuthMode, RouteSpec } from "../../specs/routes";
 import type { Identity } from "../auth/identity";
 import { looksLikeJwt } from "../auth/jwt";
 import { cookieValue, type GatewayRequest } from "./request";

@@ -15,7 +15,7 @@
  * conditional UpdateItem whose limit is the part of the window's budget the
  * previous window has not used up: `floor(limit - previous * weight)`.
  */
-import type { RateLimitPolicy } from "../specs/routes";
+import type { RateLimitPolicy } from "../../specs/routes";
 import { ExpiringCache } from "../expiringCache";
 import type { RateLimitStore } from "../stores/rateLimitStore";
 

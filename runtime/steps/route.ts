@@ -10,7 +10,7 @@
  * path is rebuilt from the accepted segments, every character that cannot
  * appear literally in a URL path re-encoded, so `fetch` never reinterprets it.
  */
-import { healthPaths, type RouteSpec } from "../specs/routes";
+import { healthPaths, type RouteSpec } from "../../specs/routes";
 
 export interface CompiledRoute {
     spec: RouteSpec;

@@ -5,13 +5,11 @@
  * `permissions` (list), `created_at`, `expires_at` (epoch seconds, TTL).
  * `UserIdIndex` (user_id, expires_at) serves the per-user queries.
  *
- * Every read and write goes through the typed table client built from the
- * sessions table spec (runtime/data/client.ts), the one DynamoDB access layer
- * the session store shares with the data tools.
+ * Five single-item operations and one query: nothing here scans or batches,
+ * so the Lambda carries no table tooling it never runs.
  */
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { TableClient } from "../data/client";
-import { sessionsTable } from "../specs/tables";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { isConditionalCheckFailed } from "./dynamo";
 
 export interface Session {
     sessionId: string;
@@ -28,19 +26,39 @@ export interface Session {
 export interface SessionStore {
     /** The stored session, expired or not; a strongly consistent read. */
     get(sessionId: string): Promise<Session | undefined>;
-    /** Writes a new session; fails if the id exists. */
+    /** Writes a new session; throws SessionExistsError if the id is taken. */
     put(session: Session): Promise<void>;
     /** Deletes a session; false when there was none. */
     delete(sessionId: string): Promise<boolean>;
     /** Every stored session of a user through `UserIdIndex`, expired ones included unless `activeAt` is given. */
     listByUser(userId: string, options?: { activeAt?: number }): Promise<Session[]>;
-    /** Deletes the given sessions in batches; returns how many were deleted. */
+    /** Deletes the given sessions; returns how many existed. Throws SessionsNotDeletedError when some could not be deleted. */
     deleteMany(sessionIds: string[]): Promise<number>;
     /** Throws when the table cannot be read. */
     ping(): Promise<void>;
 }
 
 export const userIdIndexName = "UserIdIndex";
+
+/** A new session's id is already stored (two tokens with one SHA-256: in practice, a broken random source). */
+export class SessionExistsError extends Error {
+    constructor() {
+        super("a session with this id is already stored");
+        this.name = "SessionExistsError";
+    }
+}
+
+/** Some deletes of a revoke-all failed after the client's retries; the rest are done. */
+export class SessionsNotDeletedError extends Error {
+    constructor(
+        readonly failed: number,
+        readonly total: number,
+        readonly cause: unknown,
+    ) {
+        super(`${failed} of ${total} sessions were not deleted (${(cause as Error)?.name ?? "error"}); run the revoke again`);
+        this.name = "SessionsNotDeletedError";
+    }
+}
 
 type SessionItem = {
     session_id: string;
@@ -86,48 +104,77 @@ function toItem(session: Session): SessionItem {
     return item;
 }
 
-/** Attempts at the unprocessed part of a revoke-all batch, backing off with full jitter between them. */
-const batchWriteAttempts = 6;
+/** Deletes of one revoke-all in flight at once: enough to end a user's sessions in a few round trips, few enough not to throttle the table. */
+const deleteConcurrency = 8;
 /** The key the readiness ping reads: never a real session (those are 64 hex characters). */
 const healthKey = { session_id: "tollgate:health" };
 
 export class DynamoSessionStore implements SessionStore {
-    private readonly table: TableClient<SessionItem>;
-
     constructor(
-        dynamo: DynamoDBDocumentClient,
+        private readonly dynamo: DynamoDBDocumentClient,
         readonly tableName: string,
-        sleep?: (ms: number) => Promise<void>,
-    ) {
-        this.table = new TableClient<SessionItem>(sessionsTable, { tableName, documentClient: dynamo, maxAttempts: batchWriteAttempts, sleep });
-    }
+    ) {}
 
     async get(sessionId: string): Promise<Session | undefined> {
-        const item = await this.table.get({ session_id: sessionId }, { consistent: true });
-        return item ? toSession(item) : undefined;
+        const { Item } = await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ConsistentRead: true }));
+        return Item ? toSession(Item) : undefined;
     }
 
     async put(session: Session): Promise<void> {
-        await this.table.put(toItem(session), { ifNotExists: true });
+        try {
+            await this.dynamo.send(new PutCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }));
+        } catch (error) {
+            if (isConditionalCheckFailed(error)) throw new SessionExistsError();
+            throw error;
+        }
     }
 
     async delete(sessionId: string): Promise<boolean> {
-        return (await this.table.delete({ session_id: sessionId })) !== undefined;
+        const { Attributes } = await this.dynamo.send(new DeleteCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ReturnValues: "ALL_OLD" }));
+        return Attributes !== undefined;
     }
 
     async listByUser(userId: string, options: { activeAt?: number } = {}): Promise<Session[]> {
         const sessions: Session[] = [];
-        const rangeKey = options.activeAt === undefined ? undefined : { gt: options.activeAt };
-        for await (const item of this.table.query({ index: userIdIndexName, hashKey: userId, rangeKey })) sessions.push(toSession(item));
+        const active = options.activeAt !== undefined;
+        let startKey: Record<string, unknown> | undefined;
+        do {
+            const page = await this.dynamo.send(
+                new QueryCommand({
+                    TableName: this.tableName,
+                    IndexName: userIdIndexName,
+                    KeyConditionExpression: active ? "user_id = :user AND expires_at > :now" : "user_id = :user",
+                    ExpressionAttributeValues: active ? { ":user": userId, ":now": options.activeAt } : { ":user": userId },
+                    ExclusiveStartKey: startKey,
+                }),
+            );
+            for (const item of page.Items ?? []) sessions.push(toSession(item));
+            startKey = page.LastEvaluatedKey;
+        } while (startKey);
         return sessions;
     }
 
     async deleteMany(sessionIds: string[]): Promise<number> {
-        const { written } = await this.table.batchWrite(sessionIds.map((sessionId) => ({ delete: { session_id: sessionId } })));
-        return written;
+        let deleted = 0;
+        let failed = 0;
+        let firstError: unknown;
+        const queue = [...sessionIds];
+        const worker = async () => {
+            for (let sessionId = queue.shift(); sessionId !== undefined; sessionId = queue.shift()) {
+                try {
+                    if (await this.delete(sessionId)) deleted++;
+                } catch (error) {
+                    failed++;
+                    firstError ??= error;
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: Math.min(deleteConcurrency, queue.length) }, worker));
+        if (failed > 0) throw new SessionsNotDeletedError(failed, sessionIds.length, firstError);
+        return deleted;
     }
 
     async ping(): Promise<void> {
-        await this.table.get(healthKey, { attributes: ["session_id"] });
+        await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "session_id" }));
     }
 }

@@ -19,11 +19,11 @@ import { stringify as toYaml } from "yaml";
 import { gatewayEvent } from "../../bench/support/inProcess";
 import { startLocalGateway, type LocalGatewayProcess } from "../../bench/support/processes";
 import { createHandler, type Handler } from "../../runtime/handler";
-import { startEmbeddedStore, type EmbeddedStore } from "../../runtime/local/store";
-import { ensureTables } from "../../runtime/local/tables";
+import { startEmbeddedStore, type EmbeddedStore } from "../../local/store";
+import { ensureTables } from "../../data/createTables";
 import { createSessions } from "../../runtime/sessions";
 import type { RuntimeSettings } from "../../runtime/settings";
-import { physicalTableName, rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
+import { physicalTableName, rateLimitsTable, sessionsTable } from "../../specs/tables";
 import {
     answerProblems,
     applyMutations,

@@ -12,7 +12,7 @@ import { startLoad } from "../../bench/support/load";
 import { createHandler } from "../../runtime/handler";
 import { createSessions } from "../../runtime/sessions";
 import type { RuntimeSettings } from "../../runtime/settings";
-import type { RouteSpec } from "../../runtime/specs/routes";
+import type { RouteSpec } from "../../specs/routes";
 import { gatewayEvent } from "../../bench/support/inProcess";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
 import { freshTables, startUpstream, type Upstream } from "../support/runtime";

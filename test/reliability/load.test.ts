@@ -17,8 +17,8 @@ import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
 import { startEchoProcess, startLocalGateway, type ChildService, type LocalGatewayProcess } from "../../bench/support/processes";
 import { startLoad } from "../../bench/support/load";
 import { createSessions } from "../../runtime/sessions";
-import { loadStackConfig } from "../../runtime/specs/stackFile";
-import { physicalTableName, rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
+import { loadStackConfig } from "../../specs/stackFile";
+import { physicalTableName, rateLimitsTable, sessionsTable } from "../../specs/tables";
 import { hashLimiterKey } from "../../runtime/steps/observe";
 
 const stackFile = path.join(__dirname, "stacks", "Pulumi.reliability.yaml");

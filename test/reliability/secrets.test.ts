@@ -14,8 +14,8 @@ import { DynamoDBClient, ListTablesCommand, paginateScan } from "@aws-sdk/client
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startEchoProcess, startLocalGateway, type ChildService, type LocalGatewayProcess } from "../../bench/support/processes";
 import { createSessions } from "../../runtime/sessions";
-import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
-import { physicalTableName, sessionsTable } from "../../runtime/specs/tables";
+import { loadStackConfig, projectDir } from "../../specs/stackFile";
+import { physicalTableName, sessionsTable } from "../../specs/tables";
 
 const stackFile = path.join(__dirname, "stacks", "Pulumi.reliability.yaml");
 
@@ -50,7 +50,7 @@ describe("reliability: secrets at rest", function () {
         for (let i = 0; i < 40; i++) tokens.push((await sessions.create({ userId: `secret-user-${i % 8}`, username: `user ${i}`, roles: ["r"], permissions: ["p"] })).token);
         const port = new URL(gateway.dynamoEndpoint).port;
         for (let i = 0; i < 5; i++) {
-            const { stdout } = await promisify(execFile)(process.execPath, ["-r", "ts-node/register/transpile-only", "runtime/cli/sessions.ts", "create", "--local", "--config", stackFile, "--user", `cli-user-${i}`], {
+            const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "cli/sessions.ts", "create", "--local", "--config", stackFile, "--user", `cli-user-${i}`], {
                 cwd: projectDir,
                 env: { ...process.env, DYNAMODB_PORT: port, TS_NODE_TRANSPILE_ONLY: "true" },
             });

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
-import { runDataCli } from "../../runtime/cli/data";
-import { projectDir } from "../../runtime/specs/stackFile";
+import { runDataCli } from "../../cli/data";
+import { projectDir } from "../../specs/stackFile";
 
 export const dataTestConfig = path.join(projectDir, "test", "fixtures", "data", "Pulumi.data-test.yaml");
 export const dataFixture = (name: string) => path.join(projectDir, "test", "fixtures", "data", name);

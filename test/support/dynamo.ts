@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { startEmbeddedStore, type EmbeddedStore } from "../../runtime/local/store";
+import { startEmbeddedStore, type EmbeddedStore } from "../../local/store";
 import { freePort } from "./loopback";
 
 export type DynamoKind = "dynamodb-local" | "dynalite";

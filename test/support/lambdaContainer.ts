@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { projectDir } from "../../runtime/specs/stackFile";
+import { projectDir } from "../../specs/stackFile";
 
 export interface LambdaContainerOptions {
     /** The unpacked archive (what Lambda puts in /var/task). */

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runProgramIsolated, type ProgramRun, type RegisteredResource } from "../../policies/offline/harness";
-import { loadStackConfig, projectDir } from "../../runtime/specs/stackFile";
+import { loadStackConfig, projectDir } from "../../specs/stackFile";
 
 export const programEntry = path.join(projectDir, "index.ts");
 

@@ -12,9 +12,9 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { clientFor, startDynamo, type DynamoKind, type TestDynamo } from "./dynamo";
 import { listenOnLoopback } from "./loopback";
-import { ensureTables } from "../../runtime/local/tables";
-import { rateLimitsTable, sessionsTable } from "../../runtime/specs/tables";
-import type { RateLimitPolicy, RouteSpec } from "../../runtime/specs/routes";
+import { ensureTables } from "../../data/createTables";
+import { rateLimitsTable, sessionsTable } from "../../specs/tables";
+import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import type { RuntimeSettings } from "../../runtime/settings";
 
 const fixture: APIGatewayProxyEventV2 = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "apigw-http-v2-event.json"), "utf8"));

@@ -1,12 +1,12 @@
 /**
- * The local gateway's HTTP emulation (runtime/local/gateway.ts) and the
+ * The local gateway's HTTP emulation (local/gateway.ts) and the
  * handler (runtime/handler.ts) in a process of their own, with settings given
  * as JSON in TOLLGATE_RELIABILITY_SETTINGS: what `npm start` runs, but against
  * any DynamoDB endpoint, so a test can stop and restart that DynamoDB under
  * load and watch this process survive it.
  */
 import { createHandler } from "../../../runtime/handler";
-import { startGateway, type GatewayHandler } from "../../../runtime/local/gateway";
+import { startGateway, type GatewayHandler } from "../../../local/gateway";
 import type { RuntimeSettings } from "../../../runtime/settings";
 
 async function main() {

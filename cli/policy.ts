@@ -16,13 +16,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
-import type { Evaluation, PackConfigFile, Violation } from "./evaluate";
+import type { Evaluation, PackConfigFile, Violation } from "../policies/offline/evaluate";
 
 // The pack, the evaluator and the harness load @pulumi/aws and @pulumi/pulumi
 // (seconds); they are imported once the command line has been checked, so a
 // mistyped flag is answered at once.
 
-const projectDir = path.resolve(__dirname, "..", "..");
+const projectDir = path.resolve(__dirname, "..");
 
 const usage = "usage: npm run policy -- --stack NAME [--program PATH] [--policy-pack-config FILE]";
 
@@ -126,7 +126,7 @@ async function main(argv: string[]): Promise<number> {
     const usingConfigFile = values["policy-pack-config"] !== undefined || fs.existsSync(configFile);
     const packConfigText = usingConfigFile ? readPackConfig(configFile) : {};
 
-    const { loadStackConfig } = await import("../../runtime/specs/stackFile");
+    const { loadStackConfig } = await import("../specs/stackFile");
     let stackConfig;
     try {
         stackConfig = loadStackConfig(stack);
@@ -134,9 +134,9 @@ async function main(argv: string[]): Promise<number> {
         fail(error.message);
     }
 
-    const { packEnforcementLevel, tollgatePolicies } = await import("../rules");
-    const { evaluatePolicies, resolvePackConfig } = await import("./evaluate");
-    const { runProgramIsolated } = await import("./harness");
+    const { packEnforcementLevel, tollgatePolicies } = await import("../policies/rules");
+    const { evaluatePolicies, resolvePackConfig } = await import("../policies/offline/evaluate");
+    const { runProgramIsolated } = await import("../policies/offline/harness");
     let packConfig;
     try {
         packConfig = resolvePackConfig(tollgatePolicies, packEnforcementLevel, packConfigText);

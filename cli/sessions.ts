@@ -14,12 +14,12 @@
  * could not be reached or refused the operation.
  */
 import { parseArgs } from "node:util";
-import { storeEndpoint, storeRegion, UsageError } from "./args";
+import { storeEndpoint, storeRegion, UsageError } from "../data/commandLine";
 import { loadStackConfig } from "../specs/stackFile";
 import { ConfigError } from "../specs/config";
 import { physicalTableName, sessionsTable } from "../specs/tables";
-import { createDynamoClient, documentClientOf } from "../stores/dynamo";
-import { createSessions, defaultSessionTtlSeconds, SessionInputError, type Session } from "../sessions";
+import { createDynamoClient, documentClientOf } from "../runtime/stores/dynamo";
+import { createSessions, defaultSessionTtlSeconds, SessionInputError, type Session } from "../runtime/sessions";
 
 export const usage = `Usage: npm run --silent sessions -- <command> [flags]
 

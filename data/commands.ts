@@ -2,13 +2,13 @@
  * The data commands behind `npm run data -- <command>`: each takes parsed
  * options and the process's streams, reports on stderr (progress, bad
  * records, where a run stopped), writes its result on stdout, and returns the
- * exit code. Argument parsing lives in `runtime/cli/data.ts`.
+ * exit code. Argument parsing lives in `cli/data.ts`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { DescribeTableCommand } from "@aws-sdk/client-dynamodb";
-import { UsageError } from "../cli/args";
-import { ensureTables } from "../local/tables";
+import { UsageError } from "./commandLine";
+import { ensureTables } from "./createTables";
 import { physicalTableName, type TableSpec } from "../specs/tables";
 import { readCheckpoint, removeCheckpoint, writeCheckpoint } from "./checkpoint";
 import { TableClient } from "./client";

@@ -1,7 +1,7 @@
 /**
  * `npm run data -- <command> [flags]`: get data into and out of tollgate's
  * tables (seed, migrate, export, import, verify). Parses the command line,
- * resolves the stack and the store, and hands over to runtime/data/commands.
+ * resolves the stack and the store, and hands over to data/commands.
  * Exit codes: 0 done, 1 failed (bad input with --on-error stop, a write
  * DynamoDB refused), 2 usage error (the message names the flag), 3 verify
  * found differences, 130 interrupted (Ctrl-C; an import says where to resume).
@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { UsageError } from "./args";
+import { UsageError } from "../data/commandLine";
 import { defaultCheckpointFile } from "../data/checkpoint";
 import {
     exitCodes,

@@ -23,7 +23,7 @@ export interface StackConfig {
     region?: string;
 }
 
-export const projectDir = path.resolve(__dirname, "..", "..");
+export const projectDir = path.resolve(__dirname, "..");
 
 function readYamlFile(file: string): any {
     let text: string;

@@ -7,7 +7,8 @@
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import { capturedSettings, type RuntimeSettings } from "../settings";
+import { type RuntimeSettings } from "../runtime/settings";
+import { capturedSettings } from "../specs/lambda";
 import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
 import type { RateLimitPolicy, RouteSpec } from "../specs/routes";
@@ -15,7 +16,7 @@ import { startEchoUpstream, type EchoUpstream } from "./echo";
 import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
 import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
 import { startEmbeddedStore, type EmbeddedStore } from "./store";
-import { ensureTables } from "./tables";
+import { ensureTables } from "../data/createTables";
 import { DataDirInUseError, lockDataDir } from "./dataLock";
 
 /** The contract of `runtime/handler.ts`. */

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { localStore, parsePort, stackNameOfFile, UsageError } from "../cli/args";
+import { localStore, parsePort, stackNameOfFile, UsageError } from "../data/commandLine";
 
 export interface LocalOptions {
     /** Stack whose `Pulumi.<stack>.yaml` supplies routes and settings. */

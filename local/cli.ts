@@ -8,7 +8,7 @@
  * cannot start (a port in use, the store failing).
  */
 import { performance } from "node:perf_hooks";
-import { UsageError } from "../cli/args";
+import { UsageError } from "../data/commandLine";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
@@ -25,7 +25,7 @@ export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
  */
 function loadCreateHandler(): CreateHandler {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const handlerModule: typeof import("../handler") = require("../handler");
+    const handlerModule: typeof import("../runtime/handler") = require("../runtime/handler");
     return handlerModule.createHandler;
 }
 

@@ -5,7 +5,7 @@
  * stack's `aws:region`).
  */
 import * as path from "node:path";
-import { storeEndpoint, storeRegion, stackNameOfFile, UsageError } from "../cli/args";
+import { storeEndpoint, storeRegion, stackNameOfFile, UsageError } from "./commandLine";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, type StackConfig } from "../specs/stackFile";
 import { builtInTables, physicalTableName, type TableSpec } from "../specs/tables";

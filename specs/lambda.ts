@@ -1,0 +1,48 @@
+/**
+ * The contract between the program and the Lambda it deploys: what the
+ * Gateway component captures into the function's closure (`CapturedSettings`,
+ * plain data: routes and behaviour) and the names of the environment
+ * variables it sets (deploy outputs such as table names and the JWT secret's
+ * ARN). One definition, two readers: `components/gateway.ts` writes it,
+ * `runtime/settings.ts` reads it back in the container.
+ */
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { TollgateSettings } from "./config";
+import type { RateLimitPolicy, RouteSpec } from "./routes";
+
+export interface CapturedSettings {
+    routes: RouteSpec[];
+    defaultRateLimit: RateLimitPolicy;
+    sessionCacheSeconds: number;
+    rateLimitFailureMode: "open" | "closed";
+    upstreamTimeoutMs: number;
+    jwt: { issuer?: string; audience?: string; jwksUrl?: string };
+}
+
+export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+
+/** What the runtime bundle (runtime/lambda.ts) exports for `__index.js` to call once per container. */
+export interface LambdaEntry {
+    createLambdaHandler(captured: CapturedSettings): LambdaHandler;
+}
+
+/** Names of the environment variables the Gateway component sets on the Lambda. */
+export const environmentNames = {
+    rateLimitTable: "DYNAMODB_RATE_LIMIT_TABLE",
+    sessionTable: "DYNAMODB_SESSION_TABLE",
+    region: "AWS_REGION_NAME",
+    logLevel: "LOG_LEVEL",
+    jwtSecretArn: "JWT_SECRET_ARN",
+    dynamoEndpoint: "DYNAMODB_ENDPOINT",
+} as const;
+
+export function capturedSettings(settings: TollgateSettings): CapturedSettings {
+    return {
+        routes: settings.routes,
+        defaultRateLimit: settings.defaultRateLimit,
+        sessionCacheSeconds: settings.sessionCacheSeconds,
+        rateLimitFailureMode: settings.rateLimitFailureMode,
+        upstreamTimeoutMs: settings.upstreamTimeoutMs,
+        jwt: { ...settings.jwt },
+    };
+}
