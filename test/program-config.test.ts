@@ -2,7 +2,7 @@
  * Config at the program's edge: a wrong value stops index.ts with a message
  * naming the key, before any resource exists; Pulumi.yaml declares the same
  * keys, types and defaults as the schema the program validates with; and
- * README.md's configuration table documents every key and field of it.
+ * docs/configuration.md documents every key and field of it.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -158,8 +158,8 @@ function fieldsOf(schema: z.core.$ZodType): { fields: string[]; element?: z.core
     }
 }
 
-describe("README.md's configuration table and the config schema", () => {
-    const readme = fs.readFileSync(path.join(projectDir, "README.md"), "utf8");
+describe("docs/configuration.md and the config schema", () => {
+    const readme = fs.readFileSync(path.join(projectDir, "docs", "configuration.md"), "utf8");
     /** From a heading to the next heading of its level or above. */
     const sectionOf = (heading: string) => {
         const level = heading.indexOf(" ");
@@ -169,7 +169,7 @@ describe("README.md's configuration table and the config schema", () => {
         const end = rest.search(new RegExp(`^#{1,${level}} `, "m"));
         return end < 0 ? rest : rest.slice(0, end);
     };
-    const configuration = sectionOf("## Configuration");
+    const configuration = sectionOf("# Configuration");
     /** What the table's Key column names: `prefix`, `lambda.memoryMb`, `routes[].name`. */
     const documented = new Set(
         (configuration ?? "").split("\n").flatMap((line) => {
@@ -178,25 +178,25 @@ describe("README.md's configuration table and the config schema", () => {
         }),
     );
     /** The table spec shape (appTables' entries) is written out once, under its own heading in the section. */
-    const tableSpecs = sectionOf("### Table specs") ?? "";
+    const tableSpecs = sectionOf("## Table specs") ?? "";
 
-    it("has a ## Configuration section whose table names tollgate:* keys", () => {
-        assert.ok(configuration !== undefined, "README.md has no '## Configuration' section");
+    it("has a table that names tollgate:* keys", () => {
+        assert.ok(configuration !== undefined, "docs/configuration.md has no '# Configuration' title");
         assert.ok(documented.size > 0, "the Configuration section has no table of `tollgate:` keys");
     });
 
     it("gives every key of the schema a row, itself or by its fields", () => {
         const missing = configKeys.filter((key) => ![...documented].some((entry) => entry === key || entry.startsWith(`${key}.`) || entry.startsWith(`${key}[].`)));
-        assert.deepEqual(missing, [], `keys without a row in README.md's configuration table: ${missing.join(", ")}`);
+        assert.deepEqual(missing, [], `keys without a row in docs/configuration.md: ${missing.join(", ")}`);
     });
 
     it("gives every field of a structured key a row (tollgate:key.field, tollgate:key[].field), and the table spec fields their place under Table specs", () => {
         const missing = configKeys.flatMap((key) => {
             const { fields, element } = fieldsOf(configSchema.shape[key]);
-            if (element === tableSpecSchema) return fields.filter((field) => !new RegExp(`\\b${field}\\b`).test(tableSpecs)).map((field) => `${key}[].${field} (under ### Table specs)`);
+            if (element === tableSpecSchema) return fields.filter((field) => !new RegExp(`\\b${field}\\b`).test(tableSpecs)).map((field) => `${key}[].${field} (under ## Table specs)`);
             const at = element ? `${key}[].` : `${key}.`;
             return fields.filter((field) => !documented.has(`${at}${field}`)).map((field) => `${at}${field}`);
         });
-        assert.deepEqual(missing, [], `fields README.md's configuration section does not document: ${missing.join(", ")}`);
+        assert.deepEqual(missing, [], `fields docs/configuration.md does not document: ${missing.join(", ")}`);
     });
 });
