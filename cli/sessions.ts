@@ -153,6 +153,7 @@ function printable(session: Session): Record<string, unknown> {
         permissions: session.permissions,
         created_at: session.createdAt,
         expires_at: session.expiresAt,
+        ttl_seconds: session.ttlSeconds,
     };
 }
 

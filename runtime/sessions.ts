@@ -48,6 +48,52 @@ export interface NewSession {
     ttlSeconds?: number;
 }
 
+/** Bounds of what a session may hold; the gateway's identity headers carry all of it to every upstream. */
+export const sessionLimits = {
+    idLength: 256,
+    nameLength: 128,
+    listEntries: 64,
+} as const;
+
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/**
+ * The rules every new session is held to, from the sessions command or an
+ * upstream's `x-gateway-session`: a user id, a username and names of roles
+ * and permissions without control characters; role and permission names
+ * without commas (they travel joined by commas, and `a,b` would read as
+ * two); a whole number of seconds of life, at most `maxTtlSeconds` when
+ * given. Throws a SessionInputError naming the field.
+ */
+export function checkNewSession(input: NewSession, options: { maxTtlSeconds?: number } = {}): void {
+    if (typeof input.userId !== "string" || input.userId.trim() === "") throw new SessionInputError("userId", "must be a non-empty string");
+    if (input.userId.length > sessionLimits.idLength) throw new SessionInputError("userId", `must be at most ${sessionLimits.idLength} characters`);
+    if (controlCharacter.test(input.userId)) throw new SessionInputError("userId", "must not contain control characters");
+    if (input.username !== undefined) {
+        if (typeof input.username !== "string" || input.username === "") throw new SessionInputError("username", "must be a non-empty string when given");
+        if (input.username.length > sessionLimits.idLength) throw new SessionInputError("username", `must be at most ${sessionLimits.idLength} characters`);
+        if (controlCharacter.test(input.username)) throw new SessionInputError("username", "must not contain control characters");
+    }
+    for (const field of ["roles", "permissions"] as const) {
+        const values = input[field] ?? [];
+        if (!Array.isArray(values) || values.some((value) => typeof value !== "string" || value === "")) {
+            throw new SessionInputError(field, "must be a list of non-empty strings");
+        }
+        if (values.length > sessionLimits.listEntries) throw new SessionInputError(field, `must have at most ${sessionLimits.listEntries} entries`);
+        for (const value of values) {
+            if (value.includes(",")) throw new SessionInputError(field, `'${value}' contains a comma; names travel joined by commas, so it would read as two`);
+            if (controlCharacter.test(value)) throw new SessionInputError(field, "names must not contain control characters");
+            if (value.length > sessionLimits.nameLength) throw new SessionInputError(field, `names must be at most ${sessionLimits.nameLength} characters`);
+        }
+    }
+    if (input.ttlSeconds !== undefined) {
+        if (!Number.isInteger(input.ttlSeconds) || input.ttlSeconds <= 0) throw new SessionInputError("ttlSeconds", "must be a positive whole number of seconds");
+        if (options.maxTtlSeconds !== undefined && input.ttlSeconds > options.maxTtlSeconds) {
+            throw new SessionInputError("ttlSeconds", `must be at most ${options.maxTtlSeconds} seconds`);
+        }
+    }
+}
+
 export class SessionInputError extends Error {
     constructor(
         readonly field: string,
@@ -76,17 +122,14 @@ export class Sessions {
         this.randomBytes = options.randomBytes ?? cryptoRandomBytes;
     }
 
-    /** Creates a session and returns its token: the only time the token exists outside the client. */
-    async create(input: NewSession): Promise<{ token: string; session: Session }> {
-        const ttlSeconds = input.ttlSeconds ?? defaultSessionTtlSeconds;
-        if (typeof input.userId !== "string" || input.userId.trim() === "") throw new SessionInputError("userId", "must be a non-empty string");
-        if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) throw new SessionInputError("ttlSeconds", "must be a positive whole number of seconds");
-        for (const field of ["roles", "permissions"] as const) {
-            const values = input[field] ?? [];
-            if (!Array.isArray(values) || values.some((value) => typeof value !== "string" || value === "")) {
-                throw new SessionInputError(field, "must be a list of non-empty strings");
-            }
-        }
+    /**
+     * Creates a session and returns its token: the only time the token exists outside the client.
+     * `checkNewSession`'s rules apply (with `maxTtlSeconds` when given); the TTL defaults to
+     * `defaultTtlSeconds`, else one day.
+     */
+    async create(input: NewSession, options: { defaultTtlSeconds?: number; maxTtlSeconds?: number } = {}): Promise<{ token: string; session: Session }> {
+        checkNewSession(input, options);
+        const ttlSeconds = input.ttlSeconds ?? options.defaultTtlSeconds ?? defaultSessionTtlSeconds;
         const token = newSessionToken(this.randomBytes);
         const createdAt = Math.floor(this.now() / 1000);
         const session: Session = {
@@ -97,6 +140,7 @@ export class Sessions {
             permissions: [...(input.permissions ?? [])],
             createdAt,
             expiresAt: createdAt + ttlSeconds,
+            ttlSeconds,
         };
         await this.store.put(session);
         return { token, session };
@@ -122,6 +166,11 @@ export class Sessions {
 
     async revokeById(sessionId: string): Promise<boolean> {
         return this.store.delete(sessionId);
+    }
+
+    /** Deletes one session of `userId` by its `session_id`; false when the user has no such session (another user's included). */
+    async revokeOwned(userId: string, sessionId: string): Promise<boolean> {
+        return this.store.deleteOwned(sessionId, userId);
     }
 
     /**

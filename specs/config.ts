@@ -11,6 +11,7 @@ import cronValidate from "cron-validate";
 import { z } from "zod";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import type { RateLimitPolicy, RouteSpec } from "./routes";
+import { selfServicePath, sessionDefaults } from "./sessions";
 
 export const configNamespace = "tollgate";
 
@@ -108,7 +109,17 @@ const routeSchema = z.strictObject({
     auth: z.enum(["none", "session", "jwt", "any"]).default("session"),
     permissions: z.array(z.string().min(1)).default([]),
     rateLimit: rateLimitPolicySchema.optional(),
+    sessions: z
+        .strictObject({
+            issue: z.boolean().default(false),
+            returnToken: z.boolean().default(false),
+            revoke: z.boolean().default(false),
+        })
+        .optional(),
 });
+
+const sessionLifetime = positiveInt.max(sessionDefaults.ttlCeilingSeconds, `must be at most ${sessionDefaults.ttlCeilingSeconds} (366 days)`);
+const dnsName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, "must be a lower-case DNS name");
 
 /**
  * Every `tollgate:*` key. The doc comment of each is what the README's config
@@ -232,6 +243,28 @@ export const configSchema = z.strictObject({
         .prefault({}),
     /** Seconds a Lambda container may serve a session from memory; revocation takes effect within this time. */
     sessionCacheSeconds: z.number().int().min(0).max(3600).default(0),
+    /** Sessions the gateway issues for upstreams: the cookie's attributes, lifetimes, and rolling renewal. */
+    sessions: z
+        .strictObject({
+            /** Attributes of the `session` cookie; it is always HttpOnly, and Secure wherever the gateway is deployed. */
+            cookie: z
+                .strictObject({
+                    sameSite: z.enum(["Strict", "Lax", "None"]).default("Lax"),
+                    path: z
+                        .string()
+                        .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,=:@\/%]*$/, "must start with '/' and hold only URL path characters (no ';', spaces or control characters)")
+                        .default("/"),
+                    domain: dnsName.optional(),
+                })
+                .prefault({}),
+            /** A session with less life left than this is moved one TTL later on its next request; 0 turns renewal off. */
+            renewWithinSeconds: z.number().int().min(0).max(sessionDefaults.ttlCeilingSeconds).default(sessionDefaults.renewWithinSeconds),
+            /** Lifetime of an issued session whose upstream gives no `ttlSeconds`. */
+            defaultTtlSeconds: sessionLifetime.default(sessionDefaults.defaultTtlSeconds),
+            /** The longest `ttlSeconds` an upstream may ask for; a longer one is refused (502) and nothing is created. */
+            maxTtlSeconds: sessionLifetime.default(sessionDefaults.maxTtlSeconds),
+        })
+        .prefault({}),
     /** What the limiter does when DynamoDB fails: `open` admits, `closed` refuses with 503. */
     rateLimitFailureMode: z.enum(["open", "closed"]).default("open"),
     /** Upstream request timeout in milliseconds; must be below the Lambda timeout. */
@@ -301,6 +334,9 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     checkTableNames(appTables, problems);
     checkReplication(config.tables, appTables, context, problems);
     checkRoutes(config.routes, problems);
+    if (config.sessions.defaultTtlSeconds > config.sessions.maxTtlSeconds) {
+        problems.push(`${configNamespace}:sessions.defaultTtlSeconds: ${config.sessions.defaultTtlSeconds} is above sessions.maxTtlSeconds (${config.sessions.maxTtlSeconds})`);
+    }
     if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
         problems.push(
             `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s)`,
@@ -456,6 +492,15 @@ function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[])
         }
         if (route.auth === "none" && route.permissions.length > 0) {
             problems.push(`${configNamespace}:routes[${i}].permissions: a route with auth 'none' has no caller to hold permissions`);
+        }
+        if (route.pathPrefix === selfServicePath || route.pathPrefix.startsWith(`${selfServicePath}/`)) {
+            problems.push(`${configNamespace}:routes[${i}].pathPrefix: '${selfServicePath}' is answered by the gateway itself (the caller's own sessions)`);
+        }
+        if (route.sessions?.returnToken && !route.sessions.issue) {
+            problems.push(`${configNamespace}:routes[${i}].sessions.returnToken: only with issue: true (it returns the token of a session the route issues)`);
+        }
+        if (route.sessions?.revoke && route.auth === "none") {
+            problems.push(`${configNamespace}:routes[${i}].sessions.revoke: ending a session needs to know whose it is; give the route auth session, jwt or any`);
         }
         names.add(route.name);
         prefixes.add(route.pathPrefix);

@@ -9,6 +9,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import type { TollgateSettings } from "./config";
 import type { RateLimitPolicy, RouteSpec } from "./routes";
+import type { SessionSettings } from "./sessions";
 
 export interface CapturedSettings {
     routes: RouteSpec[];
@@ -17,6 +18,8 @@ export interface CapturedSettings {
     rateLimitFailureMode: "open" | "closed";
     upstreamTimeoutMs: number;
     jwt: { issuer?: string; audience?: string; jwksUrl?: string };
+    /** Cookie, lifetimes and renewal of the sessions the gateway issues; absent means `defaultSessionSettings()`. */
+    sessions?: SessionSettings;
 }
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -44,5 +47,7 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         rateLimitFailureMode: settings.rateLimitFailureMode,
         upstreamTimeoutMs: settings.upstreamTimeoutMs,
         jwt: { ...settings.jwt },
+        // Deployed, the API is HTTPS only: the cookie is always Secure there.
+        sessions: { ...settings.sessions, cookie: { ...settings.sessions.cookie, secure: true } },
     };
 }

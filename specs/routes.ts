@@ -4,6 +4,8 @@
  * Lambda, the local gateway prints them, and the runtime's steps act on them.
  */
 
+import type { RouteSessions } from "./sessions";
+
 export type AuthMode = "none" | "session" | "jwt" | "any";
 export type RateLimitKeyBy = "ip" | "user" | "route";
 export type RateLimitAlgorithm = "fixed" | "sliding";
@@ -29,6 +31,8 @@ export interface RouteSpec {
     permissions: string[];
     /** The route's own limit; `undefined` means `tollgate:defaultRateLimit`. */
     rateLimit?: RateLimitPolicy;
+    /** Whether the upstream may issue or end sessions with `x-gateway-session`; unset: neither. */
+    sessions?: RouteSessions;
 }
 
 /** Paths the gateway answers itself, before any route. */

@@ -200,3 +200,60 @@ describe("docs/configuration.md and the config schema", () => {
         assert.deepEqual(missing, [], `fields docs/configuration.md does not document: ${missing.join(", ")}`);
     });
 });
+
+describe("tollgate:sessions and a route's sessions", () => {
+    const route = (fields: Record<string, unknown>) => ({ name: "login", pathPrefix: "/login", upstream: "https://login.example.com", auth: "none", ...fields });
+    const problemsOf = (raw: Record<string, unknown>) => {
+        try {
+            resolveSettings(raw);
+        } catch (error) {
+            assert.ok(error instanceof ConfigError, String(error));
+            return error.problems;
+        }
+        assert.fail("expected a ConfigError");
+    };
+
+    it("fills in the cookie, lifetimes and renewal a stack leaves out, and no route issues or ends sessions", () => {
+        const settings = resolveSettings({ routes: [route({})] });
+        assert.deepEqual(settings.sessions, { cookie: { sameSite: "Lax", path: "/" }, renewWithinSeconds: 0, defaultTtlSeconds: 86_400, maxTtlSeconds: 2_592_000 });
+        assert.equal(settings.routes[0].sessions, undefined);
+    });
+
+    it("reads a route's issue, returnToken and revoke, defaulting each to false", () => {
+        const settings = resolveSettings({ routes: [route({ sessions: { issue: true } }), route({ name: "logout", pathPrefix: "/logout", auth: "session", sessions: { revoke: true } })] });
+        assert.deepEqual(
+            settings.routes.map((r) => r.sessions),
+            [
+                { issue: true, returnToken: false, revoke: false },
+                { issue: false, returnToken: false, revoke: true },
+            ],
+        );
+    });
+
+    it("refuses returnToken without issue, revoke on a route without auth, and a route on the self-service path, naming each key", () => {
+        assert.deepEqual(
+            problemsOf({
+                routes: [
+                    route({ sessions: { returnToken: true } }),
+                    route({ name: "logout", pathPrefix: "/logout", sessions: { revoke: true } }),
+                    route({ name: "mine", pathPrefix: "/.well-known/sessions/x", auth: "session" }),
+                ],
+            }),
+            [
+                "tollgate:routes[0].sessions.returnToken: only with issue: true (it returns the token of a session the route issues)",
+                "tollgate:routes[1].sessions.revoke: ending a session needs to know whose it is; give the route auth session, jwt or any",
+                "tollgate:routes[2].pathPrefix: '/.well-known/sessions' is answered by the gateway itself (the caller's own sessions)",
+            ],
+        );
+    });
+
+    it("refuses cookie attributes that would inject into Set-Cookie, unknown session fields, and lifetimes out of bounds", () => {
+        const problems = problemsOf({
+            sessions: { cookie: { path: "/; Domain=evil.example", domain: "Evil.example\r\nx: y", sameSite: "lax" }, maxTtlSeconds: 10 * 365 * 86_400, renewWithin: 60 },
+        });
+        const keys = ["sessions.cookie.sameSite", "sessions.cookie.path", "sessions.cookie.domain", "sessions.maxTtlSeconds", "sessions.renewWithin: unknown key"];
+        for (const key of keys) assert.ok(problems.some((problem) => problem.startsWith(`tollgate:${key}`)), `no problem names ${key}:\n${problems.join("\n")}`);
+        assert.equal(problems.length, keys.length, problems.join("\n"));
+        assert.deepEqual(problemsOf({ sessions: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 } }), ["tollgate:sessions.defaultTtlSeconds: 7200 is above sessions.maxTtlSeconds (3600)"]);
+    });
+});

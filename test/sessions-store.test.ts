@@ -5,7 +5,7 @@
  * throttles its deletes.
  */
 import { strict as assert } from "node:assert";
-import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { Sessions } from "../runtime/sessions";
 import { DynamoSessionStore, SessionExistsError, SessionsNotDeletedError } from "../runtime/stores/sessionStore";
 import { clientFor, dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
@@ -71,6 +71,47 @@ for (const kind of dynamoKinds) {
             assert.equal(ping.command, "GetItemCommand");
             assert.ok(ping.input.ProjectionExpression, "the readiness ping reads the key attribute alone");
             client.destroy();
+        });
+
+        it("renews a session once when fifty renewals of the same expiry race, and never brings back a revoked one", async () => {
+            // given a session, and fifty renewals that all read the same expires_at
+            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const sessions = new Sessions({ store, now: clock.now });
+            const { token, session } = await sessions.create({ userId: "u-renew", ttlSeconds: 600 });
+            // when
+            const outcomes = await Promise.all(Array.from({ length: 50 }, () => store.renew(session, session.expiresAt + 600)));
+            // then exactly one moved it, by one TTL
+            assert.equal(outcomes.filter(Boolean).length, 1);
+            assert.equal((await sessions.get(token))?.expiresAt, session.expiresAt + 600);
+            // and once revoked, a renewal writes nothing
+            await sessions.revoke(token);
+            assert.equal(await store.renew(session, session.expiresAt + 1200), false);
+            assert.deepEqual(await storedSessionIds(), []);
+        });
+
+        it("keeps the issued TTL of a session written without ttl_seconds when it is renewed", async () => {
+            // given an item as the store wrote it before renewal existed
+            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const sessionId = "a".repeat(64);
+            await dynamo.doc.send(new PutCommand({ TableName: tableName, Item: { session_id: sessionId, user_id: "u-old", roles: [], permissions: [], created_at: 1000, expires_at: 1300 } }));
+            const stored = (await store.get(sessionId))!;
+            assert.equal(stored.ttlSeconds, 300);
+            // when
+            assert.equal(await store.renew(stored, 1600), true);
+            // then
+            const { Item } = await dynamo.doc.send(new GetCommand({ TableName: tableName, Key: { session_id: sessionId }, ConsistentRead: true }));
+            assert.deepEqual([Item!.expires_at, Item!.ttl_seconds, Item!.created_at], [1600, 300, 1000]);
+        });
+
+        it("lists at most the given number of a user's sessions, latest expiry first", async () => {
+            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const sessions = new Sessions({ store, now: clock.now });
+            for (let ttl = 100; ttl <= 500; ttl += 100) await sessions.create({ userId: "u-list", ttlSeconds: ttl });
+            const listed = await store.listByUser("u-list", { activeAt: clock.seconds, limit: 3 });
+            assert.deepEqual(
+                listed.map((session) => session.expiresAt - clock.seconds),
+                [500, 400, 300],
+            );
         });
 
         describe("revoking all of a user's sessions through a DynamoDB that throttles", () => {

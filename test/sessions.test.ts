@@ -40,6 +40,7 @@ for (const kind of dynamoKinds) {
                 permissions: ["orders:read"],
                 created_at: clock.seconds,
                 expires_at: clock.seconds + 600,
+                ttl_seconds: 600,
             });
             assert.ok(!JSON.stringify(Items).includes(token), "the raw token must not be stored");
         });
@@ -119,6 +120,39 @@ for (const kind of dynamoKinds) {
             await assert.rejects(sessions.create({ userId: "" }), (error: unknown) => error instanceof SessionInputError && error.field === "userId");
             await assert.rejects(sessions.create({ userId: "u", ttlSeconds: 0 }), (error: unknown) => error instanceof SessionInputError && error.field === "ttlSeconds");
             await assert.rejects(sessions.create({ userId: "u", roles: [""] }), (error: unknown) => error instanceof SessionInputError && error.field === "roles");
+        });
+
+        it("refuses a role or permission with a comma, control characters anywhere, and a TTL above the maximum given, storing nothing", async () => {
+            const refusedOn = (field: string) => (error: unknown) => error instanceof SessionInputError && error.field === field;
+            await assert.rejects(sessions.create({ userId: "u", roles: ["admin,ops"] }), refusedOn("roles"));
+            await assert.rejects(sessions.create({ userId: "u", permissions: ["orders:read,orders:write"] }), refusedOn("permissions"));
+            await assert.rejects(sessions.create({ userId: "u\r\nx-gateway-user-id: admin" }), refusedOn("userId"));
+            await assert.rejects(sessions.create({ userId: "u", username: "ada\n" }), refusedOn("username"));
+            await assert.rejects(sessions.create({ userId: "u", roles: Array.from({ length: 65 }, (_, i) => `r${i}`) }), refusedOn("roles"));
+            await assert.rejects(sessions.create({ userId: "u", ttlSeconds: 10 * 365 * 86_400 }, { maxTtlSeconds: 30 * 86_400 }), refusedOn("ttlSeconds"));
+            await assert.rejects(sessions.create({ userId: "u", ttlSeconds: 1.5 }), refusedOn("ttlSeconds"));
+            const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: tables.sessions }));
+            assert.deepEqual(Items, []);
+        });
+
+        it("gives a session without ttlSeconds the default TTL it is handed", async () => {
+            const { session } = await sessions.create({ userId: "u-ttl" }, { defaultTtlSeconds: 3600, maxTtlSeconds: 7200 });
+            assert.equal(session.expiresAt - session.createdAt, 3600);
+            assert.equal(session.ttlSeconds, 3600);
+        });
+
+        it("revokes a session by id only for the user it belongs to", async () => {
+            // given a session of u-7 and one of u-8
+            const mine = await sessions.create({ userId: "u-7" });
+            const theirs = await sessions.create({ userId: "u-8" });
+            // when u-7 asks to revoke u-8's, an unknown id, then its own
+            const stolen = await sessions.revokeOwned("u-7", theirs.session.sessionId);
+            const unknown = await sessions.revokeOwned("u-7", "0".repeat(64));
+            const own = await sessions.revokeOwned("u-7", mine.session.sessionId);
+            // then
+            assert.deepEqual([stolen, unknown, own], [false, false, true]);
+            assert.equal((await sessions.get(theirs.token))?.userId, "u-8");
+            assert.equal(await sessions.get(mine.token), undefined);
         });
     });
 }

@@ -2,13 +2,16 @@
  * The sessions table, seen through what the gateway and the sessions command
  * ask of it. Items keep the seed's attribute names: `session_id` (SHA-256 hex
  * of the token, never the token), `user_id`, `username`, `roles` (list),
- * `permissions` (list), `created_at`, `expires_at` (epoch seconds, TTL).
+ * `permissions` (list), `created_at`, `expires_at` (epoch seconds, TTL),
+ * and `ttl_seconds` (the lifetime the session was issued with, which a
+ * renewal adds to `expires_at`; absent on items written before renewal
+ * existed, where `expires_at - created_at` is the same figure).
  * `UserIdIndex` (user_id, expires_at) serves the per-user queries.
  *
- * Five single-item operations and one query: nothing here scans or batches,
- * so the Lambda carries no table tooling it never runs.
+ * Single-item operations and one query: nothing here scans or batches, so
+ * the Lambda carries no table tooling it never runs.
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { isConditionalCheckFailed } from "./dynamo";
 
 export interface Session {
@@ -21,6 +24,8 @@ export interface Session {
     createdAt: number;
     /** Epoch seconds; the session is over from this second on, whether or not TTL has deleted it. */
     expiresAt: number;
+    /** The lifetime it was issued with; a renewal moves `expiresAt` this much later. */
+    ttlSeconds: number;
 }
 
 export interface SessionStore {
@@ -30,8 +35,18 @@ export interface SessionStore {
     put(session: Session): Promise<void>;
     /** Deletes a session; false when there was none. */
     delete(sessionId: string): Promise<boolean>;
-    /** Every stored session of a user through `UserIdIndex`, expired ones included unless `activeAt` is given. */
-    listByUser(userId: string, options?: { activeAt?: number }): Promise<Session[]>;
+    /** Deletes a session only if it belongs to `userId`; false when there was none of that user. */
+    deleteOwned(sessionId: string, userId: string): Promise<boolean>;
+    /**
+     * Moves `expires_at` from the session's `expiresAt` to `newExpiresAt` in one conditional write; false
+     * when the stored expiry is no longer the one read (renewed elsewhere) or the session is gone.
+     */
+    renew(session: Session, newExpiresAt: number): Promise<boolean>;
+    /**
+     * Every stored session of a user through `UserIdIndex`, expired ones included unless `activeAt` is
+     * given; with `limit`, at most that many, latest expiry first.
+     */
+    listByUser(userId: string, options?: { activeAt?: number; limit?: number }): Promise<Session[]>;
     /** Deletes the given sessions; returns how many existed. Throws SessionsNotDeletedError when some could not be deleted. */
     deleteMany(sessionIds: string[]): Promise<number>;
     /** Throws when the table cannot be read. */
@@ -68,6 +83,7 @@ type SessionItem = {
     permissions?: string[];
     created_at: number;
     expires_at: number;
+    ttl_seconds?: number;
 };
 
 function toSession(item: Record<string, unknown>): Session {
@@ -80,6 +96,7 @@ function toSession(item: Record<string, unknown>): Session {
         permissions: asStringList(stored.permissions),
         createdAt: Number(stored.created_at),
         expiresAt: Number(stored.expires_at),
+        ttlSeconds: stored.ttl_seconds !== undefined ? Number(stored.ttl_seconds) : Number(stored.expires_at) - Number(stored.created_at),
     };
 }
 
@@ -98,6 +115,7 @@ function toItem(session: Session): SessionItem {
         permissions: session.permissions,
         created_at: session.createdAt,
         expires_at: session.expiresAt,
+        ttl_seconds: session.ttlSeconds,
     };
     // Absent rather than undefined: a document client without removeUndefinedValues refuses undefined.
     if (session.username !== undefined) item.username = session.username;
@@ -134,9 +152,42 @@ export class DynamoSessionStore implements SessionStore {
         return Attributes !== undefined;
     }
 
-    async listByUser(userId: string, options: { activeAt?: number } = {}): Promise<Session[]> {
+    async deleteOwned(sessionId: string, userId: string): Promise<boolean> {
+        try {
+            // One conditional write: an id of another user's session (or none) fails the condition, and nothing is read first.
+            await this.dynamo.send(
+                new DeleteCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": userId } }),
+            );
+            return true;
+        } catch (error) {
+            if (isConditionalCheckFailed(error)) return false;
+            throw error;
+        }
+    }
+
+    async renew(session: Session, newExpiresAt: number): Promise<boolean> {
+        try {
+            // The condition also keeps a revoked session revoked: UpdateItem on a missing key would otherwise create an item.
+            await this.dynamo.send(
+                new UpdateCommand({
+                    TableName: this.tableName,
+                    Key: { session_id: session.sessionId },
+                    UpdateExpression: "SET expires_at = :renewed, ttl_seconds = if_not_exists(ttl_seconds, :ttl)",
+                    ConditionExpression: "expires_at = :seen",
+                    ExpressionAttributeValues: { ":renewed": newExpiresAt, ":ttl": session.ttlSeconds, ":seen": session.expiresAt },
+                }),
+            );
+            return true;
+        } catch (error) {
+            if (isConditionalCheckFailed(error)) return false;
+            throw error;
+        }
+    }
+
+    async listByUser(userId: string, options: { activeAt?: number; limit?: number } = {}): Promise<Session[]> {
         const sessions: Session[] = [];
         const active = options.activeAt !== undefined;
+        const limit = options.limit;
         let startKey: Record<string, unknown> | undefined;
         do {
             const page = await this.dynamo.send(
@@ -146,11 +197,12 @@ export class DynamoSessionStore implements SessionStore {
                     KeyConditionExpression: active ? "user_id = :user AND expires_at > :now" : "user_id = :user",
                     ExpressionAttributeValues: active ? { ":user": userId, ":now": options.activeAt } : { ":user": userId },
                     ExclusiveStartKey: startKey,
+                    ...(limit !== undefined ? { ScanIndexForward: false, Limit: limit - sessions.length } : {}),
                 }),
             );
             for (const item of page.Items ?? []) sessions.push(toSession(item));
             startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        } while (startKey && (limit === undefined || sessions.length < limit));
         return sessions;
     }
 
