@@ -18,7 +18,7 @@ import { storeEndpoint, storeRegion, UsageError } from "../data/commandLine";
 import { loadStackConfig } from "../specs/stackFile";
 import { ConfigError } from "../specs/config";
 import { physicalTableName, sessionsTable } from "../specs/tables";
-import { createDynamoClient, documentClientOf } from "../runtime/stores/dynamo";
+import { createDynamoClient } from "../runtime/stores/dynamo";
 import { createSessions, defaultSessionTtlSeconds, SessionInputError, type Session } from "../runtime/sessions";
 
 export const usage = `Usage: npm run --silent sessions -- <command> [flags]
@@ -180,7 +180,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, output: Output
     }
 
     const client = createDynamoClient({ region: command.region, endpoint: command.endpoint, maxAttempts: 2, connectionTimeoutMs: 2000, requestTimeoutMs: 10_000 });
-    const sessions = createSessions({ dynamo: documentClientOf(client), tableName: command.tableName });
+    const sessions = createSessions({ dynamo: client, tableName: command.tableName });
     try {
         switch (command.command) {
             case "create": {

@@ -11,13 +11,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { RuntimeSettings } from "./settings";
 import type { Identity } from "./auth/identity";
 import { createJwtVerifier } from "./auth/jwt";
 import { createSecretSource, secretsManagerLoader, type SecretLoader } from "./auth/secret";
 import { SessionAuthenticator } from "./auth/sessionAuth";
-import { createDocumentClient } from "./stores/dynamo";
+import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
@@ -35,8 +35,8 @@ export interface HandlerDeps {
     now: () => number;
     /** Used to call upstreams (and the JWKS URL). */
     fetch: typeof fetch;
-    /** The DynamoDB client both stores use; built from the settings when not given. */
-    dynamo: DynamoDBDocumentClient;
+    /** The low-level DynamoDB client both stores use; built from the settings when not given. */
+    dynamo: DynamoDBClient;
     /** Reads the JWT secret from Secrets Manager by ARN. */
     loadSecret: SecretLoader;
     /** Receives each log line and EMF document; stdout by default. */
@@ -59,7 +59,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const now = deps.now ?? Date.now;
     const fetchUpstream = deps.fetch ?? globalThis.fetch;
     const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
-    const dynamo = deps.dynamo ?? createDocumentClient({ region: settings.region, endpoint: settings.dynamoEndpoint });
+    const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint });
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
     const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });

@@ -77,7 +77,7 @@ describe("the dev stack's gateway Lambda: __index.js from the program, in one wa
             [tableNames[rateLimitsTable.name], tableNames[sessionsTable.name]],
             [environment[environmentNames.rateLimitTable], environment[environmentNames.sessionTable]],
         );
-        sessions = createSessions({ dynamo: dynamo.doc, tableName: environment[environmentNames.sessionTable] });
+        sessions = createSessions({ dynamo: dynamo.client, tableName: environment[environmentNames.sessionTable] });
         secrets = await startFakeSecretsManager({ [environment[environmentNames.jwtSecretArn]]: jwtKey });
 
         container = await startLambdaContainer({

@@ -12,7 +12,6 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
 import type { EchoReport } from "../local/echo";
 import { createSessions } from "../runtime/sessions";
@@ -80,7 +79,7 @@ async function stop(cli: RunningCli): Promise<number | null> {
 async function createSession(dynamoPort: number, userId: string, permissions: string[] = []): Promise<string> {
     const client = clientFor(`http://127.0.0.1:${dynamoPort}`);
     try {
-        const sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: sessionsTable });
+        const sessions = createSessions({ dynamo: client, tableName: sessionsTable });
         return (await sessions.create({ userId, permissions })).token;
     } finally {
         client.destroy();

@@ -41,7 +41,7 @@ for (const kind of dynamoKinds) {
             await jwks?.close();
         });
         beforeEach(() => {
-            sessions = createSessions({ dynamo: suite.dynamo.doc, tableName: suite.tables.sessions, now: suite.clock.now });
+            sessions = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
         });
 
         const routes = () => [
@@ -53,7 +53,7 @@ for (const kind of dynamoKinds) {
         const gateway = (overrides: Partial<RuntimeSettings> = {}, deps: Partial<HandlerDeps> = {}) =>
             createHandler(
                 runtimeSettings(suite.tables, suite.dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { issuer, audience, jwksUrl: jwks.url }, ...overrides }),
-                { now: suite.clock.now, dynamo: suite.counting.doc, log: () => undefined, ...deps },
+                { now: suite.clock.now, dynamo: suite.counting.client, log: () => undefined, ...deps },
             );
         const hs256 = (claims: Record<string, unknown>, options: { secret?: string; expiresIn?: number } = {}) =>
             new SignJWT({ permissions: ["admin"], ...claims })
@@ -122,7 +122,7 @@ for (const kind of dynamoKinds) {
                 const result = await gateway()(event({ path: "/users", headers: bearer(token) }));
                 // then
                 assert.equal(result.statusCode, 401);
-                assert.ok(await createSessions({ dynamo: suite.dynamo.doc, tableName: suite.tables.sessions, now: () => 0 }).get(token), "still stored");
+                assert.ok(await createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: () => 0 }).get(token), "still stored");
             });
 
             it("refuses a caller lacking the route's permission with 403", async () => {

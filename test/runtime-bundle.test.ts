@@ -125,7 +125,7 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
     });
 
     it("authenticates a session created with the library", async () => {
-        const { token } = await createSessions({ dynamo: dynamo.doc, tableName: tables.sessions }).create({ userId: "u-bundle", roles: ["r"] });
+        const { token } = await createSessions({ dynamo: dynamo.client, tableName: tables.sessions }).create({ userId: "u-bundle", roles: ["r"] });
         upstream.requests.length = 0;
         const result = await invoke(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }));
         assert.equal(result.statusCode, 200);

@@ -26,7 +26,7 @@ for (const kind of dynamoKinds) {
 
         before(async () => {
             tables = await freshTables(servers.dynamo);
-            ({ token } = await createSessions({ dynamo: servers.dynamo.doc, tableName: tables.sessions, now: clock.now }).create({ userId: "u-fault" }));
+            ({ token } = await createSessions({ dynamo: servers.dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId: "u-fault" }));
         });
         beforeEach(() => {
             lines = [];

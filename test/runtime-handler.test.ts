@@ -24,7 +24,7 @@ for (const kind of dynamoKinds) {
                     ],
                     ...overrides,
                 }),
-                { now: suite.clock.now, dynamo: suite.counting.doc, log: (line) => lines.push(line) },
+                { now: suite.clock.now, dynamo: suite.counting.client, log: (line) => lines.push(line) },
             );
         const logLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => !entry._aws);
         const metricLines = () => lines.map((line) => JSON.parse(line)).filter((entry) => entry._aws);

@@ -14,7 +14,7 @@ for (const kind of dynamoKinds) {
         const gateway = (policy: RateLimitPolicy) =>
             createHandler(runtimeSettings(suite.tables, suite.dynamo, { routes: [route({ name: "orders", pathPrefix: "/orders", upstream: suite.upstream.url, rateLimit: policy })] }), {
                 now: suite.clock.now,
-                dynamo: suite.counting.doc,
+                dynamo: suite.counting.client,
                 log: () => undefined,
             });
         const fixed10: RateLimitPolicy = { by: "ip", limit: 10, windowSeconds, algorithm: "fixed" };

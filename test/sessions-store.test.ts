@@ -5,7 +5,7 @@
  * throttles its deletes.
  */
 import { strict as assert } from "node:assert";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { Sessions } from "../runtime/sessions";
 import { DynamoSessionStore, SessionExistsError, SessionsNotDeletedError } from "../runtime/stores/sessionStore";
 import { clientFor, dynamoKinds, startDynamo, type TestDynamo } from "./support/dynamo";
@@ -34,7 +34,7 @@ for (const kind of dynamoKinds) {
 
         it("refuses a session whose session_id is already stored, and keeps the stored one", async () => {
             // given a token source that repeats itself
-            const sessions = new Sessions({ store: new DynamoSessionStore(dynamo.doc, tableName), now: clock.now, randomBytes: () => Buffer.alloc(32, 7) });
+            const sessions = new Sessions({ store: new DynamoSessionStore(dynamo.client, tableName), now: clock.now, randomBytes: () => Buffer.alloc(32, 7) });
             const first = await sessions.create({ userId: "u-first" });
             // when the same token comes out again
             await assert.rejects(sessions.create({ userId: "u-second" }), SessionExistsError);
@@ -43,7 +43,7 @@ for (const kind of dynamoKinds) {
         });
 
         it("reads a session with a strongly consistent GetItem and lists a user's through UserIdIndex", async () => {
-            // given a document client that records what it sends
+            // given a client that records what it sends
             const sent: { command: string; input: any }[] = [];
             const client = clientFor(dynamo.endpoint);
             client.middlewareStack.add(
@@ -53,7 +53,7 @@ for (const kind of dynamoKinds) {
                 },
                 { step: "initialize", name: "recordCommands" },
             );
-            const store = new DynamoSessionStore(DynamoDBDocumentClient.from(client), tableName);
+            const store = new DynamoSessionStore(client, tableName);
             const sessions = new Sessions({ store, now: clock.now });
             const { token, session } = await sessions.create({ userId: "u-read" });
             sent.length = 0;
@@ -75,7 +75,7 @@ for (const kind of dynamoKinds) {
 
         it("renews a session once when fifty renewals of the same expiry race, and never brings back a revoked one", async () => {
             // given a session, and fifty renewals that all read the same expires_at
-            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const store = new DynamoSessionStore(dynamo.client, tableName);
             const sessions = new Sessions({ store, now: clock.now });
             const { token, session } = await sessions.create({ userId: "u-renew", ttlSeconds: 600 });
             // when
@@ -91,7 +91,7 @@ for (const kind of dynamoKinds) {
 
         it("keeps the issued TTL of a session written without ttl_seconds when it is renewed", async () => {
             // given an item as the store wrote it before renewal existed
-            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const store = new DynamoSessionStore(dynamo.client, tableName);
             const sessionId = "a".repeat(64);
             await dynamo.doc.send(new PutCommand({ TableName: tableName, Item: { session_id: sessionId, user_id: "u-old", roles: [], permissions: [], created_at: 1000, expires_at: 1300 } }));
             const stored = (await store.get(sessionId))!;
@@ -104,7 +104,7 @@ for (const kind of dynamoKinds) {
         });
 
         it("lists at most the given number of a user's sessions, latest expiry first", async () => {
-            const store = new DynamoSessionStore(dynamo.doc, tableName);
+            const store = new DynamoSessionStore(dynamo.client, tableName);
             const sessions = new Sessions({ store, now: clock.now });
             for (let ttl = 100; ttl <= 500; ttl += 100) await sessions.create({ userId: "u-list", ttlSeconds: ttl });
             const listed = await store.listByUser("u-list", { activeAt: clock.seconds, limit: 3 });
@@ -126,7 +126,7 @@ for (const kind of dynamoKinds) {
             async function sessionsThrough(rule: ProxyRule): Promise<Sessions> {
                 proxy = await startDynamoProxy(dynamo.endpoint, rule);
                 proxiedClient = clientFor(proxy.endpoint, { maxAttempts: 3 });
-                return new Sessions({ store: new DynamoSessionStore(DynamoDBDocumentClient.from(proxiedClient), tableName), now: clock.now });
+                return new Sessions({ store: new DynamoSessionStore(proxiedClient, tableName), now: clock.now });
             }
 
             it("deletes every session when some deletes are throttled and retried", async () => {

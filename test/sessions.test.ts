@@ -19,7 +19,7 @@ for (const kind of dynamoKinds) {
         beforeEach(async () => {
             tables = await freshTables(dynamo);
             clock = new Clock();
-            sessions = createSessions({ dynamo: dynamo.doc, tableName: tables.sessions, now: clock.now });
+            sessions = createSessions({ dynamo: dynamo.client, tableName: tables.sessions, now: clock.now });
         });
 
         it("creates a 32-byte base64url token and stores only its SHA-256 as session_id", async () => {

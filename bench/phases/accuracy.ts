@@ -19,7 +19,7 @@ import { ensureTables } from "../../data/createTables";
 import type { RateLimitAlgorithm, RateLimitPolicy } from "../../specs/routes";
 import { rateLimitsTable } from "../../specs/tables";
 import { RateLimiter } from "../../runtime/steps/rateLimit";
-import { createDocumentClient } from "../../runtime/stores/dynamo";
+import { createDynamoClient } from "../../runtime/stores/dynamo";
 import { DynamoRateLimitStore } from "../../runtime/stores/rateLimitStore";
 import { SimulatedClock } from "../support/inProcess";
 import { round } from "../support/stats";
@@ -91,10 +91,10 @@ async function drive(limiter: RateLimiter, clock: SimulatedClock, key: string, p
 export async function measureAccuracy(): Promise<AccuracyResult> {
     const store = await startEmbeddedStore({});
     const admin = new DynamoDBClient({ endpoint: store.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-    const doc = createDocumentClient({ region: "eu-west-1", endpoint: store.endpoint });
+    const dynamo = createDynamoClient({ region: "eu-west-1", endpoint: store.endpoint });
     try {
         const names = await ensureTables(admin, `accuracy${process.pid}`, [rateLimitsTable], { enableTtl: false });
-        const rateLimits = new DynamoRateLimitStore(doc, names[rateLimitsTable.name]);
+        const rateLimits = new DynamoRateLimitStore(dynamo, names[rateLimitsTable.name]);
         const clock = new SimulatedClock();
         const start = clock.ms;
         const measure = async (algorithm: RateLimitAlgorithm): Promise<AlgorithmAccuracy> => {
@@ -108,7 +108,7 @@ export async function measureAccuracy(): Promise<AccuracyResult> {
         return { fixed: await measure("fixed"), sliding: await measure("sliding"), policy: { limit, window_s: windowSeconds } };
     } finally {
         admin.destroy();
-        doc.destroy();
+        dynamo.destroy();
         await store.close();
     }
 }

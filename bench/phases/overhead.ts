@@ -16,7 +16,6 @@
  */
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createSessions } from "../../runtime/sessions";
 import { loadStackConfig, projectDir } from "../../specs/stackFile";
 import { physicalTableName, sessionsTable } from "../../specs/tables";
@@ -51,7 +50,7 @@ export async function measureOverhead(options: OverheadOptions): Promise<Overhea
     try {
         gateway = await startLocalGateway({ configFile: benchStackFile, upstreams: { open: echo.url, account: echo.url } });
         const client = new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-        const { token } = await createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: physicalTableName(settings.prefix, sessionsTable) }).create({
+        const { token } = await createSessions({ dynamo: client, tableName: physicalTableName(settings.prefix, sessionsTable) }).create({
             userId: "bench-user",
             roles: ["bench"],
         });

@@ -1,13 +1,13 @@
 /**
- * A DynamoDB document client built the way the handler builds its own
+ * A DynamoDB client built the way the handler builds its own
  * (runtime/stores/dynamo.ts), with a middleware that counts each operation
  * by command name: what the handler is given through `deps.dynamo` to count
  * its reads and writes. Operations are counted once however often the SDK
  * retries them, and a conditional write that fails is still a write (DynamoDB
  * charges a write request unit for it).
  */
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoClient, documentClientOf } from "../../runtime/stores/dynamo";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { createDynamoClient } from "../../runtime/stores/dynamo";
 
 const readCommands = new Set(["GetItemCommand", "QueryCommand", "ScanCommand", "BatchGetItemCommand", "TransactGetItemsCommand"]);
 const writeCommands = new Set(["PutItemCommand", "UpdateItemCommand", "DeleteItemCommand", "BatchWriteItemCommand", "TransactWriteItemsCommand"]);
@@ -19,7 +19,7 @@ export interface OperationCounts {
 }
 
 export interface CountingDynamo {
-    doc: DynamoDBDocumentClient;
+    client: DynamoDBClient;
     counts(): OperationCounts;
     reset(): void;
     destroy(): void;
@@ -37,7 +37,7 @@ export function countingDynamo(endpoint: string, region = "eu-west-1"): Counting
         { step: "initialize", name: "countOperations" },
     );
     return {
-        doc: documentClientOf(client),
+        client,
         counts: () => {
             let reads = 0;
             let writes = 0;

@@ -69,8 +69,8 @@ export async function startRig(): Promise<Rig> {
                 ...overrides,
             };
         },
-        handler: (settings, clock, log = () => undefined) => createHandler(settings, { now: clock.now, dynamo: dynamo.doc, log }),
-        session: async (userId, clock) => (await createSessions({ dynamo: dynamo.doc, tableName: tables.sessions, now: clock.now }).create({ userId, ttlSeconds: 86_400 })).token,
+        handler: (settings, clock, log = () => undefined) => createHandler(settings, { now: clock.now, dynamo: dynamo.client, log }),
+        session: async (userId, clock) => (await createSessions({ dynamo: dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId, ttlSeconds: 86_400 })).token,
         close: async () => {
             dynamo.destroy();
             await echo.close();

@@ -3,8 +3,13 @@
  * (`JWT_SECRET_ARN`) and is fetched once per container, on the first JWT that
  * needs it; a failed fetch is not cached, so the next request tries again.
  * Locally it is a plain value.
+ *
+ * The fetch has the stores' timeouts (stores/dynamo.ts), enforced the same
+ * way: a Secrets Manager that does not answer costs the request at most
+ * `storeGiveUpMs` and a 503, not the Lambda's whole timeout.
  */
 import type { RuntimeSettings } from "../settings";
+import { storeTimeouts } from "../stores/dynamo";
 
 export type SecretLoader = (secretArn: string) => Promise<string>;
 
@@ -13,7 +18,16 @@ export function secretsManagerLoader(region: string): SecretLoader {
     let client: import("@aws-sdk/client-secrets-manager").SecretsManagerClient | undefined;
     return async (secretArn) => {
         const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
-        client ??= new SecretsManagerClient({ region, maxAttempts: 2 });
+        client ??= new SecretsManagerClient({
+            region,
+            maxAttempts: storeTimeouts.maxAttempts,
+            requestHandler: {
+                connectionTimeout: storeTimeouts.connectionMs,
+                requestTimeout: storeTimeouts.requestMs,
+                throwOnRequestTimeout: true,
+                socketTimeout: storeTimeouts.socketIdleMs,
+            },
+        });
         const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
         if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the JWT secret has no SecretString");
         return result.SecretString;

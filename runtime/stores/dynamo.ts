@@ -1,14 +1,42 @@
 /**
- * The one DynamoDB client a container uses. Built once per `createHandler`
- * call (once per Lambda container) and shared by both stores.
+ * The one DynamoDB client a container uses: the low-level client, built once
+ * per `createHandler` call (once per Lambda container) and shared by both
+ * stores, which hand it attribute values they build themselves.
  *
- * Timeouts and attempts are short on purpose: DynamoDB answers in
- * milliseconds, and when it does not, the limiter's fail-open/closed decision
- * and the 503 of authentication should come quickly rather than after the
- * SDK's default backoff.
+ * - `cacheMiddleware`: the client resolves each command's middleware stack
+ *   once and reuses it, instead of rebuilding it on every call (the document
+ *   client cannot do this; the stores do its marshalling by hand instead).
+ *   A middleware added to the client must therefore be added before its
+ *   first call.
+ * - Timeouts that hold: the installed `@smithy/node-http-handler` only logs
+ *   a warning when `requestTimeout` passes unless `throwOnRequestTimeout` is
+ *   set, and its socket timeout is off by default, so a DynamoDB that accepts
+ *   a connection and never answers would hold a request until the Lambda's
+ *   own timeout. With the values below a store call gives up after at most
+ *   `storeGiveUpMs` and the limiter fails open or closed, authentication
+ *   answers 503.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+
+/**
+ * How long a store waits on DynamoDB. DynamoDB answers a single-item call in
+ * milliseconds; a second is a DynamoDB (or a network) in trouble.
+ */
+export const storeTimeouts = {
+    /** To establish the TCP connection. */
+    connectionMs: 1000,
+    /** One attempt, from sending the request to the response's headers. */
+    requestMs: 1000,
+    /** Silence on the socket while a response body arrives. */
+    socketIdleMs: 1000,
+    /** Attempts per call, the first included; a timeout is retried once. */
+    maxAttempts: 2,
+    /** The SDK's longest backoff before the retry (standard mode: a random share of 2 x 50 ms). */
+    backoffMs: 100,
+} as const;
+
+/** The longest a store call can take before it fails: every attempt timing out, and the backoff between them. */
+export const storeGiveUpMs = storeTimeouts.maxAttempts * Math.max(storeTimeouts.connectionMs, storeTimeouts.requestMs) + storeTimeouts.backoffMs;
 
 export interface DynamoClientOptions {
     region: string;
@@ -33,24 +61,20 @@ export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
 }
 
 export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient {
+    const requestTimeout = options.requestTimeoutMs ?? storeTimeouts.requestMs;
     return new DynamoDBClient({
         region: options.region,
         endpoint: options.endpoint,
         credentials: isLoopbackEndpoint(options.endpoint) && !process.env.AWS_ACCESS_KEY_ID ? loopbackCredentials : undefined,
-        maxAttempts: options.maxAttempts ?? 2,
+        maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
+        cacheMiddleware: true,
         requestHandler: {
-            connectionTimeout: options.connectionTimeoutMs ?? 1000,
-            requestTimeout: options.requestTimeoutMs ?? 3000,
+            connectionTimeout: options.connectionTimeoutMs ?? storeTimeouts.connectionMs,
+            requestTimeout,
+            throwOnRequestTimeout: true,
+            socketTimeout: Math.max(requestTimeout, storeTimeouts.socketIdleMs),
         },
     });
-}
-
-export function documentClientOf(client: DynamoDBClient): DynamoDBDocumentClient {
-    return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
-
-export function createDocumentClient(options: DynamoClientOptions): DynamoDBDocumentClient {
-    return documentClientOf(createDynamoClient(options));
 }
 
 /** True for the error DynamoDB returns when a ConditionExpression does not hold. */

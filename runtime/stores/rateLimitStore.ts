@@ -2,8 +2,12 @@
  * The rate-limits table, seen through the only three things the limiter asks
  * of it. Items keep the seed's attribute names: `limiter_key`, `window_start`
  * (epoch seconds), `request_count`, `last_updated`, `expires_at` (TTL).
+ *
+ * Every call is one low-level command with its attribute values written out
+ * here (no marshalling layer), on the container's client, whose middleware
+ * stack is resolved once (stores/dynamo.ts).
  */
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { isConditionalCheckFailed } from "./dynamo";
 
 export interface CountRequest {
@@ -30,32 +34,38 @@ export interface RateLimitStore {
     ping(): Promise<void>;
 }
 
+// The seed's algorithm, unchanged: the condition makes the check and the
+// increment one atomic step, so concurrent containers never over-admit.
+const countUpdate = "ADD request_count :one SET last_updated = :now, expires_at = :expires_at";
+const belowLimit = "attribute_not_exists(request_count) OR request_count < :limit";
+const one = { N: "1" } as const;
+const healthKey = { limiter_key: { S: "tollgate:health" }, window_start: { N: "0" } };
+
 export class DynamoRateLimitStore implements RateLimitStore {
     constructor(
-        private readonly dynamo: DynamoDBDocumentClient,
+        private readonly dynamo: DynamoDBClient,
         readonly tableName: string,
     ) {}
 
     async countRequest(request: CountRequest): Promise<CountResult> {
         try {
-            // The seed's algorithm, unchanged: the condition makes the check and the
-            // increment one atomic step, so concurrent containers never over-admit.
             const result = await this.dynamo.send(
-                new UpdateCommand({
+                new UpdateItemCommand({
                     TableName: this.tableName,
-                    Key: { limiter_key: request.limiterKey, window_start: request.windowStart },
-                    UpdateExpression: "ADD request_count :one SET last_updated = :now, expires_at = :expires_at",
-                    ConditionExpression: "attribute_not_exists(request_count) OR request_count < :limit",
+                    Key: { limiter_key: { S: request.limiterKey }, window_start: { N: String(request.windowStart) } },
+                    UpdateExpression: countUpdate,
+                    ConditionExpression: belowLimit,
                     ExpressionAttributeValues: {
-                        ":one": 1,
-                        ":now": request.now,
-                        ":expires_at": request.expiresAt,
-                        ":limit": request.limit,
+                        ":one": one,
+                        ":now": { N: String(request.now) },
+                        ":expires_at": { N: String(request.expiresAt) },
+                        ":limit": { N: String(request.limit) },
                     },
                     ReturnValues: "UPDATED_NEW",
                 }),
             );
-            return { admitted: true, count: Number(result.Attributes?.request_count ?? 1) };
+            const count = result.Attributes?.request_count?.N;
+            return { admitted: true, count: count === undefined ? 1 : Number(count) };
         } catch (error) {
             if (isConditionalCheckFailed(error)) return { admitted: false };
             throw error;
@@ -63,22 +73,21 @@ export class DynamoRateLimitStore implements RateLimitStore {
     }
 
     async windowCount(limiterKey: string, windowStart: number): Promise<number> {
-        const result = await this.dynamo.send(
-            new GetCommand({
+        const { Item } = await this.dynamo.send(
+            new GetItemCommand({
                 TableName: this.tableName,
-                Key: { limiter_key: limiterKey, window_start: windowStart },
+                Key: { limiter_key: { S: limiterKey }, window_start: { N: String(windowStart) } },
                 ProjectionExpression: "request_count",
                 ConsistentRead: true,
             }),
         );
-        return Number(result.Item?.request_count ?? 0);
+        const count = Item?.request_count?.N;
+        return count === undefined ? 0 : Number(count);
     }
 
     async ping(): Promise<void> {
         // A GetItem of a key that never exists: the cheapest proof the table answers,
         // and it needs no permission beyond what the limiter already has.
-        await this.dynamo.send(
-            new GetCommand({ TableName: this.tableName, Key: { limiter_key: "tollgate:health", window_start: 0 }, ProjectionExpression: "limiter_key" }),
-        );
+        await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "limiter_key" }));
     }
 }

@@ -9,9 +9,20 @@
  * `UserIdIndex` (user_id, expires_at) serves the per-user queries.
  *
  * Single-item operations and one query: nothing here scans or batches, so
- * the Lambda carries no table tooling it never runs.
+ * the Lambda carries no table tooling it never runs. Each is a low-level
+ * command whose attribute values are written out here (`get`, the gateway's
+ * hot path, most of all), on a client whose middleware stack is resolved
+ * once (stores/dynamo.ts).
  */
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import {
+    DeleteItemCommand,
+    GetItemCommand,
+    PutItemCommand,
+    QueryCommand,
+    UpdateItemCommand,
+    type AttributeValue,
+    type DynamoDBClient,
+} from "@aws-sdk/client-dynamodb";
 import { isConditionalCheckFailed } from "./dynamo";
 
 export interface Session {
@@ -75,72 +86,67 @@ export class SessionsNotDeletedError extends Error {
     }
 }
 
-type SessionItem = {
-    session_id: string;
-    user_id: string;
-    username?: string;
-    roles?: string[];
-    permissions?: string[];
-    created_at: number;
-    expires_at: number;
-    ttl_seconds?: number;
-};
+type Item = Record<string, AttributeValue>;
 
-function toSession(item: Record<string, unknown>): Session {
-    const stored = item as SessionItem;
+function toSession(item: Item): Session {
+    const createdAt = Number(item.created_at?.N);
+    const expiresAt = Number(item.expires_at?.N);
     return {
-        sessionId: stored.session_id,
-        userId: stored.user_id,
-        username: stored.username,
-        roles: asStringList(stored.roles),
-        permissions: asStringList(stored.permissions),
-        createdAt: Number(stored.created_at),
-        expiresAt: Number(stored.expires_at),
-        ttlSeconds: stored.ttl_seconds !== undefined ? Number(stored.ttl_seconds) : Number(stored.expires_at) - Number(stored.created_at),
+        sessionId: item.session_id?.S ?? "",
+        userId: item.user_id?.S ?? "",
+        username: item.username?.S,
+        roles: asStringList(item.roles),
+        permissions: asStringList(item.permissions),
+        createdAt,
+        expiresAt,
+        ttlSeconds: item.ttl_seconds?.N !== undefined ? Number(item.ttl_seconds.N) : expiresAt - createdAt,
     };
 }
 
 /** Lists written by hand may arrive as string sets or be missing; the gateway wants plain string arrays. */
-function asStringList(value: unknown): string[] {
-    if (value instanceof Set) return [...value].map(String);
-    if (Array.isArray(value)) return value.map(String);
+function asStringList(value: AttributeValue | undefined): string[] {
+    if (value?.SS) return value.SS;
+    if (value?.L) return value.L.flatMap((entry) => (entry.S !== undefined ? [entry.S] : entry.N !== undefined ? [entry.N] : []));
     return [];
 }
 
-function toItem(session: Session): SessionItem {
-    const item: SessionItem = {
-        session_id: session.sessionId,
-        user_id: session.userId,
-        roles: session.roles,
-        permissions: session.permissions,
-        created_at: session.createdAt,
-        expires_at: session.expiresAt,
-        ttl_seconds: session.ttlSeconds,
+const stringList = (values: string[]): AttributeValue => ({ L: values.map((value) => ({ S: value })) });
+const number = (value: number): AttributeValue => ({ N: String(value) });
+
+function toItem(session: Session): Item {
+    const item: Item = {
+        session_id: { S: session.sessionId },
+        user_id: { S: session.userId },
+        roles: stringList(session.roles),
+        permissions: stringList(session.permissions),
+        created_at: number(session.createdAt),
+        expires_at: number(session.expiresAt),
+        ttl_seconds: number(session.ttlSeconds),
     };
-    // Absent rather than undefined: a document client without removeUndefinedValues refuses undefined.
-    if (session.username !== undefined) item.username = session.username;
+    if (session.username !== undefined) item.username = { S: session.username };
     return item;
 }
 
 /** Deletes of one revoke-all in flight at once: enough to end a user's sessions in a few round trips, few enough not to throttle the table. */
 const deleteConcurrency = 8;
 /** The key the readiness ping reads: never a real session (those are 64 hex characters). */
-const healthKey = { session_id: "tollgate:health" };
+const healthKey = { session_id: { S: "tollgate:health" } };
+const keyOf = (sessionId: string) => ({ session_id: { S: sessionId } });
 
 export class DynamoSessionStore implements SessionStore {
     constructor(
-        private readonly dynamo: DynamoDBDocumentClient,
+        private readonly dynamo: DynamoDBClient,
         readonly tableName: string,
     ) {}
 
     async get(sessionId: string): Promise<Session | undefined> {
-        const { Item } = await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ConsistentRead: true }));
+        const { Item } = await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ConsistentRead: true }));
         return Item ? toSession(Item) : undefined;
     }
 
     async put(session: Session): Promise<void> {
         try {
-            await this.dynamo.send(new PutCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }));
+            await this.dynamo.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }));
         } catch (error) {
             if (isConditionalCheckFailed(error)) throw new SessionExistsError();
             throw error;
@@ -148,7 +154,7 @@ export class DynamoSessionStore implements SessionStore {
     }
 
     async delete(sessionId: string): Promise<boolean> {
-        const { Attributes } = await this.dynamo.send(new DeleteCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ReturnValues: "ALL_OLD" }));
+        const { Attributes } = await this.dynamo.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ReturnValues: "ALL_OLD" }));
         return Attributes !== undefined;
     }
 
@@ -156,7 +162,7 @@ export class DynamoSessionStore implements SessionStore {
         try {
             // One conditional write: an id of another user's session (or none) fails the condition, and nothing is read first.
             await this.dynamo.send(
-                new DeleteCommand({ TableName: this.tableName, Key: { session_id: sessionId }, ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": userId } }),
+                new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": { S: userId } } }),
             );
             return true;
         } catch (error) {
@@ -169,12 +175,12 @@ export class DynamoSessionStore implements SessionStore {
         try {
             // The condition also keeps a revoked session revoked: UpdateItem on a missing key would otherwise create an item.
             await this.dynamo.send(
-                new UpdateCommand({
+                new UpdateItemCommand({
                     TableName: this.tableName,
-                    Key: { session_id: session.sessionId },
+                    Key: keyOf(session.sessionId),
                     UpdateExpression: "SET expires_at = :renewed, ttl_seconds = if_not_exists(ttl_seconds, :ttl)",
                     ConditionExpression: "expires_at = :seen",
-                    ExpressionAttributeValues: { ":renewed": newExpiresAt, ":ttl": session.ttlSeconds, ":seen": session.expiresAt },
+                    ExpressionAttributeValues: { ":renewed": number(newExpiresAt), ":ttl": number(session.ttlSeconds), ":seen": number(session.expiresAt) },
                 }),
             );
             return true;
@@ -188,14 +194,14 @@ export class DynamoSessionStore implements SessionStore {
         const sessions: Session[] = [];
         const active = options.activeAt !== undefined;
         const limit = options.limit;
-        let startKey: Record<string, unknown> | undefined;
+        let startKey: Item | undefined;
         do {
             const page = await this.dynamo.send(
                 new QueryCommand({
                     TableName: this.tableName,
                     IndexName: userIdIndexName,
                     KeyConditionExpression: active ? "user_id = :user AND expires_at > :now" : "user_id = :user",
-                    ExpressionAttributeValues: active ? { ":user": userId, ":now": options.activeAt } : { ":user": userId },
+                    ExpressionAttributeValues: active ? { ":user": { S: userId }, ":now": number(options.activeAt!) } : { ":user": { S: userId } },
                     ExclusiveStartKey: startKey,
                     ...(limit !== undefined ? { ScanIndexForward: false, Limit: limit - sessions.length } : {}),
                 }),
@@ -227,6 +233,6 @@ export class DynamoSessionStore implements SessionStore {
     }
 
     async ping(): Promise<void> {
-        await this.dynamo.send(new GetCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "session_id" }));
+        await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "session_id" }));
     }
 }

@@ -14,7 +14,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import fc from "fast-check";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { stringify as toYaml } from "yaml";
 import { gatewayEvent } from "../../bench/support/inProcess";
 import { startLocalGateway, type LocalGatewayProcess } from "../../bench/support/processes";
@@ -80,7 +79,7 @@ describe("reliability: bad input", function () {
             store = await startEmbeddedStore({});
             const admin = new DynamoDBClient({ endpoint: store.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
             const names = await ensureTables(admin, "fuzz", [rateLimitsTable, sessionsTable], { enableTtl: false });
-            const sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(admin), tableName: names[sessionsTable.name] });
+            const sessions = createSessions({ dynamo: admin, tableName: names[sessionsTable.name] });
             const validSessions = [];
             for (const user of ["fuzz-a", "fuzz-b"]) validSessions.push((await sessions.create({ userId: user, permissions })).token);
             admin.destroy();
@@ -209,10 +208,10 @@ describe("reliability: bad input", function () {
                 upstreams: Object.fromEntries(fuzzRoutes.map((route) => [route.name, `${recorder.url}/base/${route.name}`])),
                 env: { TOLLGATE_JWT_SECRET: hsSecret },
             });
-            const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }));
-            const sessions = createSessions({ dynamo: doc, tableName: physicalTableName("tollgate-fuzz", sessionsTable) });
+            const client = new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+            const sessions = createSessions({ dynamo: client, tableName: physicalTableName("tollgate-fuzz", sessionsTable) });
             const valid = [(await sessions.create({ userId: "http-fuzz", permissions })).token];
-            doc.destroy();
+            client.destroy();
             credentials = [...valid.map((token, i) => ({ name: `session-${i}`, kind: "valid" as const, token })), ...forged.credentials];
         });
         after(async () => {

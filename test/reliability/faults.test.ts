@@ -64,7 +64,7 @@ describe("reliability: faults", function () {
         dynamo = await startDynamo("dynalite");
         upstream = await startUpstream();
         tables = await freshTables(dynamo);
-        ({ token } = await createSessions({ dynamo: dynamo.doc, tableName: tables.sessions }).create({ userId: "u-fault" }));
+        ({ token } = await createSessions({ dynamo: dynamo.client, tableName: tables.sessions }).create({ userId: "u-fault" }));
         [failOpen, failClosed] = await Promise.all([
             startGatewayProcess(settingsFor(tables, dynamo, upstream.url, { rateLimitFailureMode: "open" })),
             startGatewayProcess(settingsFor(tables, dynamo, upstream.url, { rateLimitFailureMode: "closed" })),

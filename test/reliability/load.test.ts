@@ -39,15 +39,15 @@ describe("reliability: load through the local gateway", function () {
     const limitOf = (routeName: string) => settings.routes.find((route) => route.name === routeName)!.rateLimit!.limit;
     let echo: ChildService;
     let gateway: LocalGatewayProcess;
+    let client: DynamoDBClient;
     let doc: DynamoDBDocumentClient;
 
     before(async () => {
         echo = await startEchoProcess();
         const upstreams = Object.fromEntries(settings.routes.map((route) => [route.name, echo.url]));
         gateway = await startLocalGateway({ configFile: stackFile, upstreams });
-        doc = DynamoDBDocumentClient.from(
-            new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } }),
-        );
+        client = new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
+        doc = DynamoDBDocumentClient.from(client);
     });
 
     after(async () => {
@@ -58,7 +58,7 @@ describe("reliability: load through the local gateway", function () {
 
     it("answers no 5xx, and stores exactly the admitted requests of every key, none over its limit", async () => {
         // given four users with sessions, and one request template per rate-limit key
-        const sessions = createSessions({ dynamo: doc, tableName: physicalTableName(settings.prefix, sessionsTable) });
+        const sessions = createSessions({ dynamo: client, tableName: physicalTableName(settings.prefix, sessionsTable) });
         const tokens = new Map<string, string>();
         for (const user of users) tokens.set(user, (await sessions.create({ userId: user })).token);
         const keyed: KeyedRequest[] = [

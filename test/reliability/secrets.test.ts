@@ -11,7 +11,6 @@ import { createHash } from "node:crypto";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { DynamoDBClient, ListTablesCommand, paginateScan } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startEchoProcess, startLocalGateway, type ChildService, type LocalGatewayProcess } from "../../bench/support/processes";
 import { createSessions } from "../../runtime/sessions";
 import { loadStackConfig, projectDir } from "../../specs/stackFile";
@@ -45,7 +44,7 @@ describe("reliability: secrets at rest", function () {
 
     it("stores no raw token in any item of any table, nor in the gateway's log lines", async () => {
         // given 40 sessions made with the library and 5 with `npm run sessions`
-        const sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: physicalTableName(settings.prefix, sessionsTable) });
+        const sessions = createSessions({ dynamo: client, tableName: physicalTableName(settings.prefix, sessionsTable) });
         const tokens: string[] = [];
         for (let i = 0; i < 40; i++) tokens.push((await sessions.create({ userId: `secret-user-${i % 8}`, username: `user ${i}`, roles: ["r"], permissions: ["p"] })).token);
         const port = new URL(gateway.dynamoEndpoint).port;

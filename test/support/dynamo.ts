@@ -31,13 +31,14 @@ export const dynamoKinds: DynamoKind[] = ["dynamodb-local", "dynalite"];
 
 export const testCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
-export function clientFor(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number } = {}): DynamoDBClient {
+export function clientFor(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number; cacheMiddleware?: boolean } = {}): DynamoDBClient {
     return new DynamoDBClient({
         endpoint,
         region: "eu-west-1",
         credentials: testCredentials,
         maxAttempts: options.maxAttempts ?? 2,
-        requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: 1000 } as any,
+        cacheMiddleware: options.cacheMiddleware,
+        requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: 1000, throwOnRequestTimeout: true },
     });
 }
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { clientFor, startDynamo, type DynamoKind, type TestDynamo } from "./dynamo";
 import { listenOnLoopback } from "./loopback";
 import { ensureTables } from "../../data/createTables";
@@ -216,7 +216,8 @@ export function runtimeSettings(tables: { rateLimits: string; sessions: string }
 }
 
 export interface CountingClient {
-    doc: DynamoDBDocumentClient;
+    /** What the handler is given (`deps.dynamo`): the low-level client, as the handler builds its own. */
+    client: DynamoDBClient;
     /** Operations sent, by DynamoDB command name (GetItemCommand, UpdateItemCommand, ...). */
     counts: Map<string, number>;
     /** `+Name` when an operation is sent, `-Name` when its answer (or failure) is back, in order. */
@@ -226,9 +227,9 @@ export interface CountingClient {
     destroy(): void;
 }
 
-/** A document client whose middleware counts every operation it sends (retries count once). */
+/** A client whose middleware counts every operation it sends (retries count once), its middleware cached as the handler's own client's is. */
 export function countingClient(dynamo: TestDynamo): CountingClient {
-    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000 });
+    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000, cacheMiddleware: true });
     const counts = new Map<string, number>();
     const trace: string[] = [];
     client.middlewareStack.add(
@@ -245,7 +246,7 @@ export function countingClient(dynamo: TestDynamo): CountingClient {
         { step: "initialize", name: "countOperations" },
     );
     return {
-        doc: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        client,
         counts,
         trace,
         total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),

@@ -1,0 +1,178 @@
+/**
+ * Timeouts that hold: a DynamoDB or Secrets Manager that accepts the
+ * connection and then never answers, or answers too late, costs a request at
+ * most the stores' give-up time (runtime/stores/dynamo.ts), after which the
+ * limiter fails open or closed as configured and authentication answers 503.
+ * Without `throwOnRequestTimeout` the SDK would only log a warning and wait.
+ */
+import { strict as assert } from "node:assert";
+import * as net from "node:net";
+import { createHandler, type Handler } from "../runtime/handler";
+import { createSessions } from "../runtime/sessions";
+import type { RuntimeSettings } from "../runtime/settings";
+import { secretsManagerLoader } from "../runtime/auth/secret";
+import { storeGiveUpMs, storeTimeouts } from "../runtime/stores/dynamo";
+import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
+import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
+
+/** Room for this machine's scheduling on top of the give-up time. */
+const marginMs = 750;
+
+/** A TCP server on loopback that accepts every connection, reads what it is sent, and never answers. */
+async function startSilentServer(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
+    const sockets = new Set<net.Socket>();
+    let accepted = 0;
+    const server = net.createServer((socket) => {
+        accepted++;
+        sockets.add(socket);
+        socket.on("data", () => undefined);
+        socket.on("error", () => undefined);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        connections: () => accepted,
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<{ result: T; elapsedMs: number }> {
+    const started = Date.now();
+    const result = await work();
+    return { result, elapsedMs: Date.now() - started };
+}
+
+describe("timeouts that hold", function () {
+    this.timeout(60_000);
+    const servers = useDynamoAndUpstream("dynalite");
+    let tables: { rateLimits: string; sessions: string };
+    let token: string;
+    const clock = new Clock();
+
+    before(async () => {
+        tables = await freshTables(servers.dynamo);
+        ({ token } = await createSessions({ dynamo: servers.dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId: "u-timeout" }));
+    });
+
+    const gatewayAt = (dynamoEndpoint: string, overrides: Partial<RuntimeSettings> = {}): Handler =>
+        createHandler(
+            runtimeSettings(tables, servers.dynamo, {
+                routes: [
+                    route({ name: "open", pathPrefix: "/open", upstream: servers.upstream.url, rateLimit: { by: "ip", limit: 100, windowSeconds: 60, algorithm: "fixed" } }),
+                    route({ name: "users", pathPrefix: "/users", upstream: servers.upstream.url, auth: "session" }),
+                ],
+                dynamoEndpoint,
+                ...overrides,
+            }),
+            { now: clock.now, log: () => undefined },
+        );
+
+    describe("given a DynamoDB that accepts connections and never answers", () => {
+        let silent: Awaited<ReturnType<typeof startSilentServer>>;
+        before(async () => {
+            silent = await startSilentServer();
+        });
+        after(async () => silent?.close());
+
+        it("fails the limiter open within the give-up time, and answers 503 for authentication and readiness", async () => {
+            // given a handler whose DynamoDB endpoint is the silent server
+            const handler = gatewayAt(silent.url);
+            // when an anonymous request, a session request and a readiness check arrive together
+            const [open, session, ready] = await Promise.all([
+                timed(() => handler(event({ path: "/open/items" }))),
+                timed(() => handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))),
+                timed(() => handler(event({ path: "/health/ready" }))),
+            ]);
+            // then each gets its configured answer, none later than the give-up time (plus the margin)
+            assert.equal(open.result.statusCode, 200, "fail open");
+            assert.equal(session.result.statusCode, 503);
+            assert.equal(ready.result.statusCode, 503);
+            for (const answer of [open, session, ready]) assert.ok(answer.elapsedMs <= storeGiveUpMs + marginMs, `answered after ${answer.elapsedMs} ms (give-up ${storeGiveUpMs} ms)`);
+            // and it waited for the timeouts rather than failing at once
+            assert.ok(open.elapsedMs >= storeTimeouts.requestMs, `failed open after ${open.elapsedMs} ms, before one request timeout`);
+            assert.ok(silent.connections() > 0, "the store was reached");
+        });
+
+        it("refuses with 503 within the give-up time when the limiter fails closed", async () => {
+            const handler = gatewayAt(silent.url, { rateLimitFailureMode: "closed" });
+            const refused = await timed(() => handler(event({ path: "/open/items" })));
+            assert.equal(refused.result.statusCode, 503);
+            assert.ok(refused.elapsedMs <= storeGiveUpMs + marginMs, `answered after ${refused.elapsedMs} ms`);
+        });
+    });
+
+    describe("given a DynamoDB that answers late", () => {
+        let proxy: DynamoProxy | undefined;
+        afterEach(async () => {
+            await proxy?.close();
+            proxy = undefined;
+        });
+
+        it("gives up on answers slower than the request timeout", async () => {
+            // given every answer held back 3 s, three times the request timeout
+            proxy = await startDynamoProxy(servers.dynamo.endpoint, () => ({ kind: "forward", delayMs: 3 * storeTimeouts.requestMs }));
+            const handler = gatewayAt(proxy.endpoint);
+            // when
+            const [open, session] = await Promise.all([
+                timed(() => handler(event({ path: "/open/items" }))),
+                timed(() => handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))),
+            ]);
+            // then
+            assert.equal(open.result.statusCode, 200, "fail open");
+            assert.equal(session.result.statusCode, 503);
+            for (const answer of [open, session]) assert.ok(answer.elapsedMs <= storeGiveUpMs + marginMs, `answered after ${answer.elapsedMs} ms`);
+        });
+
+        it("waits for answers that come within the request timeout", async () => {
+            // given every answer held back a quarter of the request timeout
+            proxy = await startDynamoProxy(servers.dynamo.endpoint, () => ({ kind: "forward", delayMs: storeTimeouts.requestMs / 4 }));
+            const handler = gatewayAt(proxy.endpoint, { rateLimitFailureMode: "closed" });
+            // when
+            const [open, session] = await Promise.all([handler(event({ path: "/open/items" })), handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))]);
+            // then both were decided by DynamoDB
+            assert.equal(open.statusCode, 200);
+            assert.match(String(open.headers!.ratelimit), /^"open";r=\d+;t=\d+$/);
+            assert.equal(session.statusCode, 200);
+        });
+    });
+
+    describe("given a Secrets Manager that accepts connections and never answers", () => {
+        const variables = ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
+        let saved: Record<string, string | undefined>;
+        let silent: Awaited<ReturnType<typeof startSilentServer>>;
+        before(async () => {
+            silent = await startSilentServer();
+            saved = Object.fromEntries(variables.map((name) => [name, process.env[name]]));
+            Object.assign(process.env, { AWS_ENDPOINT_URL_SECRETS_MANAGER: silent.url, AWS_ACCESS_KEY_ID: "local", AWS_SECRET_ACCESS_KEY: "local" });
+        });
+        after(async () => {
+            for (const name of variables) {
+                if (saved[name] === undefined) delete process.env[name];
+                else process.env[name] = saved[name];
+            }
+            await silent?.close();
+        });
+
+        it("gives up on the secret within the give-up time", async () => {
+            // given the loader the Lambda uses
+            const load = secretsManagerLoader("eu-west-1");
+            // when the secret is read
+            const started = Date.now();
+            const failure = await load("arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt").then(
+                () => assert.fail("the read succeeded"),
+                (error: Error) => error,
+            );
+            const elapsedMs = Date.now() - started;
+            // then it fails with a timeout, in time
+            assert.equal(failure.name, "TimeoutError", String(failure));
+            assert.ok(elapsedMs <= storeGiveUpMs + marginMs, `gave up after ${elapsedMs} ms`);
+            assert.ok(silent.connections() > 0, "Secrets Manager was reached");
+        });
+    });
+});
