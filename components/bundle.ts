@@ -2,7 +2,7 @@
  * Bundles the Lambda runtime (`runtime/lambda.ts` and everything it imports)
  * into one CommonJS file at program time, so the CallbackFunction's archive
  * can hold `__index.js` and this bundle and nothing else: no `node_modules`,
- * no `@pulumi/*`, and no `@aws-sdk/*`, which the nodejs22.x runtime provides.
+ * no `@pulumi/*`, and no `@aws-sdk/*`, which the Lambda Node.js runtime provides.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

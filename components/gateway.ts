@@ -14,7 +14,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { environmentNames, type CapturedSettings, type LambdaEntry } from "../specs/lambda";
+import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type LambdaEntry } from "../specs/lambda";
 import { configDefaults } from "../specs/config";
 import { projectDir } from "../specs/stackFile";
 import { bundleRuntime, type RuntimeBundle } from "./bundle";
@@ -193,10 +193,16 @@ function handlerFactory(bundleModule: string, captured: CapturedSettings): aws.l
     };
 }
 
-/** Packages the program itself uses; none of them belongs in the Lambda archive (the bundle carries what the handler needs). */
+/**
+ * Packages the program itself uses; none of them belongs in the Lambda archive
+ * (the bundle carries what the handler needs). The optional ones count too:
+ * Pulumi's packaging reads package.json through npm's normaliser, which merges
+ * `optionalDependencies` into `dependencies` (the Node binary the tests run
+ * the archive on would otherwise ship inside it).
+ */
 function programDependencies(): string[] {
     const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
-    return Object.keys(manifest.dependencies ?? {});
+    return [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
 }
 
 export class Gateway extends pulumi.ComponentResource {
@@ -270,11 +276,12 @@ export class Gateway extends pulumi.ComponentResource {
             ...transformed(transform.policy, `${name}-policy`, { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) }, { ...child }),
         );
 
-        this.bundle = bundleRuntime({ entry: runtimeEntry, outFile: runtimeBundleFile, target: "node22" });
+        // The bundle targets the Node the runtime runs, so esbuild lowers nothing that Node has.
+        this.bundle = bundleRuntime({ entry: runtimeEntry, outFile: runtimeBundleFile, target: `node${lambdaNodeMajor}` });
         const functionArgs: aws.lambda.CallbackFunctionArgs<GatewayEvent, GatewayResult> = {
             name: gatewayFunctionName(prefix),
             description: `tollgate gateway (${prefix}): rate limits, authenticates and proxies every API request`,
-            runtime: aws.lambda.Runtime.NodeJS22dX,
+            runtime: lambdaRuntime,
             architectures: [settings.lambda.architecture],
             memorySize: settings.lambda.memoryMb,
             timeout: settings.lambda.timeoutSeconds,

@@ -1,6 +1,6 @@
 /**
  * The Lambda entry point. The Gateway component bundles this module (with its
- * runtime dependencies, without @aws-sdk/*, which the nodejs22.x runtime
+ * runtime dependencies, without @aws-sdk/*, which the Lambda Node.js runtime
  * provides) and its CallbackFunction's factory calls `createLambdaHandler`
  * once per container with the settings captured at deploy time. Table names,
  * region and the JWT secret's ARN come from the environment; the DynamoDB

@@ -11,6 +11,15 @@ import type { TollgateSettings } from "./config";
 import type { RateLimitPolicy, RouteSpec } from "./routes";
 import type { SessionSettings } from "./sessions";
 
+/**
+ * The Node.js major the Lambda runs: the current LTS (Lambda deprecates
+ * nodejs24.x on 2028-04-30, nodejs22.x already on 2027-04-30). The Gateway
+ * deploys `lambdaRuntime`, esbuild targets this major, and the tests run the
+ * serialized `__index.js` on it (test/support/lambdaNode.ts).
+ */
+export const lambdaNodeMajor = 24;
+export const lambdaRuntime = `nodejs${lambdaNodeMajor}.x` as const;
+
 export interface CapturedSettings {
     routes: RouteSpec[];
     defaultRateLimit: RateLimitPolicy;

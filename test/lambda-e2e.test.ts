@@ -5,24 +5,29 @@
  * archive (Pulumi's serialized `__index.js` and the runtime bundle) is
  * unpacked, and one fresh Node process loads it as the Lambda runtime would,
  * with the environment the program gave the function, and serves every
- * invocation below warm, against DynamoDB Local. AWS itself is replaced only
+ * invocation below warm, against DynamoDB Local. The process runs on the
+ * Lambda runtime's Node major where this platform's Node package is
+ * installed (the describe title says which Node it was). AWS itself is replaced only
  * where it has to be: DynamoDB by DynamoDB Local (`DYNAMODB_ENDPOINT`),
  * Secrets Manager by a loopback stand-in (`AWS_ENDPOINT_URL_SECRETS_MANAGER`).
  */
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
 import { ensureTables } from "../data/createTables";
 import { createSessions, type Sessions } from "../runtime/sessions";
-import { environmentNames } from "../specs/lambda";
+import { environmentNames, lambdaNodeMajor, lambdaRuntime } from "../specs/lambda";
 import type { RouteSpec } from "../specs/routes";
-import { loadStackConfig } from "../specs/stackFile";
+import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { rateLimitsTable, sessionsTable } from "../specs/tables";
 import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
 import { startLambdaContainer, type LambdaContainer } from "./support/lambdaContainer";
+import { lambdaNode, nodePackage } from "./support/lambdaNode";
 import { materialiseArchive, runStack } from "./support/program";
 import { bodyOf, event, startUpstream, type Upstream } from "./support/runtime";
 import { startFakeSecretsManager, type FakeSecretsManager } from "./support/secretsManager";
@@ -48,7 +53,7 @@ function routesAt(recorder: string): RouteSpec[] {
 
 const header = (result: APIGatewayProxyStructuredResultV2, name: string) => result.headers?.[name] as string | undefined;
 
-describe("the dev stack's gateway Lambda: __index.js from the program, in one warm process against DynamoDB Local", function () {
+describe(`the dev stack's gateway Lambda: __index.js from the program, in one warm process against DynamoDB Local, on ${lambdaNode.description}`, function () {
     let recorder: Upstream;
     let dynamo: TestDynamo;
     let secrets: FakeSecretsManager;
@@ -104,6 +109,15 @@ describe("the dev stack's gateway Lambda: __index.js from the program, in one wa
         await container?.close();
         await Promise.all([recorder?.close(), secrets?.close(), dynamo?.close()]);
         if (archiveDir) fs.rmSync(archiveDir, { recursive: true, force: true });
+    });
+
+    it(`loads __index.js on the ${lambdaRuntime} Node major wherever package.json pins a Node package for the platform`, () => {
+        const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
+        const pinned: string | undefined = manifest.optionalDependencies?.[nodePackage];
+        assert.equal(container.nodeVersion, lambdaNode.version, "the function ran on another Node than the one the title names");
+        if (pinned === undefined) return;
+        assert.equal(Number(pinned.split(".")[0]), lambdaNodeMajor, `package.json pins ${nodePackage}@${pinned}; the Lambda runs ${lambdaRuntime}`);
+        assert.equal(container.nodeVersion, `v${pinned}`, `${nodePackage}@${pinned} is pinned but the function ran on ${container.nodeVersion}`);
     });
 
     const requestsTo = (service: string) => recorder.requests.filter((request) => request.url.startsWith(`/${service}-service`));
@@ -247,5 +261,28 @@ describe("the dev stack's gateway Lambda: __index.js from the program, in one wa
         assert.equal(counter.window_start % 86_400, 0);
         assert.equal(counter.expires_at, counter.window_start + 2 * 86_400);
         assert.ok(counter.last_updated >= counter.window_start && counter.last_updated <= Date.now() / 1000);
+    });
+});
+
+describe(`a Lambda container standing in for ${lambdaRuntime}`, function () {
+    it("refuses at load a handler that declares a callback parameter, as the runtime does from Node.js 24, and loads an async one", async function () {
+        this.timeout(30_000);
+        const taskRoot = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-callback-"));
+        try {
+            fs.writeFileSync(path.join(taskRoot, "callback.js"), "exports.handler = function (event, context, callback) { callback(null, { statusCode: 200 }); };\n");
+            fs.writeFileSync(path.join(taskRoot, "async.js"), "exports.handler = async (event, context) => ({ statusCode: 200, body: process.version });\n");
+            await assert.rejects(
+                startLambdaContainer({ taskRoot, handler: "callback.handler", environment: {}, timeoutSeconds: 3 }),
+                /removed support for callback-based function handlers starting with Node\.js 24/,
+            );
+            const container = await startLambdaContainer({ taskRoot, handler: "async.handler", environment: {}, timeoutSeconds: 3 });
+            try {
+                assert.equal((await container.invoke(event({ path: "/" }))).body, lambdaNode.version);
+            } finally {
+                await container.close();
+            }
+        } finally {
+            fs.rmSync(taskRoot, { recursive: true, force: true });
+        }
     });
 });

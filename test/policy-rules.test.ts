@@ -131,15 +131,18 @@ describe("policies: DynamoDB tables", function () {
 });
 
 describe("policies: Lambda and IAM", function () {
-    it("lambda-supported-runtime refuses deprecated Node.js and other deprecated runtimes", async () => {
+    it("lambda-supported-runtime refuses Node.js below 24 (nodejs22.x included) and other deprecated runtimes, and accepts nodejs24.x", async () => {
         const evaluation = await evaluate("policy-compute");
-        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["deprecated-node-runtime", "deprecated-python-runtime"]);
-        assert.match(messageFor(evaluation, "lambda-supported-runtime", "deprecated-node-runtime"), /runtime nodejs18\.x is deprecated.*set runtime = "nodejs22\.x"/);
+        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["deprecated-node-runtime", "deprecated-python-runtime", "previous-lts-runtime"]);
+        assert.match(messageFor(evaluation, "lambda-supported-runtime", "deprecated-node-runtime"), /runtime nodejs18\.x is older than this stack accepts \(Node\.js 24 or later\).*set runtime = "nodejs24\.x"/);
+        assert.match(messageFor(evaluation, "lambda-supported-runtime", "previous-lts-runtime"), /runtime nodejs22\.x is older than this stack accepts/);
     });
 
     it("lambda-supported-runtime follows minimumNodeMajor from pack config", async () => {
-        const evaluation = await evaluate("policy-compute", { "lambda-supported-runtime": { minimumNodeMajor: 24 } });
-        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["current-runtime", "deprecated-node-runtime", "deprecated-python-runtime"]);
+        const evaluation = await evaluate("policy-compute", { "lambda-supported-runtime": { minimumNodeMajor: 22 } });
+        assert.deepEqual(reported(evaluation, "lambda-supported-runtime"), ["deprecated-node-runtime", "deprecated-python-runtime"]);
+        const stricter = await evaluate("policy-compute", { "lambda-supported-runtime": { minimumNodeMajor: 26 } });
+        assert.deepEqual(reported(stricter, "lambda-supported-runtime"), ["current-runtime", "deprecated-node-runtime", "deprecated-python-runtime", "previous-lts-runtime"]);
     });
 
     it("iam-no-wildcard-dynamodb refuses wildcard actions and resources, NotAction, and DynamoDB full-access managed policies", async () => {

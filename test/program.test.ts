@@ -11,6 +11,7 @@ import { fakeAccount, fakeRegion } from "../policies/offline/fakes";
 import { environmentNames } from "../specs/lambda";
 import { loadStackConfig } from "../specs/stackFile";
 import { startLambdaContainer } from "./support/lambdaContainer";
+import { lambdaNode } from "./support/lambdaNode";
 import { materialiseArchive, runStack, type StackRun } from "./support/program";
 import { event } from "./support/runtime";
 
@@ -225,10 +226,10 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.equal(permission.sourceArn, `arn:aws:execute-api:${fakeRegion}:${fakeAccount}:gateway-api-id/*/*`);
             });
 
-            it("ships the Lambda {prefix}-gateway on nodejs22.x, arm64, with the stack's memory, timeout and environment", () => {
+            it("ships the Lambda {prefix}-gateway on nodejs24.x, arm64, with the stack's memory, timeout and environment", () => {
                 const fn = run.one(T.fn, "gateway-function").inputs;
                 assert.equal(fn.name, `${prefix}-gateway`);
-                assert.equal(fn.runtime, "nodejs22.x");
+                assert.equal(fn.runtime, "nodejs24.x");
                 assert.deepEqual(fn.architectures, ["arm64"]);
                 assert.equal(fn.memorySize, stack === "prod" ? 1024 : 512);
                 assert.equal(fn.timeout, 30);
@@ -340,7 +341,7 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.ok(!/jwtSecret/.test(index));
             });
 
-            it("answers GET /health/live with 200 {status: ok} when __index.js is loaded in a fresh Node process", async () => {
+            it(`answers GET /health/live with 200 {status: ok} when __index.js is loaded in a fresh process on ${lambdaNode.description}`, async () => {
                 const fn = run.one(T.fn, "gateway-function").inputs;
                 const container = await startLambdaContainer({
                     taskRoot: archive.dir,

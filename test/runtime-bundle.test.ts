@@ -14,7 +14,7 @@ import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { event, freshTables, route, startUpstream, type Upstream } from "./support/runtime";
 import { bundleRuntime } from "../components/bundle";
 import { createSessions } from "../runtime/sessions";
-import { environmentNames, type CapturedSettings } from "../specs/lambda";
+import { environmentNames, lambdaNodeMajor, type CapturedSettings } from "../specs/lambda";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -55,7 +55,7 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-bundle-"));
         fs.mkdirSync(path.join(workDir, "node_modules"));
         fs.symlinkSync(path.join(projectDir, "node_modules", "@aws-sdk"), path.join(workDir, "node_modules", "@aws-sdk"));
-        const bundle = bundleRuntime({ entry: "runtime/lambda.ts", outFile: `.tollgate/test/runtime-${process.pid}.js`, target: "node22" });
+        const bundle = bundleRuntime({ entry: "runtime/lambda.ts", outFile: `.tollgate/test/runtime-${process.pid}.js`, target: `node${lambdaNodeMajor}` });
         const shipped = path.join(workDir, "gateway.js");
         fs.copyFileSync(bundle.absolutePath, shipped);
         fs.rmSync(bundle.absolutePath, { force: true });

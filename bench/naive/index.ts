@@ -15,7 +15,7 @@ import * as path from "node:path";
 import * as aws from "@pulumi/aws";
 import * as esbuild from "esbuild";
 import type { CapturedSettings } from "../../specs/lambda";
-import { capturedSettings } from "../../specs/lambda";
+import { capturedSettings, lambdaNodeMajor, lambdaRuntime } from "../../specs/lambda";
 import { loadStackConfig, projectDir } from "../../specs/stackFile";
 
 /** Where the compiled runtime goes, relative to the project (the working directory of the run). */
@@ -28,7 +28,7 @@ function compileRuntime(): string {
         .map((file) => path.join(runtimeDir, file));
     const outdir = path.join(projectDir, naiveBuildDir, "runtime");
     fs.rmSync(outdir, { recursive: true, force: true });
-    esbuild.buildSync({ entryPoints: sources, outdir, outbase: runtimeDir, bundle: false, platform: "node", format: "cjs", target: "node22", logLevel: "silent" });
+    esbuild.buildSync({ entryPoints: sources, outdir, outbase: runtimeDir, bundle: false, platform: "node", format: "cjs", target: `node${lambdaNodeMajor}`, logLevel: "silent" });
     return `./${naiveBuildDir}/runtime/lambda.js`;
 }
 
@@ -37,6 +37,10 @@ function naiveFactory(runtimeModule: string, captured: CapturedSettings) {
         const runtime: typeof import("../../runtime/lambda") = require(runtimeModule);
         return runtime.createLambdaHandler(captured);
     };
+}
+
+function optionalDependencies(): string[] {
+    return Object.keys(JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).optionalDependencies ?? {});
 }
 
 const role = new aws.iam.Role("naive-role", {
@@ -48,11 +52,13 @@ const role = new aws.iam.Role("naive-role", {
 
 const naive = new aws.lambda.CallbackFunction("naive-function", {
     role,
-    runtime: aws.lambda.Runtime.NodeJS22dX,
+    runtime: lambdaRuntime,
     architectures: ["arm64"],
     memorySize: 1024,
     callbackFactory: naiveFactory(compileRuntime(), capturedSettings(loadStackConfig("prod").settings)),
-    codePathOptions: { extraIncludePaths: [naiveBuildDir] },
+    // The one exclusion: the optional dependencies (the Node binary the tests run
+    // archives on), which Pulumi would count as dependencies but the program does not use.
+    codePathOptions: { extraIncludePaths: [naiveBuildDir], extraExcludePackages: optionalDependencies() },
 });
 
 export const naiveFunctionName = naive.name;

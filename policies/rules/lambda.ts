@@ -15,8 +15,12 @@ export interface RuntimeConfig {
 }
 
 export const runtimeDefaults = {
-    /** nodejs20.x reached end of support on 2026-04-30; nodejs22.x is the oldest supported Node runtime. */
-    minimumNodeMajor: 22,
+    /**
+     * nodejs24.x, the current LTS and the runtime tollgate deploys. nodejs20.x reached
+     * end of support on 2026-04-30 and nodejs22.x follows on 2027-04-30, so a
+     * function created on 22 today is due for a migration within months.
+     */
+    minimumNodeMajor: 24,
     deprecatedRuntimes: [
         "python2.7", "python3.6", "python3.7", "python3.8", "python3.9",
         "java8", "go1.x", "provided",
@@ -25,7 +29,7 @@ export const runtimeDefaults = {
     ],
 };
 
-/** The Node.js major version of a Lambda runtime identifier (`nodejs22.x` -> 22; the original `nodejs` -> 0), or undefined for other runtimes. */
+/** The Node.js major version of a Lambda runtime identifier (`nodejs24.x` -> 24; the original `nodejs` -> 0), or undefined for other runtimes. */
 export function nodeMajor(runtime: string): number | undefined {
     const match = /^nodejs(\d+)?/.exec(runtime);
     if (!match) return undefined;
@@ -34,7 +38,8 @@ export function nodeMajor(runtime: string): number | undefined {
 
 export const lambdaSupportedRuntime: ResourceValidationPolicy = {
     name: "lambda-supported-runtime",
-    description: "Lambda functions use a runtime AWS still supports: no deprecated Node.js (below minimumNodeMajor) or other deprecated runtime.",
+    description:
+        "Lambda functions use a runtime AWS supports for long enough: no Node.js below minimumNodeMajor (default 24, the current LTS; nodejs22.x is deprecated on 2027-04-30) and no other deprecated runtime.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -66,7 +71,7 @@ export const lambdaSupportedRuntime: ResourceValidationPolicy = {
         }
         const major = nodeMajor(runtime);
         if (major !== undefined && major < minimumNodeMajor) {
-            reportViolation(violation(label, `runtime ${runtime} is deprecated (the oldest supported Node.js is ${minimumNodeMajor})`, supported));
+            reportViolation(violation(label, `runtime ${runtime} is older than this stack accepts (Node.js ${minimumNodeMajor} or later)`, supported));
         } else if (deprecatedRuntimes.includes(runtime)) {
             reportViolation(violation(label, `runtime ${runtime} is deprecated`, "runtime to a supported version of the same language"));
         }

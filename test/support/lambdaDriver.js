@@ -5,11 +5,15 @@
  * time, as a warm container does, for as long as the process lives.
  *
  * Plain JavaScript with no dependencies, so nothing but the archive and the
- * modules Lambda provides (NODE_PATH) can be loaded. Started by
+ * modules Lambda provides (NODE_PATH) can be loaded. Like the runtime
+ * interface client of nodejs24.x and later (aws/aws-lambda-nodejs-runtime-interface-client,
+ * src/function/callback-deprecation.ts), it refuses at load a handler that
+ * declares three or more parameters: the runtime takes that as callback style,
+ * which it no longer supports. Started by
  * test/support/lambdaContainer.ts with `child_process.fork`; messages over IPC:
  *
  *   -> { kind: "invoke", id, event, timeoutMs }
- *   <- { kind: "ready" } | { kind: "init-error", error }
+ *   <- { kind: "ready", node } | { kind: "init-error", error }
  *   <- { kind: "result", id, result } | { kind: "error", id, error }
  */
 "use strict";
@@ -27,7 +31,16 @@ function loadHandler() {
     const exported = require(path.join(process.env.LAMBDA_TASK_ROOT, spec.slice(0, dot)));
     const handler = exported[spec.slice(dot + 1)];
     if (typeof handler !== "function") throw new Error(`${spec} is not a function`);
+    if (handler.length >= 3 && runtimeNodeMajor() >= 24) {
+        throw new Error("AWS Lambda has removed support for callback-based function handlers starting with Node.js 24 (the handler declares a callback parameter)");
+    }
     return handler;
+}
+
+/** The Node major of the runtime this container stands in for, read from AWS_EXECUTION_ENV (`AWS_Lambda_nodejs24.x`). */
+function runtimeNodeMajor() {
+    const match = /^AWS_Lambda_nodejs(\d+)\.x$/.exec(process.env.AWS_EXECUTION_ENV || "");
+    return match ? Number(match[1]) : 0;
 }
 
 let handler;
@@ -60,5 +73,5 @@ if (handler) {
         if (message && message.kind === "invoke") previous = previous.then(() => invoke(message));
     });
     process.on("disconnect", () => process.exit(0));
-    process.send({ kind: "ready" });
+    process.send({ kind: "ready", node: process.version });
 }
