@@ -89,6 +89,9 @@ export function chooseJwtSecret(stack: StackConfig, fromEnv: string | undefined)
 }
 
 /** Settings the way the Lambda gets them, with the local tables and store. */
+/** How long the handler waits on the embedded store per attempt: far longer than on DynamoDB (1 s), see RuntimeSettings. */
+export const localStoreRequestTimeoutMs = 10_000;
+
 export function localRuntimeSettings(stack: StackConfig, tables: Record<string, string>, dynamoEndpoint: string, jwt: JwtSecretChoice): RuntimeSettings {
     return {
         ...capturedSettings(stack.settings),
@@ -97,6 +100,8 @@ export function localRuntimeSettings(stack: StackConfig, tables: Record<string, 
         logLevel: stack.settings.logLevel,
         jwtSecret: jwt.secret,
         dynamoEndpoint,
+        // The embedded store runs in this process; under a load test it is this machine, not DynamoDB, that is slow.
+        storeRequestTimeoutMs: localStoreRequestTimeoutMs,
     };
 }
 

@@ -59,7 +59,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const now = deps.now ?? Date.now;
     const fetchUpstream = deps.fetch ?? globalThis.fetch;
     const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
-    const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint });
+    const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint, requestTimeoutMs: settings.storeRequestTimeoutMs });
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
     const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });

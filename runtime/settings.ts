@@ -19,6 +19,14 @@ export interface RuntimeSettings extends CapturedSettings {
     jwtSecret: { secretArn: string } | { value: string } | undefined;
     /** DynamoDB endpoint override (local gateway, tests); unset means AWS. */
     dynamoEndpoint?: string;
+    /**
+     * Per-attempt request timeout of the stores, ms; unset means
+     * `storeTimeouts.requestMs` (stores/dynamo.ts), what the Lambda uses.
+     * The local gateway sets a longer one: its embedded store shares the
+     * machine with the gateway and, under a load test, answers in seconds
+     * where DynamoDB answers in milliseconds.
+     */
+    storeRequestTimeoutMs?: number;
 }
 
 export function settingsFromEnv(captured: CapturedSettings, env: NodeJS.ProcessEnv = process.env): RuntimeSettings {
