@@ -42,15 +42,27 @@ export const runtimeBundleFile = ".tollgate/build/gateway.js";
 export const gatewayTableAccess = {
     /** Fixed window: one conditional `UpdateItem` per request. Sliding window: `GetItem` of the previous window's count. */
     rateLimits: ["dynamodb:UpdateItem", "dynamodb:GetItem"],
-    /** Session lookup by the token's SHA-256. */
-    sessions: ["dynamodb:GetItem"],
     /**
-     * A user's sessions through `UserIdIndex`: the session store's by-user read,
-     * read-only and on the index alone. The request path does not query it
-     * today; the grant is what the program issue specifies for the role.
+     * Sessions: the lookup by the token's SHA-256, and the deletes that end one
+     * (`/.well-known/sessions/{id}`, conditional on the owner, is always served).
      */
+    sessions: ["dynamodb:GetItem", "dynamodb:DeleteItem"],
+    /** Only when a route has `sessions.issue`: a new session is a put that fails if its id is taken. */
+    sessionsIssued: ["dynamodb:PutItem"],
+    /** Only with `tollgate:sessions.renewWithinSeconds` above 0: a renewal is one conditional update. */
+    sessionsRenewed: ["dynamodb:UpdateItem"],
+    /** A user's sessions through `UserIdIndex`, read-only and on the index alone: the self-service list and revoke-all. */
     sessionsByUser: ["dynamodb:Query"],
 } as const;
+
+/** The actions on the sessions table the handler performs with these settings, and no others. */
+export function sessionTableActions(runtime: Pick<CapturedSettings, "routes" | "sessions">): string[] {
+    return [
+        ...gatewayTableAccess.sessions,
+        ...(runtime.routes.some((route) => route.sessions?.issue) ? gatewayTableAccess.sessionsIssued : []),
+        ...((runtime.sessions?.renewWithinSeconds ?? 0) > 0 ? gatewayTableAccess.sessionsRenewed : []),
+    ];
+}
 
 /** The network-interface actions Lambda needs to attach to a VPC; AWS scopes them to no resource, so they take `*`. */
 const vpcNetworkInterfaceActions = [
@@ -266,7 +278,7 @@ export class Gateway extends pulumi.ComponentResource {
         const sessionsByUserIndex = pulumi.interpolate`${tables.sessions.arn}/index/UserIdIndex`;
         const statements: unknown[] = [
             { Sid: "RateLimitCounters", Effect: "Allow", Action: gatewayTableAccess.rateLimits, Resource: tables.rateLimits.arn },
-            { Sid: "SessionLookup", Effect: "Allow", Action: gatewayTableAccess.sessions, Resource: tables.sessions.arn },
+            { Sid: "Sessions", Effect: "Allow", Action: sessionTableActions(settings.runtime), Resource: tables.sessions.arn },
             { Sid: "SessionsByUser", Effect: "Allow", Action: gatewayTableAccess.sessionsByUser, Resource: sessionsByUserIndex },
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroups.lambda.arn}:*` },
             { Sid: "JwtSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.jwtSecret.arn },

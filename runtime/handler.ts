@@ -2,7 +2,10 @@
  * The gateway's request handler: API Gateway HTTP API 2.0 event in, 2.0
  * result out. It reads as its steps:
  *
- *   request -> route -> (authenticate || rate limit) -> proxy -> respond, observe
+ *   request -> route -> (authenticate || rate limit) -> proxy -> sessions -> respond, observe
+ *
+ * (`/.well-known/sessions` is admitted the same way and answered by the
+ * gateway itself instead of an upstream.)
  *
  * `createHandler` is called once per container (the Lambda entry, the local
  * gateway); everything built here (DynamoDB client, stores, caches, the JWT
@@ -17,11 +20,13 @@ import type { Identity } from "./auth/identity";
 import { createJwtVerifier } from "./auth/jwt";
 import { createSecretSource, secretsManagerLoader, type SecretLoader } from "./auth/secret";
 import { SessionAuthenticator } from "./auth/sessionAuth";
+import { Sessions } from "./sessions";
+import { defaultSessionSettings } from "../specs/sessions";
 import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
-import { readCredential, type Credential } from "./steps/authenticate";
+import { presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
 import { live, ready } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { proxy } from "./steps/proxy";
@@ -29,6 +34,8 @@ import { rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
+import { answerSelfService, selfServiceMethods, selfServiceRoute } from "./steps/selfService";
+import { applySessionAnswer } from "./steps/sessions";
 
 export interface HandlerDeps {
     /** Epoch milliseconds. */
@@ -43,6 +50,8 @@ export interface HandlerDeps {
     log: LogSink;
     /** Request ids for events that carry none. */
     randomToken: () => string;
+    /** The CSPRNG behind new session tokens. */
+    randomBytes: (size: number) => Buffer;
 }
 
 export type Handler = (event: APIGatewayProxyEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -53,6 +62,8 @@ const invocationMarginMs = 250;
 interface Outcome {
     result: APIGatewayProxyStructuredResultV2;
     record: Omit<RequestRecord, "requestId" | "latencyMs" | "status">;
+    /** Logged as warnings with the route. */
+    warnings?: string[];
 }
 
 export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDeps> = {}): Handler {
@@ -63,7 +74,9 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
     const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });
-    const sessions = new SessionAuthenticator({ store: sessionStore, now, cacheSeconds: settings.sessionCacheSeconds });
+    const sessionSettings = settings.sessions ?? defaultSessionSettings();
+    const sessions = new SessionAuthenticator({ store: sessionStore, now, cacheSeconds: settings.sessionCacheSeconds, renewWithinSeconds: sessionSettings.renewWithinSeconds });
+    const sessionLibrary = new Sessions({ store: sessionStore, now, randomBytes: deps.randomBytes });
     const jwt = createJwtVerifier({
         settings: settings.jwt,
         secret: createSecretSource(settings.jwtSecret, deps.loadSecret ?? secretsManagerLoader(settings.region)),
@@ -83,9 +96,12 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             return { result, record: { route: "health" } };
         }
 
-        const { route, upstreamPath } = match;
-        const url = upstreamUrl(route.upstream, upstreamPath, request.rawQueryString);
-        if (!url) return { result: problem(400, "The request path is not acceptable."), record: { route: route.name } };
+        if (match.kind === "self-service" && !selfServiceMethods(match.sessionId).includes(request.method)) {
+            return { result: problem(405, undefined, { allow: selfServiceMethods(match.sessionId).join(", ") }), record: { route: selfServiceRoute.name } };
+        }
+        const route = match.kind === "self-service" ? selfServiceRoute : match.route;
+        const url = match.kind === "route" ? upstreamUrl(route.upstream, match.upstreamPath, request.rawQueryString) : undefined;
+        if (match.kind === "route" && !url) return { result: problem(400, "The request path is not acceptable."), record: { route: route.name } };
 
         const credential = readCredential(route.auth, request);
         const policy = route.rateLimit ?? settings.defaultRateLimit;
@@ -100,9 +116,23 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const refusal = refusalOf(admission);
         if (refusal) return { result: withHeaders(refusal, limitHeaders), record };
 
+        if (match.kind === "self-service") {
+            const answered = await answerSelfService({
+                method: request.method,
+                sessionId: match.sessionId,
+                session: admission.session!,
+                sessions: sessionLibrary,
+                authenticator: sessions,
+                cookie: sessionSettings.cookie,
+            });
+            return { result: withHeaders(answered.result, limitHeaders), record: { ...record, session: answered.event } };
+        }
+
+        // A due renewal runs while the upstream answers; the sessions step waits for it.
+        const renewal = admission.session ? sessions.renewIfDue(admission.session) : undefined;
         const timeoutMs = remainingMs === undefined ? settings.upstreamTimeoutMs : Math.min(settings.upstreamTimeoutMs, remainingMs - invocationMarginMs);
         const forwarded = await proxy({
-            url,
+            url: url!,
             request,
             identity: admission.identity,
             strip: { authorization: credential.kind === "session" && credential.from === "authorization", sessionCookie: route.auth === "session" || route.auth === "any" },
@@ -111,7 +141,25 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             now,
         });
         if (forwarded.kind === "answered") {
-            return { result: withHeaders(forwarded.result, limitHeaders), record: { ...record, upstreamMs: forwarded.latencyMs } };
+            const authenticatedToken = admission.session && credential.kind === "session" ? credential.token : undefined;
+            const settled = await applySessionAnswer({
+                route,
+                result: forwarded.result,
+                identity: admission.identity,
+                authenticatedToken,
+                presentedTokens: route.sessions?.issue ? presentedSessionTokens(request) : [],
+                fromCookie: authenticatedToken !== undefined && credential.kind === "session" && credential.from === "cookie",
+                renewal,
+                sessions: sessionLibrary,
+                authenticator: sessions,
+                settings: sessionSettings,
+                now,
+            });
+            return {
+                result: withHeaders(settled.result, limitHeaders),
+                record: { ...record, upstreamMs: forwarded.latencyMs, session: settled.event },
+                warnings: settled.warnings,
+            };
         }
         const upstreamRecord = { ...record, upstreamMs: forwarded.latencyMs, upstreamError: forwarded.kind };
         if (forwarded.kind === "timeout") return { result: problem(504, "The upstream service did not answer in time.", limitHeaders), record: upstreamRecord };
@@ -135,6 +183,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         }
         const result = withHeaders(outcome.result, { "x-request-id": requestId });
         observer.request({ ...outcome.record, requestId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
+        for (const warning of outcome.warnings ?? []) observer.warning(requestId, outcome.record.route, warning);
         return result;
     };
 }

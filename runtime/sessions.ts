@@ -174,13 +174,14 @@ export class Sessions {
     }
 
     /**
-     * A user's active sessions (expired ones too with `includeExpired`), newest expiry last.
+     * A user's active sessions (expired ones too with `includeExpired`), newest expiry last;
+     * with `limit`, only that many of the latest expiries.
      * Read through `UserIdIndex`, which is eventually consistent: a session created
      * a moment ago may be missing for a moment.
      */
-    async listForUser(userId: string, options: { includeExpired?: boolean } = {}): Promise<Session[]> {
+    async listForUser(userId: string, options: { includeExpired?: boolean; limit?: number } = {}): Promise<Session[]> {
         const activeAt = options.includeExpired ? undefined : Math.floor(this.now() / 1000);
-        const sessions = await this.store.listByUser(userId, { activeAt });
+        const sessions = await this.store.listByUser(userId, { activeAt, limit: options.limit });
         return sessions.sort((a, b) => a.expiresAt - b.expiresAt);
     }
 

@@ -262,6 +262,10 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("grants only the handler's DynamoDB actions, on exactly the two tables and the sessions index, and no wildcard", () => {
+                // Sessions: the lookup and revocations always; puts only where a route issues, updates only where sessions roll.
+                const issues = settings.routes.some((route) => route.sessions?.issue);
+                const renews = settings.sessions.renewWithinSeconds > 0;
+                const sessionActions = ["dynamodb:DeleteItem", "dynamodb:GetItem", ...(issues ? ["dynamodb:PutItem"] : []), ...(renews ? ["dynamodb:UpdateItem"] : [])];
                 const document = JSON.parse(run.one(T.rolePolicy, "gateway-policy").inputs.policy);
                 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
                 const dynamo = document.Statement.filter((s: any) => list(s.Action).some((a) => a.startsWith("dynamodb:")));
@@ -287,7 +291,7 @@ for (const stack of ["dev", "prod"] as const) {
                     Object.fromEntries([...grants].map(([resource, actions]) => [resource, [...actions].sort()])),
                     {
                         [rateLimits]: ["dynamodb:GetItem", "dynamodb:UpdateItem"],
-                        [sessions]: ["dynamodb:GetItem"],
+                        [sessions]: sessionActions,
                         [`${sessions}/index/UserIdIndex`]: ["dynamodb:Query"],
                     },
                 );

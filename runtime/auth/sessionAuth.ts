@@ -1,6 +1,6 @@
 /**
- * Session authentication against the sessions store, with two per-container
- * memories:
+ * Session authentication against the sessions store, with the per-container
+ * memories it keeps:
  *
  * - the optional positive cache (`tollgate:sessionCacheSeconds`, default 0):
  *   a valid session is served from memory for that many seconds (never past
@@ -9,7 +9,11 @@
  *   it lets a later request from the same token start its user-keyed rate
  *   limit write in parallel with the session read. It says nothing about
  *   validity (every request still reads the session unless the positive cache
- *   serves it) and is forgotten when the session is found gone.
+ *   serves it) and is forgotten when the session is found gone;
+ * - renewals (`tollgate:sessions.renewWithinSeconds`): the ones in flight, so
+ *   concurrent requests of one session share one conditional write, and the
+ *   new expiry of each one done, so a request that read the session just
+ *   before the write does not try again.
  */
 import { isActive, isSessionTokenShape, sessionIdOf } from "../sessions";
 import type { Session, SessionStore } from "../stores/sessionStore";
@@ -21,19 +25,29 @@ export interface SessionAuthOptions {
     /** Epoch milliseconds. */
     now: () => number;
     cacheSeconds: number;
+    /** Renew a session with less life left than this (and than its own TTL); 0: never. */
+    renewWithinSeconds?: number;
 }
+
+/** A verification that, when valid, also carries the session it read. */
+export type SessionVerification = Exclude<Verification, { status: "valid" }> | { status: "valid"; identity: Identity; session: Session };
 
 export class SessionAuthenticator {
     private readonly store: SessionStore;
     private readonly now: () => number;
     private readonly cacheMs: number;
+    private readonly renewWithinSeconds: number;
     private readonly validSessions = new ExpiringCache<string, Session>();
     private readonly owners = new ExpiringCache<string, string>();
+    private readonly renewing = new Map<string, Promise<number | undefined>>();
+    /** session_id -> the expires_at this container moved it to. */
+    private readonly renewed = new ExpiringCache<string, number>();
 
     constructor(options: SessionAuthOptions) {
         this.store = options.store;
         this.now = options.now;
         this.cacheMs = options.cacheSeconds * 1000;
+        this.renewWithinSeconds = options.renewWithinSeconds ?? 0;
     }
 
     /** The user a token belonged to when last seen valid in this container. */
@@ -42,13 +56,13 @@ export class SessionAuthenticator {
         return this.owners.get(sessionIdOf(token), this.now());
     }
 
-    async verify(token: string): Promise<Verification> {
+    async verify(token: string): Promise<SessionVerification> {
         // Not a token this gateway issues: refused without a lookup.
         if (!isSessionTokenShape(token)) return { status: "invalid" };
         const sessionId = sessionIdOf(token);
         const now = this.now();
         const cached = this.cacheMs > 0 ? this.validSessions.get(sessionId, now) : undefined;
-        if (cached) return { status: "valid", identity: identityOf(cached) };
+        if (cached) return { status: "valid", identity: identityOf(cached), session: cached };
         let session: Session | undefined;
         try {
             session = await this.store.get(sessionId);
@@ -56,14 +70,67 @@ export class SessionAuthenticator {
             return { status: "unavailable" };
         }
         if (!session || !isActive(session, Math.floor(now / 1000))) {
-            this.owners.delete(sessionId);
-            this.validSessions.delete(sessionId);
+            this.forget(sessionId);
             return { status: "invalid" };
         }
         const expiresAtMs = session.expiresAt * 1000;
         this.owners.set(sessionId, session.userId, expiresAtMs, now);
         if (this.cacheMs > 0) this.validSessions.set(sessionId, session, Math.min(now + this.cacheMs, expiresAtMs), now);
-        return { status: "valid", identity: identityOf(session) };
+        return { status: "valid", identity: identityOf(session), session };
+    }
+
+    /**
+     * Moves the session one TTL later when its remaining life is below the
+     * renewal window (the smaller of `renewWithinSeconds` and its own TTL, so
+     * a renewed session is never due again before a TTL has passed). Resolves
+     * to the new `expires_at`, or undefined when another container renewed it
+     * first, it is gone, or the write failed (the session stays valid as it
+     * was). Undefined without a promise when no renewal is due.
+     */
+    renewIfDue(session: Session): Promise<number | undefined> | undefined {
+        if (this.renewWithinSeconds <= 0) return undefined;
+        const now = this.now();
+        const sessionId = session.sessionId;
+        const inFlight = this.renewing.get(sessionId);
+        if (inFlight) return inFlight;
+        const renewedTo = this.renewed.get(sessionId, now);
+        // Read before this container's renewal landed: it is done, and the caller gets its expiry.
+        if (renewedTo !== undefined && renewedTo > session.expiresAt) return Promise.resolve(renewedTo);
+        const window = Math.min(this.renewWithinSeconds, session.ttlSeconds);
+        if (session.expiresAt - Math.floor(now / 1000) >= window) return undefined;
+
+        const target = session.expiresAt + session.ttlSeconds;
+        const renewal = this.store.renew(session, target).then(
+            (moved) => {
+                if (!moved) {
+                    // Renewed by another container, or revoked: the next request reads it afresh.
+                    this.validSessions.delete(sessionId);
+                    return undefined;
+                }
+                const at = this.now();
+                this.renewed.set(sessionId, target, target * 1000, at);
+                this.owners.set(sessionId, session.userId, target * 1000, at);
+                const cached = this.validSessions.get(sessionId, at);
+                if (cached) this.validSessions.set(sessionId, { ...cached, expiresAt: target }, Math.min(at + this.cacheMs, target * 1000), at);
+                return target;
+            },
+            () => undefined,
+        );
+        this.renewing.set(sessionId, renewal);
+        void renewal.finally(() => this.renewing.delete(sessionId));
+        return renewal;
+    }
+
+    /** Drops what this container remembers of a session (it was revoked). */
+    forget(sessionId: string): void {
+        this.owners.delete(sessionId);
+        this.validSessions.delete(sessionId);
+        this.renewed.delete(sessionId);
+    }
+
+    /** Drops this container's cached sessions of a user (all of them were revoked). */
+    forgetUser(userId: string): void {
+        this.validSessions.deleteWhere((session) => session.userId === userId);
     }
 }
 

@@ -27,7 +27,8 @@
 import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import type { Identity, Verification } from "../auth/identity";
 import type { JwtVerifier } from "../auth/jwt";
-import type { SessionAuthenticator } from "../auth/sessionAuth";
+import type { SessionAuthenticator, SessionVerification } from "../auth/sessionAuth";
+import type { Session } from "../stores/sessionStore";
 import { holdsPermissions, type Credential } from "./authenticate";
 import { limiterKeyFor, type RateLimitDecision, type RateLimiter } from "./rateLimit";
 import type { GatewayRequest } from "./request";
@@ -44,6 +45,8 @@ export type AdmissionStatus =
 export interface Admission {
     status: AdmissionStatus;
     identity?: Identity;
+    /** The session that proved the identity, when a session did. */
+    session?: Session;
     /** The limiter's decision, when it was consulted. */
     rateLimit?: RateLimitDecision;
 }
@@ -104,12 +107,13 @@ export async function admit(context: AdmitContext): Promise<Admission> {
     return decide(route, verification, await check(key));
 }
 
-function decide(route: RouteSpec, verification: Verification | { status: "valid-anonymous" }, rateLimit: RateLimitDecision): Admission {
+function decide(route: RouteSpec, verification: Verification | SessionVerification | { status: "valid-anonymous" }, rateLimit: RateLimitDecision): Admission {
     const identity = verification.status === "valid" ? verification.identity : undefined;
+    const session = verification.status === "valid" && "session" in verification ? verification.session : undefined;
     if (verification.status === "unavailable") return { status: "auth-unavailable", rateLimit };
     if (rateLimit.outcome === "failed-closed") return { status: "limiter-unavailable", identity, rateLimit };
     if (rateLimit.outcome === "limited") return { status: "limited", identity, rateLimit };
     if (verification.status === "invalid") return { status: "invalid-credential", rateLimit };
     if (!holdsPermissions(route, identity)) return { status: "forbidden", identity, rateLimit };
-    return { status: "admitted", identity, rateLimit };
+    return { status: "admitted", identity, session, rateLimit };
 }

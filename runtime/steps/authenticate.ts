@@ -9,11 +9,13 @@
  * - `none`: anonymous; the Authorization header is the upstream's business.
  */
 import type { AuthMode, RouteSpec } from "../../specs/routes";
+import { sessionCookieName } from "../../specs/sessions";
 import type { Identity } from "../auth/identity";
 import { looksLikeJwt } from "../auth/jwt";
+import { isSessionTokenShape } from "../sessions";
 import { cookieValue, type GatewayRequest } from "./request";
 
-export const sessionCookieName = "session";
+export { sessionCookieName };
 
 /** Longer bearer tokens are refused before any parsing, hashing or lookup. */
 const maxCredentialLength = 8192;
@@ -42,6 +44,20 @@ export function readCredential(auth: AuthMode, request: GatewayRequest): Credent
           : { kind: "missing" };
     if (credential.kind !== "missing" && credential.token.length > maxCredentialLength) return { kind: "missing" };
     return credential;
+}
+
+/**
+ * Every session token the request carries, whatever the route's auth: a
+ * bearer token that is not a JWT, and the `session` cookie; only those shaped
+ * like a token this gateway issues. A login replaces them all.
+ */
+export function presentedSessionTokens(request: GatewayRequest): string[] {
+    const tokens = new Set<string>();
+    const bearer = bearerToken(request);
+    if (bearer && !looksLikeJwt(bearer) && isSessionTokenShape(bearer)) tokens.add(bearer);
+    const cookie = cookieValue(request.cookies, sessionCookieName);
+    if (cookie && isSessionTokenShape(cookie)) tokens.add(cookie);
+    return [...tokens];
 }
 
 /** True when the caller holds every permission the route requires. */

@@ -39,6 +39,8 @@ export interface RequestRecord {
     auth?: string;
     upstreamMs?: number;
     upstreamError?: "refused" | "timeout" | "too-large";
+    /** What the request did to sessions: issued, revoked, revoked-all, renewed, or refused (an instruction the gateway would not act on). */
+    session?: string;
 }
 
 /** Powertools Logger writing to a sink instead of its own console. */
@@ -64,6 +66,8 @@ export interface Observer {
     request(record: RequestRecord): void;
     /** An unexpected failure: logged with its stack for operators, never sent to the client. */
     failure(requestId: string, error: unknown): void;
+    /** Something a request did that the gateway refused or ignored and an operator should hear of (an upstream's misplaced session instruction). */
+    warning(requestId: string, route: string | undefined, message: string): void;
 }
 
 export function createObserver(options: { logLevel: string; sink?: LogSink; namespace?: string }): Observer {
@@ -87,6 +91,7 @@ export function createObserver(options: { logLevel: string; sink?: LogSink; name
                 auth: record.auth,
                 upstream_ms: record.upstreamMs,
                 upstream_error: record.upstreamError,
+                session: record.session,
             });
             metrics.addDimension("route", record.route ?? "none");
             metrics.addMetric("Requests", MetricUnit.Count, 1);
@@ -102,6 +107,9 @@ export function createObserver(options: { logLevel: string; sink?: LogSink; name
                 metrics.clearMetrics();
                 metrics.clearDimensions();
             }
+        },
+        warning(requestId, route, message) {
+            logger.warn(message, { correlation_id: requestId, route });
         },
         failure(requestId, error) {
             logger.error("unhandled failure", { correlation_id: requestId, error: error as Error });

@@ -11,6 +11,7 @@
  * appear literally in a URL path re-encoded, so `fetch` never reinterprets it.
  */
 import { healthPaths, type RouteSpec } from "../../specs/routes";
+import { selfServicePath } from "../../specs/sessions";
 
 export interface CompiledRoute {
     spec: RouteSpec;
@@ -20,6 +21,8 @@ export interface CompiledRoute {
 
 export type RouteMatch =
     | { kind: "health"; check: "live" | "ready" }
+    /** The caller's own sessions: the list, or one of them by id (whatever follows the path; the step checks it). */
+    | { kind: "self-service"; sessionId?: string }
     | { kind: "route"; route: RouteSpec; upstreamPath: string }
     | { kind: "not-found" }
     | { kind: "bad-path" };
@@ -79,12 +82,19 @@ function isUnder(path: ParsedPath, prefix: string[]): boolean {
     return prefix.length <= path.decoded.length && prefix.every((segment, i) => path.decoded[i] === segment);
 }
 
+const selfServiceSegments = selfServicePath.split("/").filter(Boolean);
+
 export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): RouteMatch {
     const path = parsePath(rawPath);
     if (!path) return { kind: "bad-path" };
     const plainPath = "/" + path.decoded.join("/");
     if (!path.trailingSlash && plainPath === healthPaths.live) return { kind: "health", check: "live" };
     if (!path.trailingSlash && plainPath === healthPaths.ready) return { kind: "health", check: "ready" };
+    // The gateway answers the whole subtree: no route may be reached through it.
+    if (isUnder(path, selfServiceSegments)) {
+        const rest = path.decoded.slice(selfServiceSegments.length);
+        return { kind: "self-service", sessionId: rest.length ? rest.join("/") : undefined };
+    }
     const match = routes.find((route) => isUnder(path, route.segments));
     if (!match) return { kind: "not-found" };
     const rest = path.encoded.slice(match.segments.length);

@@ -89,11 +89,22 @@ export interface Upstream {
 
 export const binaryPayload = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
 
+/** Request headers that tell the upstream's `/answer` path what to answer: `x-answer-header-<name>: <value>` sets response header `<name>`. */
+export const answerHeaderPrefix = "x-answer-header-";
+
+/** Request headers asking `/answer` to send `header` back as a response header of that name, e.g. `x-gateway-session`. */
+export function answerWith(headers: Record<string, string>, status?: number): Record<string, string> {
+    const asked = Object.fromEntries(Object.entries(headers).map(([name, value]) => [`${answerHeaderPrefix}${name}`, value]));
+    return status === undefined ? asked : { ...asked, "x-answer-status": String(status) };
+}
+
 /**
  * A real HTTP upstream. `/slow` never answers, `/reset` drops the connection,
  * `/binary` answers 256 bytes of octet-stream, `/cookies` sets two cookies,
- * `/redirect` answers 302, `/status/<n>` answers n; anything else echoes the
- * request as JSON.
+ * `/redirect` answers 302, `/status/<n>` answers n, `/answer` answers with the
+ * status and response headers the request asks for (`answerWith`), `/reflect`
+ * answers every `x-*` request header back as a response header; anything else
+ * echoes the request as JSON.
  */
 export async function startUpstream(): Promise<Upstream> {
     const requests: UpstreamRequest[] = [];
@@ -123,6 +134,16 @@ export async function startUpstream(): Promise<Upstream> {
             if (pathname.endsWith("/redirect")) {
                 response.writeHead(302, { location: "http://elsewhere.invalid/" });
                 response.end();
+                return;
+            }
+            if (pathname.endsWith("/answer") || pathname.endsWith("/reflect")) {
+                const reflect = pathname.endsWith("/reflect");
+                for (const [name, value] of Object.entries(request.headers)) {
+                    if (reflect && name.startsWith("x-") && value !== undefined) response.setHeader(name, value);
+                    else if (!reflect && name.startsWith(answerHeaderPrefix) && value !== undefined) response.setHeader(name.slice(answerHeaderPrefix.length), value);
+                }
+                response.writeHead(Number(request.headers["x-answer-status"] ?? 200), { "content-type": "application/json" });
+                response.end(JSON.stringify({ answered: true }));
                 return;
             }
             const status = /\/status\/(\d{3})$/.exec(pathname);
@@ -222,6 +243,8 @@ export interface CountingClient {
     counts: Map<string, number>;
     /** `+Name` when an operation is sent, `-Name` when its answer (or failure) is back, in order. */
     trace: string[];
+    /** Operations sent to one table, by command name without `Command` (`UpdateItem`, ...). */
+    on(tableName: string): Record<string, number>;
     total(): number;
     reset(): void;
     destroy(): void;
@@ -232,10 +255,12 @@ export function countingClient(dynamo: TestDynamo): CountingClient {
     const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000, cacheMiddleware: true });
     const counts = new Map<string, number>();
     const trace: string[] = [];
+    const tables: { table: string; name: string }[] = [];
     client.middlewareStack.add(
         (next, context) => async (args) => {
             const name = context.commandName!.replace(/Command$/, "");
             counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
+            tables.push({ table: String((args.input as { TableName?: string }).TableName), name });
             trace.push(`+${name}`);
             try {
                 return await next(args);
@@ -249,10 +274,16 @@ export function countingClient(dynamo: TestDynamo): CountingClient {
         client,
         counts,
         trace,
+        on: (tableName) => {
+            const onTable: Record<string, number> = {};
+            for (const call of tables) if (call.table === tableName) onTable[call.name] = (onTable[call.name] ?? 0) + 1;
+            return onTable;
+        },
         total: () => [...counts.values()].reduce((sum, n) => sum + n, 0),
         reset: () => {
             counts.clear();
             trace.length = 0;
+            tables.length = 0;
         },
         destroy: () => client.destroy(),
     };

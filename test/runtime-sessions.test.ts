@@ -1,0 +1,349 @@
+/**
+ * Sessions the gateway issues and ends for its upstreams, through the
+ * handler with a real upstream and a real DynamoDB: the `x-gateway-session`
+ * instruction on routes that issue or revoke, and everywhere else; the
+ * cookie and the token header; the caller's own sessions at
+ * `/.well-known/sessions`; rolling renewal under parallel requests. Tried as
+ * an attacker would: forged instructions, fixation, another user's
+ * sessions, malformed JSON, huge TTLs, commas in roles.
+ */
+import { strict as assert } from "node:assert";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { createHandler } from "../runtime/handler";
+import { createSessions, sessionIdOf, type Sessions } from "../runtime/sessions";
+import type { RuntimeSettings } from "../runtime/settings";
+import { defaultSessionSettings, type SessionSettings } from "../specs/sessions";
+import { dynamoKinds } from "./support/dynamo";
+import { answerWith, bodyOf, event, route, runtimeSettings, useHandlerSuite, type EventOptions } from "./support/runtime";
+
+type Result = APIGatewayProxyStructuredResultV2;
+
+const sessionCookieOf = (result: Result) => result.cookies?.find((cookie) => cookie.startsWith("session="));
+const tokenOf = (result: Result) => /^session=([^;]*);/.exec(sessionCookieOf(result) ?? "")?.[1];
+
+for (const kind of dynamoKinds) {
+    describe(`handler: sessions issued and ended by upstreams (${kind})`, function () {
+        const suite = useHandlerSuite(kind);
+        let lines: string[];
+        let library: Sessions;
+        beforeEach(() => {
+            lines = [];
+            library = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
+        });
+
+        const gateway = (overrides: Partial<RuntimeSettings> = {}, sessions: Partial<SessionSettings> = {}) => {
+            const upstream = suite.upstream.url;
+            return createHandler(
+                runtimeSettings(suite.tables, suite.dynamo, {
+                    routes: [
+                        route({ name: "login", pathPrefix: "/login", upstream, sessions: { issue: true, returnToken: false, revoke: false } }),
+                        route({ name: "token", pathPrefix: "/token", upstream, sessions: { issue: true, returnToken: true, revoke: false } }),
+                        route({ name: "account", pathPrefix: "/account", upstream, auth: "session", sessions: { issue: false, returnToken: false, revoke: true } }),
+                        route({ name: "users", pathPrefix: "/users", upstream, auth: "session" }),
+                        route({ name: "open", pathPrefix: "/open", upstream }),
+                    ],
+                    sessions: { ...defaultSessionSettings(), ...sessions },
+                    ...overrides,
+                }),
+                { now: suite.clock.now, dynamo: suite.counting.client, log: (line) => lines.push(line) },
+            );
+        };
+        const warnings = () =>
+            lines
+                .map((line) => JSON.parse(line))
+                .filter((entry) => entry.level === "WARN")
+                .map((entry) => ({ route: entry.route, message: entry.message as string }));
+        const storedSessions = async () => (await suite.dynamo.doc.send(new ScanCommand({ TableName: suite.tables.sessions, ConsistentRead: true }))).Items ?? [];
+        /** A request to `<prefix>/answer`, whose upstream answers with `x-gateway-session: instruction`. */
+        const answering = (prefix: string, instruction: unknown, options: EventOptions & { status?: number } = {}) =>
+            event({
+                method: "POST",
+                ...options,
+                path: `${prefix}/answer`,
+                headers: { ...answerWith({ "x-gateway-session": typeof instruction === "string" ? instruction : JSON.stringify(instruction) }, options.status), ...options.headers },
+            });
+
+        describe("issuing", () => {
+            it("creates the session an issuing route's upstream names, sets the cookie, and stores only the token's hash", async () => {
+                // when the login upstream answers 200 with an instruction
+                const result = await gateway()(answering("/login", { userId: "alice", username: "Alice", roles: ["staff"], permissions: ["orders:read"] }));
+                // then the client gets the cookie, and neither the instruction nor a token header
+                assert.equal(result.statusCode, 200);
+                const token = tokenOf(result)!;
+                assert.match(token, /^[A-Za-z0-9_-]{43}$/);
+                assert.equal(sessionCookieOf(result), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
+                assert.equal(result.headers!["x-gateway-session"], undefined);
+                assert.equal(result.headers!["x-gateway-session-token"], undefined);
+                assert.equal(result.headers!["cache-control"], "no-store");
+                assert.deepEqual(bodyOf(result), { answered: true }, "the upstream's body goes through");
+                // and the table holds the session under the token's SHA-256, never the token
+                const stored = await storedSessions();
+                assert.equal(stored.length, 1);
+                assert.deepEqual(
+                    [stored[0].session_id, stored[0].user_id, stored[0].username, stored[0].roles, stored[0].permissions, stored[0].expires_at - stored[0].created_at],
+                    [sessionIdOf(token), "alice", "Alice", ["staff"], ["orders:read"], 86_400],
+                );
+                assert.ok(!JSON.stringify(stored).includes(token));
+                // and the cookie authenticates on a session route
+                const me = await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                assert.equal(me.statusCode, 200);
+                assert.equal(bodyOf(me).headers["x-gateway-user-id"], "alice");
+            });
+
+            it("applies the cookie attributes of tollgate:sessions.cookie and the TTL the upstream asks for", async () => {
+                const handler = gateway({}, { cookie: { sameSite: "Strict", path: "/app", domain: "example.com", secure: true } });
+                const result = await handler(answering("/login", { userId: "alice", ttlSeconds: 600 }));
+                assert.equal(sessionCookieOf(result), `session=${tokenOf(result)}; HttpOnly; Secure; SameSite=Strict; Path=/app; Domain=example.com; Max-Age=600`);
+            });
+
+            it("returns the token in x-gateway-session-token on a returnToken route, and it works as a bearer token", async () => {
+                const result = await gateway()(answering("/token", { userId: "bob" }));
+                const token = result.headers!["x-gateway-session-token"] as string;
+                assert.equal(token, tokenOf(result));
+                const me = await gateway()(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }));
+                assert.equal(me.statusCode, 200);
+                assert.equal(bodyOf(me).headers["x-gateway-user-id"], "bob");
+            });
+
+            it("revokes every session the request arrived with when it logs in again (no fixation)", async () => {
+                // given a session in the cookie and another as a bearer token, both of the victim
+                const planted = await library.create({ userId: "victim" });
+                const other = await library.create({ userId: "victim" });
+                // when the request logs in
+                const result = await gateway()(answering("/login", { userId: "victim" }, { cookies: [`session=${planted.token}`], headers: { authorization: `Bearer ${other.token}` } }));
+                // then both are gone and only the new one is stored
+                assert.equal(result.statusCode, 200);
+                assert.equal(await library.get(planted.token), undefined);
+                assert.equal(await library.get(other.token), undefined);
+                assert.deepEqual(
+                    (await storedSessions()).map((item) => item.session_id),
+                    [sessionIdOf(tokenOf(result)!)],
+                );
+            });
+
+            for (const [title, instruction] of [
+                ["not JSON", "{userId: alice"],
+                ["a JSON array", '["alice"]'],
+                ["no userId", { username: "alice" }],
+                ["an empty userId", { userId: "" }],
+                ["a 10-year TTL, above the maximum", { userId: "alice", ttlSeconds: 10 * 365 * 86_400 }],
+                ["a fractional TTL", { userId: "alice", ttlSeconds: 1.5 }],
+                ["a role with a comma", { userId: "alice", roles: ["staff,admin"] }],
+                ["a permission that is not a string", { userId: "alice", permissions: [7] }],
+                ["an unknown key", { userId: "alice", role: "admin" }],
+                ["a null field", { userId: "alice", roles: null }],
+                ["a revoke beside a userId", { userId: "alice", revoke: "all" }],
+                ["a body over 8 KB", { userId: "alice", username: "a".repeat(9000) }],
+            ] as const) {
+                it(`answers 502 and creates nothing when an issuing route's instruction has ${title}`, async () => {
+                    const result = await gateway()(answering("/login", instruction));
+                    assert.equal(result.statusCode, 502);
+                    assert.equal(result.headers!["content-type"], "application/problem+json");
+                    assert.equal(sessionCookieOf(result), undefined);
+                    assert.ok(!JSON.stringify(result).includes("answered"), "the upstream's body does not reach the client");
+                    assert.deepEqual(await storedSessions(), []);
+                    assert.equal(warnings().length, 1);
+                    assert.equal(warnings()[0].route, "login");
+                    assert.match(warnings()[0].message, /^x-gateway-session refused \(502\): /);
+                });
+            }
+
+            it("ignores an instruction on a non-2xx answer, strips it and logs it", async () => {
+                const result = await gateway()(answering("/login", { userId: "alice" }, { status: 401 }));
+                assert.equal(result.statusCode, 401);
+                assert.equal(sessionCookieOf(result), undefined);
+                assert.equal(result.headers!["x-gateway-session"], undefined);
+                assert.deepEqual(await storedSessions(), []);
+                assert.deepEqual(warnings(), [{ route: "login", message: "x-gateway-session on a 401 answer ignored: only a 2xx answer issues or ends a session" }]);
+            });
+
+            it("answers 503 and sets no cookie when the sessions table cannot be written", async () => {
+                // given a sessions table that does not exist
+                const handler = gateway({ tables: { rateLimits: suite.tables.rateLimits, sessions: `${suite.tables.sessions}-gone` } });
+                const result = await handler(answering("/login", { userId: "alice" }));
+                assert.equal(result.statusCode, 503);
+                assert.equal(sessionCookieOf(result), undefined);
+                assert.ok(!result.body!.includes("gone"), "no internal detail");
+            });
+        });
+
+        describe("everywhere else", () => {
+            for (const prefix of ["/open", "/users"]) {
+                it(`strips, ignores and logs an instruction from a route that does not issue (${prefix})`, async () => {
+                    const { token } = await library.create({ userId: "carol" });
+                    const result = await gateway()(answering(prefix, { userId: "admin", permissions: ["admin"] }, { cookies: [`session=${token}`] }));
+                    assert.equal(result.statusCode, 200);
+                    assert.equal(result.headers!["x-gateway-session"], undefined);
+                    assert.equal(sessionCookieOf(result), undefined);
+                    assert.deepEqual(
+                        (await storedSessions()).map((item) => item.user_id),
+                        ["carol"],
+                    );
+                    assert.deepEqual(warnings(), [{ route: prefix.slice(1), message: "x-gateway-session ignored: the route does not issue sessions" }]);
+                });
+            }
+
+            it("never lets a client's own x-gateway-session reach an upstream that reflects headers", async () => {
+                // given an issuing route whose upstream answers every x-* request header back
+                const result = await gateway()(event({ method: "POST", path: "/login/reflect", headers: { "x-gateway-session": JSON.stringify({ userId: "admin" }) } }));
+                // then nothing was issued
+                assert.equal(result.statusCode, 200);
+                assert.equal(sessionCookieOf(result), undefined);
+                assert.deepEqual(await storedSessions(), []);
+                assert.equal(suite.upstream.requests[0].headers["x-gateway-session"], undefined);
+            });
+
+            it("drops an upstream's own session cookie and x-gateway-session-token, keeping its other cookies", async () => {
+                const result = await gateway()(
+                    event({ path: "/open/answer", headers: answerWith({ "set-cookie": "session=forged; Path=/", "x-gateway-session-token": "forged" }) }),
+                );
+                assert.equal(result.statusCode, 200);
+                assert.equal(sessionCookieOf(result), undefined);
+                assert.equal(result.headers!["x-gateway-session-token"], undefined);
+                assert.equal(warnings().length, 2);
+            });
+        });
+
+        describe("ending sessions", () => {
+            it("revokes the caller's session on {revoke: current}, clears the cookie, and the next request is 401", async () => {
+                const { token } = await library.create({ userId: "dave" });
+                const kept = await library.create({ userId: "dave" });
+                const result = await gateway()(answering("/account", { revoke: "current" }, { cookies: [`session=${token}`] }));
+                assert.equal(result.statusCode, 200);
+                assert.equal(sessionCookieOf(result), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+                assert.equal(result.headers!["cache-control"], "no-store");
+                const after = await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                assert.equal(after.statusCode, 401);
+                assert.equal((await library.get(kept.token))?.userId, "dave", "the user's other sessions stay");
+            });
+
+            it("revokes every session of the user on {revoke: all}, and no other user's", async () => {
+                const mine = await Promise.all([1, 2, 3].map(() => library.create({ userId: "erin" })));
+                const theirs = await library.create({ userId: "frank" });
+                const result = await gateway()(answering("/account", { revoke: "all" }, { headers: { authorization: `Bearer ${mine[0].token}` } }));
+                assert.equal(result.statusCode, 200);
+                for (const { token } of mine) assert.equal(await library.get(token), undefined);
+                assert.equal((await library.get(theirs.token))?.userId, "frank");
+            });
+
+            it("ignores a revoke from a route that does not end sessions", async () => {
+                const { token } = await library.create({ userId: "gina" });
+                const result = await gateway()(answering("/users", { revoke: "all" }, { cookies: [`session=${token}`] }));
+                assert.equal(result.statusCode, 200);
+                assert.equal((await library.get(token))?.userId, "gina");
+                assert.deepEqual(warnings(), [{ route: "users", message: "x-gateway-session ignored: the route does not end sessions" }]);
+            });
+
+            it("forgets a revoked session in the container's cache at once", async () => {
+                const handler = gateway({ sessionCacheSeconds: 60 });
+                const { token } = await library.create({ userId: "hal" });
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 200);
+                await handler(answering("/account", { revoke: "current" }, { cookies: [`session=${token}`] }));
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 401);
+            });
+        });
+
+        describe("the caller's own sessions", () => {
+            it("lists only the caller's active sessions, with ids and times and never a token, the current one marked", async () => {
+                const current = await library.create({ userId: "ivy", ttlSeconds: 600 });
+                const other = await library.create({ userId: "ivy", ttlSeconds: 1200 });
+                await library.create({ userId: "ivy", ttlSeconds: 10 });
+                await library.create({ userId: "jack" });
+                suite.clock.advance(60_000);
+                const result = await gateway()(event({ path: "/.well-known/sessions", cookies: [`session=${current.token}`] }));
+                assert.equal(result.statusCode, 200);
+                assert.equal(result.headers!["cache-control"], "no-store");
+                assert.match(String(result.headers!["ratelimit-policy"]), /^"\/\.well-known\/sessions";q=1000;w=60$/);
+                assert.deepEqual(bodyOf(result), {
+                    sessions: [
+                        { id: other.session.sessionId, createdAt: new Date(other.session.createdAt * 1000).toISOString(), expiresAt: new Date(other.session.expiresAt * 1000).toISOString(), current: false },
+                        { id: current.session.sessionId, createdAt: new Date(current.session.createdAt * 1000).toISOString(), expiresAt: new Date(current.session.expiresAt * 1000).toISOString(), current: true },
+                    ],
+                });
+                assert.ok(!result.body!.includes(current.token) && !result.body!.includes(other.token));
+            });
+
+            it("revokes another of the caller's sessions, and answers 404 for another user's, leaving it valid", async () => {
+                const mine = await library.create({ userId: "kim" });
+                const myPhone = await library.create({ userId: "kim" });
+                const theirs = await library.create({ userId: "lee" });
+                const handler = gateway();
+                const stolen = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${theirs.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                assert.equal(stolen.statusCode, 404);
+                assert.equal((await library.get(theirs.token))?.userId, "lee");
+                const phone = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${myPhone.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                assert.equal(phone.statusCode, 204);
+                assert.equal(sessionCookieOf(phone), undefined, "the caller's own cookie stays");
+                assert.equal((await handler(event({ path: "/users/me", headers: { authorization: `Bearer ${myPhone.token}` } }))).statusCode, 401);
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${mine.token}`] }))).statusCode, 200);
+            });
+
+            it("clears the cookie when the caller revokes its current session", async () => {
+                const mine = await library.create({ userId: "max" });
+                const result = await gateway()(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                assert.equal(result.statusCode, 204);
+                assert.equal(sessionCookieOf(result), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+            });
+
+            it("refuses a caller without a valid session, a malformed id, and other methods", async () => {
+                const handler = gateway();
+                const mine = await library.create({ userId: "ned" });
+                assert.equal((await handler(event({ path: "/.well-known/sessions" }))).statusCode, 401);
+                assert.equal((await handler(event({ path: "/.well-known/sessions", headers: { authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" } }))).statusCode, 401);
+                assert.equal((await handler(event({ method: "DELETE", path: "/.well-known/sessions/abc", cookies: [`session=${mine.token}`] }))).statusCode, 404);
+                assert.equal((await handler(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}/x`, cookies: [`session=${mine.token}`] }))).statusCode, 404);
+                const post = await handler(event({ method: "POST", path: "/.well-known/sessions", cookies: [`session=${mine.token}`] }));
+                assert.equal(post.statusCode, 405);
+                assert.equal(post.headers!.allow, "GET, HEAD");
+                assert.equal((await library.get(mine.token))?.userId, "ned");
+            });
+        });
+
+        describe("rolling sessions", () => {
+            const hour = 3600;
+            async function dueSession(userId: string) {
+                // issued an hour ago... 50 minutes ago, with an hour to live: 10 minutes left
+                const created = await library.create({ userId, ttlSeconds: hour });
+                suite.clock.advance(50 * 60_000);
+                return created;
+            }
+
+            it("renews a session with less life left than renewWithinSeconds once under 50 parallel requests, and refreshes the cookie's Max-Age", async () => {
+                const { token, session } = await dueSession("olga");
+                const handler = gateway({}, { renewWithinSeconds: 15 * 60 });
+                suite.counting.reset();
+                const results = await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`session=${token}`] }))));
+                assert.ok(results.every((result) => result.statusCode === 200));
+                assert.deepEqual(suite.counting.on(suite.tables.sessions).UpdateItem, 1);
+                assert.equal((await library.get(token))?.expiresAt, session.expiresAt + hour);
+                const refreshed = results.map(sessionCookieOf).filter((cookie) => cookie !== undefined);
+                assert.ok(refreshed.length >= 1, "the cookie is set again");
+                for (const cookie of refreshed) assert.equal(cookie, `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${10 * 60 + hour}`);
+                // and the next wave writes nothing: the session is a TTL away from the window
+                suite.counting.reset();
+                await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`session=${token}`] }))));
+                assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
+            });
+
+            it("renews once with the session cache on, and a bearer caller gets no cookie", async () => {
+                const { token, session } = await dueSession("pia");
+                const handler = gateway({ sessionCacheSeconds: 10 }, { renewWithinSeconds: 15 * 60 });
+                suite.counting.reset();
+                const results = await Promise.all(Array.from({ length: 20 }, () => handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))));
+                assert.ok(results.every((result) => result.statusCode === 200 && sessionCookieOf(result) === undefined));
+                assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, 1);
+                assert.equal((await library.get(token))?.expiresAt, session.expiresAt + hour);
+            });
+
+            it("writes nothing while a session is outside the window, or when renewal is off", async () => {
+                const { token } = await library.create({ userId: "quin", ttlSeconds: hour });
+                suite.counting.reset();
+                await gateway({}, { renewWithinSeconds: 15 * 60 })(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                suite.clock.advance(50 * 60_000);
+                await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
+            });
+        });
+    });
+}
