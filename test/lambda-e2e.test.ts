@@ -117,7 +117,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         assert.equal(container.nodeVersion, lambdaNode.version, "the function ran on another Node than the one the title names");
         if (pinned === undefined) return;
         assert.equal(Number(pinned.split(".")[0]), lambdaNodeMajor, `package.json pins ${nodePackage}@${pinned}; the Lambda runs ${lambdaRuntime}`);
-        assert.equal(container.nodeVersion, `v${pinned}`, `${nodePackage}@${pinned} is pinned but the function ran on ${container.nodeVersion}`);
+        assert.equal(container.nodeVersion, `v${pinned}`, `${nodePackage}@${pinned} is pinned but the function ran on ${container.nodeVersion}; run npm ci to install it`);
     });
 
     const requestsTo = (service: string) => recorder.requests.filter((request) => request.url.startsWith(`/${service}-service`));
