@@ -2,8 +2,10 @@
  * Backup: AWS Backup of the stack's tables (`tollgate:backup`). An encrypted
  * vault in the stack's region, a plan with one scheduled rule that keeps each
  * recovery point `retentionDays`, optionally a copy of every recovery point to
- * a vault in another region (made through an explicit provider for that
- * region), the selection of the tables by ARN, and the role AWS Backup works as.
+ * a vault in another region (the provider's resource-level `region`, so the
+ * copy vault is made with the stack's own provider: its credentials, assumed
+ * role and account guards), the selection of the tables by ARN, and the role
+ * AWS Backup works as.
  *
  * Point-in-time recovery (on the tables, 35 days) undoes a bad write from the
  * last weeks; these backups are the longer-lived copies, kept apart from the
@@ -34,8 +36,8 @@ export interface BackupArgs {
      */
     retentionDays?: number;
     /**
-     * Region of a second vault every recovery point is copied to, through its own
-     * provider. DynamoDB copies across regions need AWS Backup's advanced DynamoDB
+     * Region of a second vault every recovery point is copied to (the vault's
+     * `region` argument; the stack's provider makes it). DynamoDB copies across regions need AWS Backup's advanced DynamoDB
      * features, on by default in accounts that made their first vault after November 2021.
      * @default no copy
      * @example "eu-central-1"
@@ -56,8 +58,6 @@ export interface BackupArgs {
     /** Change any argument of the resources this component creates. */
     transform?: {
         vault?: Transform<aws.backup.VaultArgs>;
-        /** The provider of `copyToRegion`. It does not read the stack's `aws:*` config beyond `aws:profile`: set other credentials here. */
-        copyProvider?: Transform<aws.ProviderArgs>;
         copyVault?: Transform<aws.backup.VaultArgs>;
         plan?: Transform<aws.backup.PlanArgs>;
         role?: Transform<aws.iam.RoleArgs>;
@@ -89,8 +89,7 @@ function resolveBackupArgs(args: BackupArgs) {
 
 export class Backup extends pulumi.ComponentResource {
     readonly vault: aws.backup.Vault;
-    /** Set with `copyToRegion`: the provider for that region and the vault made through it. */
-    readonly copyProvider?: aws.Provider;
+    /** Set with `copyToRegion`: the vault in that region. */
     readonly copyVault?: aws.backup.Vault;
     readonly plan: aws.backup.Plan;
     /** The role AWS Backup assumes to back up and restore the tables. */
@@ -107,11 +106,11 @@ export class Backup extends pulumi.ComponentResource {
         this.vault = new aws.backup.Vault(...transformed(transform.vault, `${name}-vault`, { name: settings.vaultName, kmsKeyArn: settings.kmsKeyArn, tags }, { ...child }));
 
         if (settings.copyToRegion) {
-            this.copyProvider = new aws.Provider(
-                ...transformed(transform.copyProvider, `${name}-copy-region`, { region: settings.copyToRegion as aws.Region, profile: aws.config.profile }, { ...child }),
-            );
+            // The resource-level region of provider v7: the stack's provider (its
+            // credentials, assumeRole, allowedAccountIds) manages the vault there,
+            // where a second provider would read none of the stack's aws:* config.
             this.copyVault = new aws.backup.Vault(
-                ...transformed(transform.copyVault, `${name}-copy-vault`, { name: settings.vaultName, kmsKeyArn: settings.copyKmsKeyArn, tags }, { ...child, provider: this.copyProvider }),
+                ...transformed(transform.copyVault, `${name}-copy-vault`, { name: settings.vaultName, kmsKeyArn: settings.copyKmsKeyArn, region: settings.copyToRegion, tags }, { ...child }),
             );
         }
 

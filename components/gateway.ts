@@ -16,6 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type LambdaEntry } from "../specs/lambda";
 import { configDefaults } from "../specs/config";
+import { httpApiIntegrationTimeoutMs } from "../specs/limits";
 import { projectDir } from "../specs/stackFile";
 import { bundleRuntime, type RuntimeBundle } from "./bundle";
 import { Network, type NetworkArgs } from "./network";
@@ -180,9 +181,13 @@ function resolveGatewayArgs(args: GatewayArgs) {
     if (cors.allowCredentials && cors.allowOrigins.includes("*")) {
         throw new pulumi.RunError("Gateway: cors.allowCredentials cannot be true while allowOrigins contains '*'");
     }
+    const lambda = { ...defaults.lambda, ...args.lambda };
+    if (lambda.timeoutSeconds * 1000 > httpApiIntegrationTimeoutMs) {
+        throw new pulumi.RunError(`Gateway: lambda.timeoutSeconds ${lambda.timeoutSeconds} is past the ${httpApiIntegrationTimeoutMs / 1000} s the HTTP API waits for the Lambda`);
+    }
     return {
         ...args,
-        lambda: { ...defaults.lambda, ...args.lambda },
+        lambda,
         throttle: { ...defaults.throttle, ...args.throttle },
         cors,
         logLevel: args.logLevel ?? defaults.logLevel,
@@ -352,8 +357,10 @@ export class Gateway extends pulumi.ComponentResource {
                     integrationMethod: "POST",
                     integrationUri: this.function.arn,
                     payloadFormatVersion: "2.0",
-                    // HTTP APIs wait at most 30 s for an integration.
-                    timeoutMilliseconds: Math.min(settings.lambda.timeoutSeconds * 1000, 30_000),
+                    // The longest an HTTP API waits, whatever the Lambda's timeout: its clock
+                    // runs from before a cold start, the Lambda's from after it, so a wait
+                    // equal to the Lambda's timeout could cut off the gateway's own 504.
+                    timeoutMilliseconds: httpApiIntegrationTimeoutMs,
                 },
                 { ...child },
             ),

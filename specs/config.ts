@@ -9,6 +9,7 @@
  */
 import cronValidate from "cron-validate";
 import { z } from "zod";
+import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import type { RateLimitPolicy, RouteSpec } from "./routes";
 import { selfServicePath, sessionDefaults } from "./sessions";
@@ -134,7 +135,15 @@ export const configSchema = z.strictObject({
     lambda: z
         .strictObject({
             memoryMb: positiveInt.min(128).max(10_240).default(512),
-            timeoutSeconds: positiveInt.max(900).default(30),
+            /**
+             * At most 30: the HTTP API waits 30 s for the Lambda and then answers 503
+             * itself, while a function with a longer timeout runs on for nobody.
+             */
+            timeoutSeconds: positiveInt
+                .max(httpApiIntegrationTimeoutMs / 1000, {
+                    message: `at most ${httpApiIntegrationTimeoutMs / 1000}: the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s for the Lambda and then answers 503 itself while the function runs on; set ${httpApiIntegrationTimeoutMs / 1000} or less`,
+                })
+                .default(30),
             architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
         })
         .prefault({}),
@@ -267,8 +276,15 @@ export const configSchema = z.strictObject({
         .prefault({}),
     /** What the limiter does when DynamoDB fails: `open` admits, `closed` refuses with 503. */
     rateLimitFailureMode: z.enum(["open", "closed"]).default("open"),
-    /** Upstream request timeout in milliseconds; must be below the Lambda timeout. */
-    upstreamTimeoutMs: positiveInt.default(10_000),
+    /**
+     * Upstream request timeout in milliseconds; below the Lambda timeout, and at
+     * most 27000 so the gateway's 504 reaches the client within the HTTP API's 30 s.
+     */
+    upstreamTimeoutMs: positiveInt
+        .max(maxUpstreamTimeoutMs, {
+            message: `at most ${maxUpstreamTimeoutMs}: the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s in all, and the gateway keeps ${gatewayReserveMs} ms of it to rate-limit, authenticate and answer 504 before API Gateway answers 503 itself; set ${maxUpstreamTimeoutMs} or less`,
+        })
+        .default(10_000),
     /** Log level of the gateway Lambda. */
     logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
 });
@@ -339,7 +355,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     }
     if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
         problems.push(
-            `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s)`,
+            `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s); lower it, or raise the Lambda timeout (up to ${httpApiIntegrationTimeoutMs / 1000} s)`,
         );
     }
     if (config.cors.allowCredentials && config.cors.allowOrigins.includes("*")) {

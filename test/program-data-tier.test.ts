@@ -118,12 +118,13 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
             assert.equal(vault.parent, run.one(T.backup, "backup").urn);
         });
 
-        it("makes the copy vault through an explicit provider for eu-central-1", () => {
-            const provider = run.one(T.provider, "backup-copy-region");
-            assert.equal(provider.inputs.region, "eu-central-1");
+        it("makes the copy vault in eu-central-1 with the stack's own provider, through the vault's region argument, and no second provider", () => {
             const copyVault = run.one(T.vault, "backup-copy-vault");
             assert.equal(copyVault.inputs.name, `${prefix}-backups`);
-            assert.ok(copyVault.provider?.startsWith(`${provider.urn}::`), `the copy vault's provider is ${copyVault.provider}`);
+            assert.equal(copyVault.inputs.region, "eu-central-1");
+            assert.equal(copyVault.provider, undefined, "the copy vault names a provider of its own");
+            assert.equal(run.one(T.vault, "backup-vault").inputs.region, undefined, "the primary vault stays in the stack's region");
+            assert.deepEqual(run.ofType(T.provider).map((p) => p.name), [], "an explicit provider reads none of the stack's aws:* config");
         });
 
         it("runs one daily rule at 02:00 UTC into the vault, keeps each point 30 days and copies it, kept as long, to the eu-central-1 vault", () => {
@@ -256,7 +257,7 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
     it("encrypts the vault with the tables' key and the copy vault with the copy region's key", () => {
         assert.equal(run.one(T.vault, "backup-vault").inputs.kmsKeyArn, kmsKey(fakeRegion));
         assert.equal(run.one(T.vault, "backup-copy-vault").inputs.kmsKeyArn, kmsKey("us-east-1"));
-        assert.equal(run.one(T.provider, "backup-copy-region").inputs.region, "us-east-1");
+        assert.equal(run.one(T.vault, "backup-copy-vault").inputs.region, "us-east-1");
     });
 
     it("takes the schedule and retention from tollgate:backup, even outside prod when enabled is set", () => {

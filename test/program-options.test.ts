@@ -169,10 +169,10 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
         assert.equal(run.outputs.domainUrl, "https://api.dev.example.com");
     });
 
-    it("sizes the Lambda from tollgate:lambda, and keeps API Gateway's wait within the Lambda's timeout", () => {
+    it("sizes the Lambda from tollgate:lambda, and lets API Gateway wait its full 30 s, longer than the Lambda's own timeout and a cold start", () => {
         const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
         assert.deepEqual([fn.memorySize, fn.timeout, fn.architectures], [256, 20, ["x86_64"]]);
-        assert.equal(run.one("aws:apigatewayv2/integration:Integration", "gateway-integration").inputs.timeoutMilliseconds, 20_000);
+        assert.equal(run.one("aws:apigatewayv2/integration:Integration", "gateway-integration").inputs.timeoutMilliseconds, 30_000);
     });
 
     it("sets both stage throttling limits to their defaults when the stack names neither", () => {
