@@ -18,6 +18,7 @@ import { projectDir } from "../specs/stackFile";
 import { prices } from "./prices";
 import { measureAccuracy } from "./phases/accuracy";
 import { measureColdStart } from "./phases/coldStart";
+import { measureCommands } from "./phases/commands";
 import { costModel } from "./phases/cost";
 import { measureDynamoOps } from "./phases/dynamoOps";
 import { measureOverhead } from "./phases/overhead";
@@ -53,6 +54,8 @@ async function main(argv: string[]): Promise<number> {
         measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 3, singleConnectionSeconds: 5 }),
     );
 
+    const commands = await phase("command start-up", () => measureCommands(quick ? 1 : 3));
+
     const results = {
         gateway: { none: overhead.gateway.none, session: overhead.gateway.session },
         direct: overhead.direct,
@@ -67,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
         accuracy,
         cost,
         program: { dev_ms: dev.elapsedMs, prod_ms: prod.elapsedMs, dev_wall_ms: dev.wallMs, prod_wall_ms: prod.wallMs },
+        commands,
         details: {
             overhead: { single_connection: overhead.single_connection, load: overhead.load, gateway_peak_rss_mb: overhead.gateway_peak_rss_mb },
             handler: ddb.handler,

@@ -30,6 +30,8 @@ export function formatTable(r: any): string {
         ["  per 10 ms upstream", usd(r.cost.per_10ms_upstream_usd_per_million), "Lambda duration added by each 10 ms spent waiting on the upstream"],
         ["program.dev_ms", ms(r.program.dev_ms), `index.ts under mocks (wall ${ms(r.program.dev_wall_ms)} with the process)`],
         ["program.prod_ms", ms(r.program.prod_ms), `(wall ${ms(r.program.prod_wall_ms)})`],
+        ["commands.*_help_ms", `start ${r.commands.start_help_ms}, sessions ${r.commands.sessions_help_ms}, data ${r.commands.data_help_ms}, policy ${r.commands.policy_help_ms} ms`, `npm run --silent <command> -- --help, prompt to exit, median of ${r.commands.runs} (sessions through ts-node: ${r.commands.ts_node_sessions_help_ms} ms)`],
+        ["commands.sessions_create_local_ms", `${r.commands.sessions_create_local_ms} ms`, "npm run --silent sessions -- create --local against a running npm start"],
     ];
     if (r.details.overhead.gateway_peak_rss_mb !== undefined) rows.push(["gateway peak RSS", `${r.details.overhead.gateway_peak_rss_mb} MB`, "local gateway process, embedded store included"]);
     const widths = [0, 1].map((column) => Math.max(...rows.map((row) => row[column].length)));

@@ -294,6 +294,8 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
 }
 
 if (require.main === module) {
+    // One-shot command: the SDK's nine-line Node.js version warning would bury its own output (npm start says it in one line).
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const controller = new AbortController();
     let interrupts = 0;
     process.on("SIGINT", () => {

@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     const { loadStackConfig } = await import("../specs/stackFile");
     let stackConfig;
     try {
-        stackConfig = loadStackConfig(stack);
+        stackConfig = loadStackConfig(stack, { purpose: "deploy" });
     } catch (error: any) {
         fail(error.message);
     }

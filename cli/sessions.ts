@@ -101,7 +101,8 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): SessionsCo
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
     const base = { roles: [], permissions: [], ttlSeconds: defaultSessionTtlSeconds, includeExpired: false, tableName: "", region: "" };
-    if (values.help || command === undefined || command === "help") return { ...base, command: "help" };
+    if (values.help || command === "help") return { ...base, command: "help" };
+    if (command === undefined) throw new UsageError(`a command is required (one of: ${[...commands].join(", ")})`);
     if (!commands.has(command)) throw new UsageError(`unknown command '${command}' (expected one of: ${[...commands].join(", ")})`);
 
     const takesToken = command === "get" || (command === "revoke" && values["session-id"] === undefined);

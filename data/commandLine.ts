@@ -1,8 +1,8 @@
 /**
  * What the command lines of `npm start`, `npm run sessions` and `npm run data`
  * share: the error a mistake becomes, the port of the `npm start` store that
- * `--local` reaches, and how `--local`, `--endpoint` and `--region` name a
- * DynamoDB.
+ * `--local` reaches, how `--local`, `--endpoint` and `--region` name a
+ * DynamoDB, and the one line said about an old Node.js.
  */
 import * as path from "node:path";
 
@@ -58,4 +58,19 @@ export function storeRegion(flag: string | undefined, stackRegion: string | unde
 /** `Pulumi.local-test.yaml` -> `local-test`; undefined for a file not named like a stack file. */
 export function stackNameOfFile(file: string): string | undefined {
     return /^Pulumi\.([^.]+(?:\.[^.]+)*)\.ya?ml$/.exec(path.basename(file))?.[1];
+}
+
+/** The Node.js major the AWS SDK's releases from January 2027 require. */
+const sdkNodeMajor = 22;
+
+/**
+ * The AWS SDK warns about a Node.js it will stop supporting in nine lines on
+ * every command; say it once, in one line, and silence the SDK's copy. Call
+ * before anything loads the SDK.
+ */
+export function nodeVersionNotice(env: NodeJS.ProcessEnv, version = process.version): string | undefined {
+    const major = Number(/^v(\d+)/.exec(version)?.[1]);
+    if (!(major < sdkNodeMajor) || env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === "true") return undefined;
+    env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
+    return `note: Node.js ${version} works, but AWS SDK releases from January 2027 need Node.js ${sdkNodeMajor} or later`;
 }

@@ -1,11 +1,11 @@
 /**
  * `npm start`: the whole gateway on this machine, in one process. main.ts
- * launches this module (compiled with esbuild, as the deployed Lambda's code
- * is); `main` is everything it does.
+ * launches this module; `main` is everything it does.
  *
- * Exit codes: 0 after a clean stop (Ctrl-C, SIGTERM); 2 for a bad flag,
- * environment variable or stack file (the message names it); 1 when it
- * cannot start (a port in use, the store failing).
+ * Exit codes: 0 after a clean stop (Ctrl-C, SIGTERM, or the process that
+ * started it going away); 2 for a bad flag, environment variable or stack
+ * file (the message names it); 1 when it cannot start (a port in use, the
+ * store failing).
  */
 import { performance } from "node:perf_hooks";
 import { UsageError } from "../data/commandLine";
@@ -42,7 +42,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
         const stack = loadStackConfig(options.stack, { file: options.configFile });
         // Before loading the handler (the slow part of start-up), so a typo is reported at once.
         checkUpstreamNames(options.upstreams, stack.settings.routes.map((route) => route.name));
-        gateway = await startLocal(options, stack, loadCreateHandler());
+        const progress = startProgress(`tollgate local gateway: starting stack ${options.stack}`);
+        const createHandler = loadCreateHandler();
+        progress("handler loaded");
+        gateway = await startLocal(options, stack, createHandler, progress);
         process.stdout.write(`${banner(gateway, options, stack.file, projectDir)}\n`);
         process.stdout.write(`${readyLine(gateway.url, performance.now())}\n`);
     } catch (error) {
@@ -77,9 +80,38 @@ function reportStartFailure(error: unknown): number {
     return exitCodes.failed;
 }
 
-/** Resolves on the first Ctrl-C or SIGTERM; a second one exits at once, without waiting for the store. */
-function awaitStopSignal(): Promise<NodeJS.Signals> {
+/**
+ * Prints each start-up step as it completes, with the time since the previous
+ * one: a slow start (a cold disk, a loaded machine) shows where it is.
+ */
+function startProgress(title: string): (step: string) => void {
+    process.stdout.write(`${title}\n`);
+    let last = performance.now();
+    return (step) => {
+        const now = performance.now();
+        process.stdout.write(`  ... ${step} (${Math.round(now - last)} ms)\n`);
+        last = now;
+    };
+}
+
+/** How often the gateway checks that the process that started it is still there. */
+const parentCheckMs = 1000;
+
+/**
+ * Resolves on the first Ctrl-C or SIGTERM, or when the process that started
+ * this one is gone (npm killed outright leaves its child to init); a second
+ * signal exits at once, without waiting for the store.
+ */
+function awaitStopSignal(): Promise<NodeJS.Signals | "parent gone"> {
     return new Promise((resolve) => {
+        const parent = process.ppid;
+        const parentWatch = setInterval(() => {
+            if (process.ppid !== parent) {
+                clearInterval(parentWatch);
+                resolve("parent gone");
+            }
+        }, parentCheckMs);
+        parentWatch.unref();
         let received = false;
         const onSignal = (signal: NodeJS.Signals) => {
             if (received) {
@@ -87,6 +119,7 @@ function awaitStopSignal(): Promise<NodeJS.Signals> {
                 process.exit(exitCodes.failed);
             }
             received = true;
+            clearInterval(parentWatch);
             resolve(signal);
         };
         process.on("SIGINT", onSignal);

@@ -1,6 +1,7 @@
 /**
  * Everything `npm start` runs, in order: the embedded store, the stack's
- * tables, an echo upstream per route (unless `--upstream` names a real one),
+ * tables, an echo upstream per route (unless `--upstream` names a real one,
+ * or the stack file's upstream is on this machine: that one is used as written),
  * the handler with settings built the way the Lambda builds them, and the
  * API Gateway emulation in front of it. `close()` stops them in reverse.
  */
@@ -11,7 +12,7 @@ import { type RuntimeSettings } from "../runtime/settings";
 import { capturedSettings } from "../specs/lambda";
 import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
-import type { RateLimitPolicy, RouteSpec } from "../specs/routes";
+import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "../specs/routes";
 import { startEchoUpstream, type EchoUpstream } from "./echo";
 import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
 import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
@@ -105,7 +106,7 @@ export function localRuntimeSettings(stack: StackConfig, tables: Record<string, 
     };
 }
 
-export async function startLocal(options: LocalOptions, stack: StackConfig, createHandler: CreateHandler): Promise<LocalGateway> {
+export async function startLocal(options: LocalOptions, stack: StackConfig, createHandler: CreateHandler, progress: (step: string) => void = () => {}): Promise<LocalGateway> {
     const routeNames = stack.settings.routes.map((route) => route.name);
     checkUpstreamNames(options.upstreams, routeNames);
     const jwt = chooseJwtSecret(stack, options.jwtSecretFromEnv);
@@ -127,6 +128,7 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
             throw asPortInUse(error, options.dynamoPort, `set ${envNames.dynamoPort} to another port (the sessions command needs the same value)`);
         });
         started.push(store);
+        progress(`store listening on ${store.endpoint}`);
 
         const client = new DynamoDBClient({
             endpoint: store.endpoint,
@@ -138,8 +140,9 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
             () => client.destroy(),
         );
 
+        progress(`${Object.keys(tables).length} tables ready`);
         const echoes = await Promise.all(
-            stack.settings.routes.filter((route) => !options.upstreams.has(route.name)).map((route) => startEchoUpstream(route.name)),
+            stack.settings.routes.filter((route) => !upstreamOf(route, options.upstreams)).map((route) => startEchoUpstream(route.name)),
         );
         started.push(...echoes);
         const routes = localRoutes(stack.settings.routes, stack.settings.defaultRateLimit, options.upstreams, echoes);
@@ -186,9 +189,14 @@ function asPortInUse(error: unknown, port: number, howToChange: string): unknown
     return error;
 }
 
+/** The upstream npm start proxies a route to as given: `--upstream`, else a loopback URL of the stack file; undefined means the echo. */
+function upstreamOf(route: RouteSpec, overrides: Map<string, string>): string | undefined {
+    return overrides.get(route.name) ?? (isLoopbackUpstream(route.upstream) ? route.upstream : undefined);
+}
+
 function localRoutes(routes: RouteSpec[], defaultRateLimit: RateLimitPolicy, overrides: Map<string, string>, echoes: EchoUpstream[]): LocalRoute[] {
     return routes.map((route) => {
-        const override = overrides.get(route.name);
+        const override = upstreamOf(route, overrides);
         return {
             name: route.name,
             pathPrefix: route.pathPrefix,

@@ -11,7 +11,7 @@ import cronValidate from "cron-validate";
 import { z } from "zod";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
-import type { RateLimitPolicy, RouteSpec } from "./routes";
+import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
 export const configNamespace = "tollgate";
@@ -314,6 +314,12 @@ export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "a
 export interface SettingsContext {
     /** The stack's `aws:region`: no replica or backup copy may be in it. */
     region?: string;
+    /**
+     * Who reads the settings: `deploy` (the program, the policy check) refuses
+     * what only works on this machine, such as a loopback upstream; `local`
+     * (`npm start`, the sessions and data commands) accepts it. Default `deploy`.
+     */
+    purpose?: "deploy" | "local";
 }
 
 /** Config keys whose value is a plain string (not JSON) when it comes from `pulumi.Config`. */
@@ -340,9 +346,9 @@ function keyPath(path: readonly PropertyKey[]): string {
  * settings, or throws a ConfigError listing every problem with its key.
  */
 export function resolveSettings(raw: Record<string, unknown>, context: SettingsContext = {}): TollgateSettings {
-    const parsed = configSchema.safeParse(raw);
+    const parsed = configSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
-        throw new ConfigError(parsed.error.issues.map((issue) => formatIssue(issue)));
+        throw new ConfigError(nameEntries(parsed.error.issues.flatMap((issue) => formatIssue(issue)), raw));
     }
     const config = parsed.data;
     const problems: string[] = [];
@@ -353,6 +359,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     if (config.sessions.defaultTtlSeconds > config.sessions.maxTtlSeconds) {
         problems.push(`${configNamespace}:sessions.defaultTtlSeconds: ${config.sessions.defaultTtlSeconds} is above sessions.maxTtlSeconds (${config.sessions.maxTtlSeconds})`);
     }
+    if ((context.purpose ?? "deploy") === "deploy") checkDeployableUpstreams(config.routes, problems);
     if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
         problems.push(
             `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s); lower it, or raise the Lambda timeout (up to ${httpApiIntegrationTimeoutMs / 1000} s)`,
@@ -367,7 +374,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     if (config.backup.copyToRegion !== undefined && config.backup.copyToRegion === context.region) {
         problems.push(`${configNamespace}:backup.copyToRegion: '${context.region}' is the stack's own region (aws:region); a copy there survives nothing the original does not`);
     }
-    if (problems.length > 0) throw new ConfigError(problems);
+    if (problems.length > 0) throw new ConfigError(nameEntries(problems, raw));
     const backup = { ...config.backup, enabled: config.backup.enabled ?? config.environment === "prod" };
     return { ...config, appTables, backup, routes: config.routes as RouteSpec[] };
 }
@@ -414,12 +421,133 @@ function checkReplication(tables: z.output<typeof configSchema>["tables"], appTa
     }
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+/**
+ * One schema issue as a sentence a user can act on: the key, what it must be,
+ * and what it got. Missing keys are "required"; an unknown key names the
+ * closest known one.
+ */
+function formatIssue(issue: z.core.$ZodIssue): string | string[] {
     const where = keyPath(issue.path);
-    if (issue.code === "unrecognized_keys") {
-        return `${where}${issue.path.length ? "." : ""}${issue.keys.join(", ")}: unknown key${issue.keys.length > 1 ? "s" : ""}`;
+    const got = "input" in issue && issue.input !== undefined ? `, got ${showValue(issue.input)}` : "";
+    switch (issue.code) {
+        case "unrecognized_keys":
+            return issue.keys.map((key) => unknownKeyProblem(issue.path, key));
+        case "invalid_type":
+            if (issue.input === undefined) return `${where}: required`;
+            return `${where}: must be ${describeType(issue.expected)}${got}`;
+        case "invalid_value": {
+            const choices = issue.values.map((value) => String(value));
+            const suggestion = typeof issue.input === "string" ? closestName(issue.input, choices) : undefined;
+            return `${where}: must be one of ${choices.join(", ")}${got}${suggestion ? ` (did you mean '${suggestion}'?)` : ""}`;
+        }
+        case "too_big":
+        case "too_small": {
+            const bound = issue.code === "too_big" ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
+            const unit = issue.origin === "string" ? " characters" : issue.origin === "array" ? " entries" : "";
+            return `${where}: must be ${bound}${unit}${issue.origin === "number" || issue.origin === "int" ? got : ""}`;
+        }
+        case "invalid_format":
+            return `${where}: ${/^Invalid /.test(issue.message) ? `must be ${issue.format === "url" ? "a URL" : `a valid ${issue.format}`}` : issue.message}${got}`;
+        default:
+            return `${where}: ${issue.message}`;
     }
-    return `${where}: ${issue.message}`;
+}
+
+function describeType(expected: string): string {
+    const words: Record<string, string> = {
+        int: "a whole number",
+        number: "a number",
+        string: "a string",
+        boolean: "true or false",
+        array: "a list",
+        object: "an object (key: value pairs)",
+        record: "an object (key: value pairs)",
+    };
+    return words[expected] ?? expected;
+}
+
+function showValue(value: unknown): string {
+    const text = typeof value === "string" ? `'${value}'` : JSON.stringify(value) ?? String(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The keys the schema knows at a path (through lists, defaults and optionals), or undefined. */
+function knownKeysAt(path: readonly PropertyKey[]): string[] | undefined {
+    let schema: z.core.$ZodType = configSchema;
+    const unwrap = () => {
+        for (;;) {
+            if (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap();
+            else if (schema instanceof z.ZodPipe) schema = schema.in;
+            else return;
+        }
+    };
+    for (const part of path) {
+        unwrap();
+        if (typeof part === "number" && schema instanceof z.ZodArray) schema = schema.element;
+        else if (typeof part === "string" && schema instanceof z.ZodObject && part in schema.shape) schema = schema.shape[part];
+        else return undefined;
+    }
+    unwrap();
+    return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
+}
+
+function unknownKeyProblem(path: readonly PropertyKey[], key: string): string {
+    const where = keyPath([...path, key]);
+    const known = knownKeysAt(path) ?? [];
+    // `pulumi config set tollgate:lambda.memoryMb 512` (without --path) makes a top-level key with a dot in its name.
+    const [head, ...rest] = key.split(".");
+    if (path.length === 0 && rest.length > 0 && known.includes(head)) {
+        return `${where}: unknown key; to set the field '${rest.join(".")}' of tollgate:${head}, use pulumi config set --path '${configNamespace}:${key}' VALUE`;
+    }
+    const suggestion = closestName(key, known);
+    if (suggestion) return `${where}: unknown key; did you mean '${suggestion}'?`;
+    return `${where}: unknown key (known here: ${known.join(", ")})`;
+}
+
+/** The known name closest to a mistyped one: same letters in another case, or at most a couple of edits away. */
+export function closestName(typed: string, known: readonly string[]): string | undefined {
+    const lower = typed.toLowerCase();
+    const sameLetters = known.find((name) => name.toLowerCase() === lower);
+    if (sameLetters) return sameLetters;
+    let best: { name: string; distance: number } | undefined;
+    for (const name of known) {
+        const distance = editDistance(lower, name.toLowerCase());
+        if (distance <= Math.max(1, Math.floor(name.length / 4)) && (!best || distance < best.distance)) best = { name, distance };
+    }
+    return best?.name;
+}
+
+function editDistance(a: string, b: string): number {
+    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const current = [i];
+        for (let j = 1; j <= b.length; j++) {
+            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        previous = current;
+    }
+    return previous[b.length];
+}
+
+/**
+ * Names list entries by their `name` where it is unique
+ * (`tollgate:routes[login].rateLimit.limit`), which a user finds in the stack
+ * file faster than an index; entries without one, or sharing it, keep theirs.
+ */
+function nameEntries(problems: string[], raw: Record<string, unknown>): string[] {
+    const nameOf = (list: string, index: number): string | undefined => {
+        const entries = raw[list];
+        if (!Array.isArray(entries)) return undefined;
+        const name = (entries[index] as { name?: unknown } | undefined)?.name;
+        if (typeof name !== "string" || !/^[A-Za-z0-9_.-]+$/.test(name)) return undefined;
+        return entries.filter((entry) => (entry as { name?: unknown } | undefined)?.name === name).length === 1 ? name : undefined;
+    };
+    return problems.map((problem) =>
+        problem.replace(new RegExp(`${configNamespace}:(routes|appTables)\\[(\\d+)\\]`, "g"), (whole, list: string, index: string) => {
+            const name = nameOf(list, Number(index));
+            return name ? `${configNamespace}:${list}[${name}]` : whole;
+        }),
+    );
 }
 
 /** Fills each GSI key's type from the table's other keys and checks the spec hangs together. */
@@ -523,6 +651,16 @@ function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[])
     });
 }
 
+function checkDeployableUpstreams(routes: z.output<typeof routeSchema>[], problems: string[]) {
+    routes.forEach((route, i) => {
+        if (isLoopbackUpstream(route.upstream)) {
+            problems.push(
+                `${configNamespace}:routes[${i}].upstream: '${route.upstream}' is on this machine, which a deployed Lambda cannot reach; give the service's public or VPC address (npm start proxies to a loopback upstream as written, or use npm start -- --upstream ${route.name}=URL)`,
+            );
+        }
+    });
+}
+
 /**
  * Raw values as `pulumi.Config` hands them over: strings, with structured
  * values as JSON. Parses each into the shape `resolveSettings` takes; a value
@@ -547,7 +685,7 @@ export function parsePulumiConfigValues(values: Record<string, string>): Record<
         try {
             raw[key] = JSON.parse(text);
         } catch {
-            problems.push(`${configNamespace}:${key}: expected ${describeExpected(key as keyof typeof configSchema.shape)}, got '${text}'`);
+            problems.push(`${configNamespace}:${key}: must be ${describeExpected(key as keyof typeof configSchema.shape)}, got '${text}'`);
         }
     }
     if (problems.length) throw new ConfigError(problems);
@@ -558,10 +696,10 @@ export function parsePulumiConfigValues(values: Record<string, string>): Record<
 function describeExpected(key: keyof typeof configSchema.shape): string {
     let schema: z.core.$ZodType = configSchema.shape[key];
     while (schema instanceof z.ZodDefault || schema instanceof z.ZodPrefault || schema instanceof z.ZodOptional) schema = schema.unwrap();
-    if (schema instanceof z.ZodNumber) return schema.isInt ? "an integer" : "a number";
-    if (schema instanceof z.ZodBoolean) return "true or false";
-    if (schema instanceof z.ZodArray) return "a list";
-    if (schema instanceof z.ZodObject) return "an object";
+    if (schema instanceof z.ZodNumber) return describeType(schema.isInt ? "int" : "number");
+    if (schema instanceof z.ZodBoolean) return describeType("boolean");
+    if (schema instanceof z.ZodArray) return describeType("array");
+    if (schema instanceof z.ZodObject) return describeType("object");
     return "a JSON value";
 }
 

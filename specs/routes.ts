@@ -37,3 +37,17 @@ export interface RouteSpec {
 
 /** Paths the gateway answers itself, before any route. */
 export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;
+
+/**
+ * True for an upstream on this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0):
+ * `npm start` proxies to it as written; a deployed Lambda can never reach it.
+ */
+export function isLoopbackUpstream(upstream: string): boolean {
+    let host: string;
+    try {
+        host = new URL(upstream).hostname.toLowerCase();
+    } catch {
+        return false;
+    }
+    return host === "localhost" || host.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(host) || host === "[::1]" || host === "0.0.0.0" || host === "[::]";
+}

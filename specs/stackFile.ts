@@ -9,7 +9,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { configNamespace, ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./config";
+import { configNamespace, ConfigError, parsePulumiConfigValues, resolveSettings, type SettingsContext, type TollgateSettings } from "./config";
 
 export interface StackConfig {
     stack: string;
@@ -35,7 +35,9 @@ function readYamlFile(file: string): any {
     try {
         return parseYaml(text) ?? {};
     } catch (error: any) {
-        throw new ConfigError([`${file}: is not valid YAML (${error.message.split("\n")[0]})`]);
+        // The parser's message carries the line, the column and the lines around it: all of it helps.
+        const at = error.linePos?.[0] ? `:${error.linePos[0].line}:${error.linePos[0].col}` : "";
+        throw new ConfigError([`${file}${at}: is not valid YAML: ${String(error.message).trimEnd().replace(/\n/g, "\n      ")}`]);
     }
 }
 
@@ -54,9 +56,10 @@ export function projectDefaults(dir = projectDir): Record<string, string> {
 
 /**
  * Loads and validates a stack. `file` overrides the `Pulumi.<stack>.yaml` path
- * (tests and `--config` use it). Throws ConfigError naming the key on bad values.
+ * (tests and `--config` use it). `purpose` is `local` unless the reader
+ * deploys (see SettingsContext). Throws ConfigError naming the key on bad values.
  */
-export function loadStackConfig(stack: string, options: { dir?: string; file?: string } = {}): StackConfig {
+export function loadStackConfig(stack: string, options: { dir?: string; file?: string; purpose?: SettingsContext["purpose"] } = {}): StackConfig {
     const dir = options.dir ?? projectDir;
     const file = options.file ?? path.join(dir, `Pulumi.${stack}.yaml`);
     if (!options.file && !fs.existsSync(file)) {
@@ -73,6 +76,6 @@ export function loadStackConfig(stack: string, options: { dir?: string; file?: s
         }
         pulumiConfig[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    const settings = resolveSettings(parsePulumiConfigValues(pulumiConfig), { region: pulumiConfig["aws:region"] });
+    const settings = resolveSettings(parsePulumiConfigValues(pulumiConfig), { region: pulumiConfig["aws:region"], purpose: options.purpose ?? "local" });
     return { stack, file, pulumiConfig, secureKeys, settings, region: pulumiConfig["aws:region"] };
 }

@@ -45,8 +45,14 @@ const quotaRoute = (upstream: string): RouteSpec => ({
     rateLimit: { by: "ip", limit: 3, windowSeconds: 86_400, algorithm: "fixed" },
 });
 
-/** The dev routes as Pulumi.dev.yaml has them, each upstream moved to `<recorder>/<route>-service<its base path>`. */
-function routesAt(recorder: string): RouteSpec[] {
+/**
+ * The dev routes as Pulumi.dev.yaml has them, each upstream moved to
+ * `<recorder>/<route>-service<its base path>`. The recorder is named
+ * `recorder.tollgate.test`, which the Lambda container resolves to 127.0.0.1:
+ * the program refuses loopback upstreams, as a deployed Lambda cannot reach them.
+ */
+function routesAt(recorderUrl: string): RouteSpec[] {
+    const recorder = `http://recorder.tollgate.test:${new URL(recorderUrl).port}`;
     const moved = settings.routes.map((route) => ({ ...route, upstream: `${recorder}/${route.name}-service${new URL(route.upstream).pathname.replace(/\/$/, "")}` }));
     return [...moved, quotaRoute(recorder)];
 }

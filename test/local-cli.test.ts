@@ -9,6 +9,7 @@
 import * as assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
+import * as http from "node:http";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,7 +17,7 @@ import { SignJWT } from "jose";
 import type { EchoReport } from "../local/echo";
 import { createSessions } from "../runtime/sessions";
 import { clientFor } from "./support/dynamo";
-import { freePort } from "./support/loopback";
+import { freePort, listenOnLoopback } from "./support/loopback";
 
 const projectDir = path.resolve(__dirname, "..");
 const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.local-test.yaml");
@@ -124,7 +125,7 @@ describe("npm start (child process): refusals", () => {
             const { code } = await run.exit;
 
             assert.equal(code, 2);
-            assert.match(run.stderr(), /tollgate:routes\[0\]\.pathPrefix/);
+            assert.match(run.stderr(), /tollgate:routes\[api\]\.pathPrefix/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
@@ -307,5 +308,96 @@ describe("npm start (child process): data on disk", () => {
         const response = await fetch(`${cli.url}/account/me`, { headers: { authorization: `Bearer ${token}` } });
         assert.equal(response.status, 200);
         assert.equal(((await response.json()) as EchoReport).headers["x-gateway-user-id"], "bob");
+    });
+});
+
+describe("npm start (child process): the first hour", () => {
+    let dataDir: string;
+    beforeEach(() => {
+        dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-first-hour-"));
+    });
+    afterEach(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+    /** `npm start ... &` in a shell, as a developer backgrounds it; resolves npm's pid ($!) once the gateway is ready. */
+    async function npmStartInBackground(port: number, dynamoPort: number, log: string): Promise<number> {
+        const pid = Number(
+            (await shell(`PORT=${port} DYNAMODB_PORT=${dynamoPort} npm start -- --config '${stackFile}' --data-dir '${dataDir}' > '${log}' 2>&1 & echo $!`)).trim(),
+        );
+        const deadline = Date.now() + 60_000;
+        while (!/ready on http/.test(fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "")) {
+            if (Date.now() > deadline) assert.fail(`npm start did not become ready:\n${fs.readFileSync(log, "utf8")}`);
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return pid;
+    }
+
+    async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+        const deadline = Date.now() + timeoutMs;
+        while (Date.now() < deadline) {
+            if (await check()) return true;
+            await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        return check();
+    }
+
+    it("stops a backgrounded npm start on `kill $!`, freeing its ports and data directory for the next start", async () => {
+        // given `npm start &` with its data on disk
+        const [port, dynamoPort] = [await freePort(), await freePort()];
+        const log = path.join(dataDir, "first.log");
+        const npmPid = await npmStartInBackground(port, dynamoPort, log);
+        // when the shell's `kill $!` signals npm
+        process.kill(npmPid, "SIGTERM");
+        // then the gateway itself stops and lets go of both ports
+        assert.ok(await waitUntil(async () => (await portIsFree(port)) && (await portIsFree(dynamoPort)), 15_000), `ports still held:\n${fs.readFileSync(log, "utf8")}`);
+        assert.match(fs.readFileSync(log, "utf8"), /SIGTERM: stopping\.\.\.\ntollgate local gateway stopped/);
+        // and the next start on the same ports and directory comes up
+        const again = await npmStartInBackground(port, dynamoPort, path.join(dataDir, "second.log"));
+        process.kill(again, "SIGTERM");
+        assert.ok(await waitUntil(() => portIsFree(port), 15_000));
+    });
+
+    it("proxies to a loopback upstream written in the stack file as written, not to an echo", async () => {
+        // given a stack whose route points at a service on this machine
+        const received: string[] = [];
+        const upstream = await listenOnLoopback(
+            http.createServer((request, response) => {
+                received.push(request.url ?? "");
+                response.writeHead(200, { "content-type": "text/plain" }).end("from the real service");
+            }),
+        );
+        const file = path.join(dataDir, "Pulumi.loopback.yaml");
+        fs.writeFileSync(file, `config:\n  tollgate:prefix: loopback\n  tollgate:routes:\n    - name: api\n      pathPrefix: /api\n      upstream: ${upstream.url}/v1\n      auth: none\n`);
+        const port = await freePort();
+        const run = runCli(["--config", file, "--memory", "--port", String(port)], { DYNAMODB_PORT: String(await freePort()) });
+        try {
+            const url = await run.ready;
+            assert.ok(url, run.stdout() + run.stderr());
+            // when
+            const response = await fetch(`${url}/api/things?x=1`);
+            // then
+            assert.equal(await response.text(), "from the real service");
+            assert.deepEqual(received, ["/v1/things?x=1"]);
+            assert.match(run.stdout(), new RegExp(`api\\s+/api\\s+none\\s+.*\\s${upstream.url.replace(/[.]/g, "\\.")}/v1\\n`), "the banner shows the URL, not an echo");
+        } finally {
+            run.child.kill("SIGINT");
+            await run.exit;
+            await upstream.close();
+        }
+    });
+
+    it("prints each start-up step as it happens, and says the SDK's Node.js notice in one line at most", async () => {
+        const cli = await startCli(["--memory"]);
+        try {
+            const stdout = cli.output();
+            const starting = stdout.indexOf("tollgate local gateway: starting stack");
+            const steps = [/\.\.\. handler loaded \(\d+ ms\)/, /\.\.\. store listening on http:\/\/127\.0\.0\.1:\d+ \(\d+ ms\)/, /\.\.\. 3 tables ready \(\d+ ms\)/].map((step) => stdout.search(step));
+            const ready = stdout.indexOf("ready on http");
+            assert.ok(starting >= 0 && steps.every((at) => at > starting && at < ready), stdout);
+            const nodeLines = stdout.split("\n").filter((line) => /Node\.js|NodeVersionSupportWarning|node >=/.test(line));
+            assert.ok(nodeLines.length <= 1, nodeLines.join("\n"));
+            if (Number(process.versions.node.split(".")[0]) < 22) assert.match(nodeLines[0] ?? "", /^note: Node\.js v\d+\S* works, but AWS SDK releases from January 2027 need Node\.js 22 or later$/);
+        } finally {
+            await stop(cli);
+        }
     });
 });

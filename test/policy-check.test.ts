@@ -48,6 +48,17 @@ describe("npm run policy", function () {
         });
     }
 
+    it("names the config key a user edits, not only the provider argument, for tollgate's own resources", async () => {
+        // given the dev stack, whose tables have no deletion protection (an advisory)
+        const result = await check("--stack", "dev");
+        // then each advisory says which tollgate key to set, and still names the provider argument
+        const advisories = result.stdout.split("\n").filter((line) => line.startsWith("dynamodb-deletion-protection"));
+        assert.ok(advisories.length >= 2, result.stdout);
+        for (const line of advisories) {
+            assert.match(line, /deletion protection is off; set tollgate:tables\.deletionProtection: true in the stack's config \(provider argument: deletionProtectionEnabled = true\)\./);
+        }
+    });
+
     it("fails a deliberately bad program with exit 1, naming every policy and the resource it refused", async () => {
         const result = await check("--stack", "prod", "--program", "test/fixtures/bad-program/index.ts");
         assert.equal(result.code, 1, result.stdout + result.stderr);

@@ -10,35 +10,40 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError, configKeys, configSchema, parsePulumiConfigValues, resolveSettings, stringKeys, tableSpecSchema } from "../specs/config";
-import { projectDir } from "../specs/stackFile";
+import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { devConfigWith, runEachWithConfig, type StackRun } from "./support/program";
 
 const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];
 
 const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
-    { title: "a number key given a word", config: devConfigWith({ "tollgate:logRetentionDays": "seven" }), names: "tollgate:logRetentionDays: expected an integer, got 'seven'" },
-    { title: "a nested field of the wrong type", config: devConfigWith({ "tollgate:lambda": { memoryMb: "big" } }), names: "tollgate:lambda.memoryMb: Invalid input: expected number" },
+    { title: "a number key given a word", config: devConfigWith({ "tollgate:logRetentionDays": "seven" }), names: "tollgate:logRetentionDays: must be a whole number, got 'seven'" },
+    { title: "a nested field of the wrong type", config: devConfigWith({ "tollgate:lambda": { memoryMb: "big" } }), names: "tollgate:lambda.memoryMb: must be a number, got 'big'" },
     { title: "a key the schema does not know", config: devConfigWith({ "tollgate:colour": "blue" }), names: "tollgate:colour: unknown key" },
-    { title: "a value outside an enum", config: devConfigWith({ "tollgate:rateLimitFailureMode": "sideways" }), names: 'tollgate:rateLimitFailureMode: Invalid option: expected one of "open"|"closed"' },
+    { title: "a value outside an enum", config: devConfigWith({ "tollgate:rateLimitFailureMode": "sideways" }), names: "tollgate:rateLimitFailureMode: must be one of open, closed, got 'sideways'" },
     {
         title: "a table key of unknown type",
         config: devConfigWith({ "tollgate:appTables": [{ name: "catalogue", hashKey: { name: "id", type: "X" } }] }),
-        names: "tollgate:appTables[0].hashKey.type: Invalid option",
+        names: "tollgate:appTables[catalogue].hashKey.type: must be one of S, N, B, got 'X'",
     },
     {
         title: "a GSI on an attribute the table does not declare",
         config: devConfigWith({ "tollgate:appTables": appTable({ globalSecondaryIndexes: [{ name: "ByCategory", hashKey: { name: "category" } }] }) }),
-        names: "tollgate:appTables[0].globalSecondaryIndexes[0].hashKey: attribute 'category' is not declared",
+        names: "tollgate:appTables[catalogue].globalSecondaryIndexes[0].hashKey: attribute 'category' is not declared",
     },
     {
         title: "a billing mode other than PAY_PER_REQUEST or PROVISIONED",
         config: devConfigWith({ "tollgate:appTables": appTable({ billingMode: "ON_DEMAND" }) }),
-        names: "tollgate:appTables[0].billingMode: Invalid option",
+        names: "tollgate:appTables[catalogue].billingMode: must be one of PAY_PER_REQUEST, PROVISIONED, got 'ON_DEMAND'",
     },
     {
         title: "a table class other than STANDARD or STANDARD_INFREQUENT_ACCESS",
         config: devConfigWith({ "tollgate:appTables": appTable({ tableClass: "GLACIER" }) }),
-        names: "tollgate:appTables[0].tableClass: Invalid option",
+        names: "tollgate:appTables[catalogue].tableClass: must be one of STANDARD, STANDARD_INFREQUENT_ACCESS, got 'GLACIER'",
+    },
+    {
+        title: "a loopback upstream, which a deployed Lambda cannot reach",
+        config: devConfigWith({ "tollgate:routes": [{ name: "api", pathPrefix: "/api", upstream: "http://127.0.0.1:8090/api", auth: "none" }] }),
+        names: "tollgate:routes[api].upstream: 'http://127.0.0.1:8090/api' is on this machine, which a deployed Lambda cannot reach",
     },
 ];
 
@@ -66,9 +71,89 @@ describe("the program with bad config", function () {
 
     it("reports every problem at once, each with its key", () => {
         const run = runs[badConfigs.length];
-        assert.match(run.error ?? "", /tollgate:logLevel: Invalid option/);
+        assert.match(run.error ?? "", /tollgate:logLevel: must be one of DEBUG, INFO, WARN, ERROR, got 'LOUD'/);
         assert.match(run.error ?? "", /tollgate:throttle\.burstLimit: /);
         assert.deepEqual(run.created, []);
+    });
+});
+
+describe("config errors that say how to fix them", () => {
+    const route = (fields: Record<string, unknown>) => ({ name: "login", pathPrefix: "/login", upstream: "https://login.example.com", auth: "none", ...fields });
+    const problemsOf = (raw: Record<string, unknown>, context: Parameters<typeof resolveSettings>[1] = {}) => {
+        try {
+            resolveSettings(raw, context);
+        } catch (error) {
+            assert.ok(error instanceof ConfigError, String(error));
+            return error.problems;
+        }
+        assert.fail("expected a ConfigError");
+    };
+
+    it("says 'required' for a missing key", () => {
+        assert.deepEqual(problemsOf({ routes: [{ pathPrefix: "/login", upstream: "https://login.example.com" }] }), ["tollgate:routes[0].name: required"]);
+    });
+
+    it("says what a value must be and what it got, in words rather than schema types", () => {
+        assert.deepEqual(problemsOf({ routes: [route({ rateLimit: { limit: 2.5, windowSeconds: 60 } })], lambda: { memoryMb: 20_000 } }), [
+            "tollgate:lambda.memoryMb: must be at most 10240, got 20000",
+            "tollgate:routes[login].rateLimit.limit: must be a whole number, got 2.5",
+        ]);
+    });
+
+    it("suggests the closest known key for an unknown one, at any depth", () => {
+        assert.deepEqual(problemsOf({ routes: [route({ ratelimit: { limit: 5, windowSeconds: 60 } })], loglevel: "INFO" }).sort(), [
+            "tollgate:loglevel: unknown key; did you mean 'logLevel'?",
+            "tollgate:routes[login].ratelimit: unknown key; did you mean 'rateLimit'?",
+        ]);
+    });
+
+    it("lists the known keys when nothing is close", () => {
+        assert.deepEqual(problemsOf({ vpc: { subnets: 3 } }), ["tollgate:vpc.subnets: unknown key (known here: enabled, natGateways)"]);
+    });
+
+    it("points a dotted key set without --path at pulumi config set --path", () => {
+        assert.deepEqual(problemsOf({ "lambda.memoryMb": "1024" }), [
+            "tollgate:lambda.memoryMb: unknown key; to set the field 'memoryMb' of tollgate:lambda, use pulumi config set --path 'tollgate:lambda.memoryMb' VALUE",
+        ]);
+    });
+
+    it("suggests the right spelling of an enum value", () => {
+        assert.deepEqual(problemsOf({ routes: [route({ auth: "Session" })] }), ["tollgate:routes[login].auth: must be one of none, session, jwt, any, got 'Session' (did you mean 'session'?)"]);
+    });
+
+    it("names routes and tables by their name, and by index only when the name is missing or shared", () => {
+        const problems = problemsOf({
+            routes: [route({ permissions: ["admin"] }), route({ name: "dup", pathPrefix: "/a" }), route({ name: "dup", pathPrefix: "/b" })],
+            appTables: [{ name: "orders", hashKey: { name: "id", type: "S" }, billingMode: "PROVISIONED" }],
+        });
+        assert.deepEqual(problems, [
+            "tollgate:appTables[orders].readCapacity: required when billingMode is PROVISIONED",
+            "tollgate:appTables[orders].writeCapacity: required when billingMode is PROVISIONED",
+            "tollgate:routes[login].permissions: a route with auth 'none' has no caller to hold permissions",
+            "tollgate:routes[2].name: duplicate route name 'dup'",
+        ]);
+    });
+
+    it("refuses a loopback upstream for a deploy, naming the route, and accepts it for npm start", () => {
+        const routes = [route({ name: "api", pathPrefix: "/api", upstream: "http://localhost:8090/api" })];
+        assert.match(problemsOf({ routes })[0], /^tollgate:routes\[api\]\.upstream: 'http:\/\/localhost:8090\/api' is on this machine, which a deployed Lambda cannot reach/);
+        assert.equal(resolveSettings({ routes }, { purpose: "local" }).routes[0].upstream, "http://localhost:8090/api");
+    });
+
+    it("gives the whole YAML error of a stack file, with its line and column", () => {
+        const file = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "tollgate-yaml-")), "Pulumi.broken.yaml");
+        fs.writeFileSync(file, "config:\n  tollgate:routes:\n    - name: x\n     pathPrefix: /x\n");
+        const error = (() => {
+            try {
+                loadStackConfig("broken", { file });
+            } catch (thrown) {
+                return thrown as Error;
+            }
+            assert.fail("expected a ConfigError");
+        })();
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.problems[0], /Pulumi\.broken\.yaml:4:1: is not valid YAML: .* at line 4, column 1:/);
+        assert.match(error.problems[0], /pathPrefix: \/x/, "the offending lines are shown");
     });
 });
 
@@ -85,9 +170,9 @@ describe("config values as the Pulumi CLI passes them", () => {
 
     it("says what a key that is not JSON expects, read off the schema", () => {
         assert.deepEqual(problemsOf({ "tollgate:sessionCacheSeconds": "ten", "tollgate:routes": "products", "tollgate:vpc": "on" }), [
-            "tollgate:sessionCacheSeconds: expected an integer, got 'ten'",
-            "tollgate:routes: expected a list, got 'products'",
-            "tollgate:vpc: expected an object, got 'on'",
+            "tollgate:sessionCacheSeconds: must be a whole number, got 'ten'",
+            "tollgate:routes: must be a list, got 'products'",
+            "tollgate:vpc: must be an object (key: value pairs), got 'on'",
         ]);
     });
 });
@@ -240,9 +325,9 @@ describe("tollgate:sessions and a route's sessions", () => {
                 ],
             }),
             [
-                "tollgate:routes[0].sessions.returnToken: only with issue: true (it returns the token of a session the route issues)",
-                "tollgate:routes[1].sessions.revoke: ending a session needs to know whose it is; give the route auth session, jwt or any",
-                "tollgate:routes[2].pathPrefix: '/.well-known/sessions' is answered by the gateway itself (the caller's own sessions)",
+                "tollgate:routes[login].sessions.returnToken: only with issue: true (it returns the token of a session the route issues)",
+                "tollgate:routes[logout].sessions.revoke: ending a session needs to know whose it is; give the route auth session, jwt or any",
+                "tollgate:routes[mine].pathPrefix: '/.well-known/sessions' is answered by the gateway itself (the caller's own sessions)",
             ],
         );
     });
@@ -257,3 +342,31 @@ describe("tollgate:sessions and a route's sessions", () => {
         assert.deepEqual(problemsOf({ sessions: { defaultTtlSeconds: 7200, maxTtlSeconds: 3600 } }), ["tollgate:sessions.defaultTtlSeconds: 7200 is above sessions.maxTtlSeconds (3600)"]);
     });
 });
+
+describe("docs/configuration.md's examples", () => {
+    const page = fs.readFileSync(path.join(projectDir, "docs", "configuration.md"), "utf8");
+    const examples = page.slice(page.indexOf("\n## Examples\n"));
+    const blocks = [...examples.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((match) => parseYaml(match[1]) as Record<string, unknown>);
+    /** Keys whose value is an object or a list: the ones a user writes as YAML rather than with a plain `pulumi config set`. */
+    const structuredKeys = configKeys.filter((key) => {
+        let schema: any = configSchema.shape[key];
+        while (schema?.def?.innerType && ["default", "prefault", "optional"].includes(schema.def.type)) schema = schema.def.innerType;
+        return schema?.def?.type === "object" || schema?.def?.type === "array";
+    });
+
+    it("gives every structured key a YAML example", () => {
+        const shown = new Set(blocks.flatMap((block) => Object.keys(block)));
+        assert.deepEqual(
+            structuredKeys.filter((key) => !shown.has(`tollgate:${key}`)),
+            [],
+            "structured keys without an example under ## Examples",
+        );
+    });
+
+    it("has examples the schema accepts, all together in one stack", () => {
+        const raw: Record<string, unknown> = {};
+        for (const block of blocks) for (const [key, value] of Object.entries(block)) raw[key.replace(/^tollgate:/, "")] = value;
+        assert.doesNotThrow(() => resolveSettings(raw, { region: "eu-west-1" }));
+    });
+});
+

@@ -289,7 +289,7 @@ describe("the program with bad replica or backup config", function () {
                 "tollgate:tables": { replicaRegions: ["eu-central-1"] },
                 "tollgate:appTables": [{ name: "orders", hashKey: { name: "id", type: "S" }, stream: "NEW_IMAGE" }],
             }),
-            names: "tollgate:appTables[0].stream: 'orders' is replicated to eu-central-1, and a global table streams NEW_AND_OLD_IMAGES",
+            names: "tollgate:appTables[orders].stream: 'orders' is replicated to eu-central-1, and a global table streams NEW_AND_OLD_IMAGES",
         },
         {
             title: "a replica in the stack's own region",
@@ -361,7 +361,7 @@ describe("resolveSettings on replica and backup keys", () => {
         assert.match(problemsOf({ tables: { replicaRegions: ["eu-central-1", "eu-central-1"] } }), /tollgate:tables\.replicaRegions\[1\]: 'eu-central-1' is listed twice/);
         assert.match(
             problemsOf({ appTables: [{ name: "orders", hashKey: { name: "id", type: "S" }, replicaRegions: ["eu-west-1"] }] }),
-            /tollgate:appTables\[0\]\.replicaRegions\[0\]: 'eu-west-1' is the stack's own region/,
+            /tollgate:appTables\[orders\]\.replicaRegions\[0\]: 'eu-west-1' is the stack's own region/,
         );
     });
 

@@ -99,6 +99,16 @@ describe("sessions command against dynalite (--endpoint)", function () {
         assert.equal(badTtl.stdout, "");
     });
 
+    it("exits 2 with no command, naming the commands; --help alone exits 0", async () => {
+        const bare = await runNode([]);
+        assert.equal(bare.code, 2);
+        assert.match(bare.stderr, /a command is required \(one of: create, get, list, revoke, revoke-all\)/);
+        assert.equal(bare.stdout, "");
+        const help = await runNode(["--help"]);
+        assert.equal(help.code, 0);
+        assert.match(help.stdout, /^Usage: npm run --silent sessions/);
+    });
+
     it("says the store cannot be reached, exit code 3, when nothing listens at the endpoint", async () => {
         const port = await freePort();
         const ran = await runNode(["create", "--user", "u", "--endpoint", `http://127.0.0.1:${port}`, "--table", table, "--region", "eu-west-1"]);

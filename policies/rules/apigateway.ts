@@ -32,11 +32,12 @@ export const apigatewayStageThrottling: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.apigatewayv2.Stage, (stage, args, reportViolation) => {
         const label = resourceLabel(args.type, args.name, stage.name);
         const fix = "defaultRouteSettings = { throttlingBurstLimit: <burst>, throttlingRateLimit: <requests per second> }, both above 0";
+        const tollgate = { urn: args.urn, configKey: "tollgate:throttle.burstLimit and tollgate:throttle.rateLimit above 0" };
         if (!stage.defaultRouteSettings) {
-            reportViolation(violation(label, "has no stage throttling (defaultRouteSettings is unset), so only the account-wide limit shared by every API applies", fix));
+            reportViolation(violation(label, "has no stage throttling (defaultRouteSettings is unset), so only the account-wide limit shared by every API applies", fix, tollgate));
         } else {
             const problems = throttleProblems(stage.defaultRouteSettings, "defaultRouteSettings");
-            if (problems.length) reportViolation(violation(label, `${problems.join("; ")} (0 refuses every request with 429)`, fix));
+            if (problems.length) reportViolation(violation(label, `${problems.join("; ")} (0 refuses every request with 429)`, fix, tollgate));
         }
         (stage.routeSettings ?? []).forEach((route, index) => {
             const problems = throttleProblems(route, `routeSettings[${index}] (${route.routeKey})`);

@@ -30,10 +30,11 @@ export const cloudwatchLogRetention: ResourceValidationPolicy = {
         const label = resourceLabel(args.type, args.name, logGroup.name);
         const retention = logGroup.retentionInDays;
         const fix = `retentionInDays to a CloudWatch retention period of at least ${minimum} day${minimum === 1 ? "" : "s"}`;
+        const tollgate = { urn: args.urn, configKey: `tollgate:logRetentionDays to at least ${minimum}` };
         if (!retention) {
-            reportViolation(violation(label, "has no retention, so its logs are kept forever", fix));
+            reportViolation(violation(label, "has no retention, so its logs are kept forever", fix, tollgate));
         } else if (retention < minimum) {
-            reportViolation(violation(label, `keeps logs ${retention} days, less than the ${minimum} this stack requires`, fix));
+            reportViolation(violation(label, `keeps logs ${retention} days, less than the ${minimum} this stack requires`, fix, tollgate));
         }
     }),
 };

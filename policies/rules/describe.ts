@@ -30,7 +30,19 @@ export function resourceLabel(type: string, name: string, physicalName?: unknown
     return `${kind} "${name}"${physical}`;
 }
 
-/** A violation message: the resource, the problem, and the property to set. */
-export function violation(resource: string, problem: string, fix: string): string {
+/**
+ * A violation message: the resource, the problem, and what to set. For a
+ * resource one of tollgate's own components made (its URN's type chain holds
+ * a `tollgate:` component), `configKey` is what a user edits, so it comes
+ * first and the provider argument follows for reference.
+ */
+export function violation(resource: string, problem: string, fix: string, tollgate?: { urn: string; configKey: string }): string {
+    if (tollgate && madeByTollgate(tollgate.urn)) return `${resource}: ${problem}; set ${tollgate.configKey} in the stack's config (provider argument: ${fix}).`;
     return `${resource}: ${problem}; set ${fix}.`;
+}
+
+/** True when a tollgate component is among the resource's parents: `...::tollgate:tables:Tables$aws:dynamodb/table:Table::name`. */
+export function madeByTollgate(urn: string): boolean {
+    const typeChain = urn.split("::")[2] ?? "";
+    return typeChain.split("$").slice(0, -1).some((type) => type.startsWith("tollgate:"));
 }

@@ -48,13 +48,19 @@ export const dynamodbEncryption: ResourceValidationPolicy = {
         if (!requireCustomerManagedKey) return;
         if (!table.serverSideEncryption.kmsKeyArn) {
             reportViolation(
-                violation(label, "encrypted with the AWS managed key, but this stack requires a customer managed key", "serverSideEncryption.kmsKeyArn to a customer managed KMS key ARN"),
+                violation(label, "encrypted with the AWS managed key, but this stack requires a customer managed key", "serverSideEncryption.kmsKeyArn to a customer managed KMS key ARN", {
+                    urn: args.urn,
+                    configKey: "tollgate:tables.kmsKeyArn",
+                }),
             );
         }
         (table.replicas ?? []).forEach((replica, index) => {
             if (!replica.kmsKeyArn) {
                 reportViolation(
-                    violation(label, `replica in ${replica.regionName} has no customer managed key`, `replicas[${index}].kmsKeyArn to a KMS key ARN in ${replica.regionName}`),
+                    violation(label, `replica in ${replica.regionName} has no customer managed key`, `replicas[${index}].kmsKeyArn to a KMS key ARN in ${replica.regionName}`, {
+                        urn: args.urn,
+                        configKey: `tollgate:tables.replicaKmsKeyArns.${replica.regionName}`,
+                    }),
                 );
             }
         });
@@ -68,11 +74,16 @@ export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
         const label = resourceLabel(args.type, args.name, table.name);
         if (table.pointInTimeRecovery?.enabled !== true) {
-            reportViolation(violation(label, "point-in-time recovery is off", "pointInTimeRecovery = { enabled: true }"));
+            reportViolation(violation(label, "point-in-time recovery is off", "pointInTimeRecovery = { enabled: true }", { urn: args.urn, configKey: "tollgate:tables.pointInTimeRecovery: true" }));
         }
         (table.replicas ?? []).forEach((replica, index) => {
             if (replica.pointInTimeRecovery !== true) {
-                reportViolation(violation(label, `point-in-time recovery is off on the replica in ${replica.regionName}`, `replicas[${index}].pointInTimeRecovery = true`));
+                reportViolation(
+                    violation(label, `point-in-time recovery is off on the replica in ${replica.regionName}`, `replicas[${index}].pointInTimeRecovery = true`, {
+                        urn: args.urn,
+                        configKey: "tollgate:tables.pointInTimeRecovery: true",
+                    }),
+                );
             }
         });
     }),
@@ -122,7 +133,13 @@ export const dynamodbOnDemandBilling: StackValidationPolicy = {
             const label = resourceLabel(resource.type, resource.name, tableName);
             const mode = table.billingMode ? `billing mode is ${billingMode}` : "billingMode is unset, which means PROVISIONED";
             if (!allowProvisioned) {
-                reportViolation(violation(label, `${mode} and this stack allows only on-demand tables`, 'billingMode = "PAY_PER_REQUEST"'), resource.urn);
+                reportViolation(
+                    violation(label, `${mode} and this stack allows only on-demand tables`, 'billingMode = "PAY_PER_REQUEST"', {
+                        urn: resource.urn,
+                        configKey: "billingMode: PAY_PER_REQUEST on its entry in tollgate:appTables (or leave billingMode out)",
+                    }),
+                    resource.urn,
+                );
                 continue;
             }
             // A PROVISIONED index has capacity of its own: an unscaled index throttles writes to the whole table.
@@ -193,12 +210,17 @@ export const dynamodbDeletionProtection: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
         const label = resourceLabel(args.type, args.name, table.name);
         if (table.deletionProtectionEnabled !== true) {
-            reportViolation(violation(label, "deletion protection is off", "deletionProtectionEnabled = true"));
+            reportViolation(violation(label, "deletion protection is off", "deletionProtectionEnabled = true", { urn: args.urn, configKey: "tollgate:tables.deletionProtection: true" }));
         }
         // Each replica is a table of its own in its region, protected (or not) on its own.
         (table.replicas ?? []).forEach((replica, index) => {
             if (replica.deletionProtectionEnabled !== true) {
-                reportViolation(violation(label, `deletion protection is off on the replica in ${replica.regionName}`, `replicas[${index}].deletionProtectionEnabled = true`));
+                reportViolation(
+                    violation(label, `deletion protection is off on the replica in ${replica.regionName}`, `replicas[${index}].deletionProtectionEnabled = true`, {
+                        urn: args.urn,
+                        configKey: "tollgate:tables.deletionProtection: true",
+                    }),
+                );
             }
         });
     }),
