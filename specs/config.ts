@@ -9,7 +9,7 @@
  */
 import cronValidate from "cron-validate";
 import { z } from "zod";
-import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs } from "./limits";
+import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { selfServicePath, sessionDefaults } from "./sessions";
@@ -23,7 +23,10 @@ export const logRetentionChoices = [
 
 const positiveInt = z.number().int().positive();
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.' and '-' only");
-const awsRegion = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as eu-central-1");
+const awsRegion = z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as eu-central-1")
+    .max(nameBudget.regionName, `must be an AWS region name such as eu-central-1 (at most ${nameBudget.regionName} characters)`);
 const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN");
 
 /** The AWS Backup rule's default: every day at 02:00 UTC. */
@@ -57,7 +60,9 @@ const indexKeyAttribute = z.strictObject({
 });
 
 const globalSecondaryIndex = z.strictObject({
-    name: name.min(3).max(255),
+    name: name.min(3).max(nameBudget.indexName, {
+        message: `at most ${nameBudget.indexName} characters, so the autoscaling policies of a PROVISIONED table's index (tables-{table}-{index}-write-policy plus Pulumi's 8-character suffix) fit 255; shorten it`,
+    }),
     hashKey: indexKeyAttribute,
     rangeKey: indexKeyAttribute.optional(),
     projection: z.enum(["ALL", "KEYS_ONLY", "INCLUDE"]).default("ALL"),
@@ -65,7 +70,9 @@ const globalSecondaryIndex = z.strictObject({
 });
 
 export const tableSpecSchema = z.strictObject({
-    name: name.min(1).max(200),
+    name: name.min(1).max(nameBudget.tableName, {
+        message: `at most ${nameBudget.tableName} characters, so the table's alarms ({prefix}-{name}-replication-latency-{region}) fit CloudWatch's 255; shorten it`,
+    }),
     hashKey: keyAttribute,
     rangeKey: keyAttribute.optional(),
     globalSecondaryIndexes: z.array(globalSecondaryIndex).optional(),
@@ -77,7 +84,32 @@ export const tableSpecSchema = z.strictObject({
     writeCapacity: positiveInt.optional(),
     maxReadCapacity: positiveInt.optional(),
     maxWriteCapacity: positiveInt.optional(),
-    tags: z.record(z.string(), z.string()).optional(),
+    /** Tags of the table, over tollgate's own; AWS's tag rules apply (specs/limits.ts). */
+    tags: z
+        .record(z.string(), z.string())
+        .superRefine((tags, context) => {
+            const allowed = "use letters, digits, spaces and _ . : / = + - @ only";
+            const room = tagLimits.perResource - tollgateTagKeys.length;
+            if (Object.keys(tags).length > room) {
+                context.addIssue({ code: "custom", message: `at most ${room} tags: AWS allows ${tagLimits.perResource} per resource and tollgate sets ${tollgateTagKeys.length} (${tollgateTagKeys.join(", ")})` });
+            }
+            for (const [key, value] of Object.entries(tags)) {
+                const problem =
+                    key.length === 0 || key.length > tagLimits.keyMaxLength
+                        ? `a tag key has 1 to ${tagLimits.keyMaxLength} characters`
+                        : key.toLowerCase().startsWith(tagLimits.reservedKeyPrefix)
+                          ? "keys starting with aws: are reserved for AWS"
+                          : !tagLimits.pattern.test(key)
+                            ? `key: ${allowed}`
+                            : value.length > tagLimits.valueMaxLength
+                              ? `a tag value has at most ${tagLimits.valueMaxLength} characters`
+                              : !tagLimits.pattern.test(value)
+                                ? `value: ${allowed}`
+                                : undefined;
+                if (problem) context.addIssue({ code: "custom", path: [key], message: problem });
+            }
+        })
+        .optional(),
     /**
      * Regions this table is replicated to (a DynamoDB global table); replaces
      * `tollgate:tables.replicaRegions` for this table, `[]` keeps it regional.
@@ -128,9 +160,16 @@ const dnsName = z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9
  */
 export const configSchema = z.strictObject({
     /** Prefix of every physical resource name (tables are `{prefix}-rate-limits`, ...). */
-    prefix: name.min(1).max(40).default("tollgate"),
+    prefix: z
+        .string()
+        .min(1)
+        .max(nameBudget.prefix, {
+            message: `at most ${nameBudget.prefix} characters, so every name built on it fits: the backup vault {prefix}-backups and selection {prefix}-tables allow 50, the Lambda and its role {prefix}-gateway 64`,
+        })
+        .regex(prefixPattern, "use letters, digits, '_' and '-' only: Lambda function, SNS topic, backup vault and dashboard names allow no other character")
+        .default("tollgate"),
     /** Environment tag and the name shown on the dashboard, e.g. `dev`, `prod`. */
-    environment: name.min(1).default("dev"),
+    environment: name.min(1).max(nameBudget.environment, `at most ${nameBudget.environment} characters (it is a tag value)`).default("dev"),
     /** The gateway Lambda's size. */
     lambda: z
         .strictObject({

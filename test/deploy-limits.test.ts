@@ -1,13 +1,29 @@
 /**
- * What AWS accepts, held against what the schema accepts: the timeouts that
- * must agree for the gateway's own answer to reach the client, refused at
- * config load with the key named and what to set.
+ * What AWS accepts (specs/limits.ts), held against what the schema accepts:
+ * every physical name the program gives, computed for the longest prefix,
+ * table, index and region names the schema allows, within its resource
+ * type's length and characters; tags within AWS's limits; and the timeouts
+ * that must agree for the gateway's own answer to reach the client. Values
+ * past a limit are refused at config load with the key named and what to do.
  */
 import * as assert from "node:assert/strict";
 import { storeGiveUpMs } from "../runtime/stores/dynamo";
 import { resolveSettings, type TollgateConfigInput } from "../specs/config";
-import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs } from "../specs/limits";
-import { devConfigWith, runWithConfig } from "./support/program";
+import {
+    autoNameSuffixLength,
+    gatewayReserveMs,
+    httpApiIntegrationTimeoutMs,
+    maxUpstreamTimeoutMs,
+    nameBudget,
+    nameLimits,
+    prefixSuffixLength,
+    tagLimits,
+    tollgateTagKeys,
+    unnamedResourceTypes,
+    type NameLimit,
+} from "../specs/limits";
+import type { RegisteredResource } from "../policies/offline/harness";
+import { devConfigWith, runWithConfig, type StackRun } from "./support/program";
 
 const problemsOf = (raw: TollgateConfigInput): string => {
     try {
@@ -51,5 +67,150 @@ describe("timeouts: the HTTP API's 30 s, the Lambda's timeout and the upstream's
         assert.match(run.error ?? "", /tollgate:lambda\.timeoutSeconds: at most 30/);
         assert.match(run.error ?? "", /tollgate:upstreamTimeoutMs: at most 27000/);
         assert.deepEqual(run.created.map((r) => `${r.type} ${r.name}`), []);
+    });
+});
+
+/** `length` characters cycling through `alphabet`. */
+const filled = (alphabet: string, length: number) => alphabet.repeat(Math.ceil(length / alphabet.length)).slice(0, length);
+
+/** The longest names the schema allows, in every character it allows. */
+const longest = {
+    prefix: filled("Pz9_-", nameBudget.prefix),
+    environment: filled("Env.9_-", nameBudget.environment),
+    tableName: (n: number) => `${n}${filled("T.b_l-e", nameBudget.tableName - 1)}`,
+    indexName: (n: number) => `${n}${filled("I.x_d-x", nameBudget.indexName - 1)}`,
+    /** An AWS-shaped region code as long as the schema allows (real ones are at most 14 characters). */
+    region: (letter: string) => `${letter}${letter}-${filled("southeast", nameBudget.regionName - 5)}-${letter === "a" ? 1 : 2}`,
+};
+const fakeKey = (region: string) => `arn:aws:kms:${region}:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+
+/** Every optional feature on, every configurable name at its longest. */
+function longestNamesConfig(): Record<string, unknown> {
+    const [replicaRegion, copyRegion] = [longest.region("a"), longest.region("b")];
+    const index = (n: number) => ({ name: longest.indexName(n), hashKey: { name: `gsi${n}`, type: "S" } });
+    const specTags = Object.fromEntries(
+        Array.from({ length: tagLimits.perResource - tollgateTagKeys.length }, (_, i) => [`${i}`.padEnd(tagLimits.keyMaxLength, "k"), "v".repeat(tagLimits.valueMaxLength)]),
+    );
+    return {
+        "tollgate:prefix": longest.prefix,
+        "tollgate:environment": longest.environment,
+        "tollgate:tables": { kmsKeyArn: fakeKey("eu-west-1"), replicaRegions: [replicaRegion], replicaKmsKeyArns: { [replicaRegion]: fakeKey(replicaRegion), [copyRegion]: fakeKey(copyRegion) } },
+        "tollgate:appTables": [
+            {
+                name: longest.tableName(1),
+                hashKey: { name: "id", type: "S" },
+                globalSecondaryIndexes: [index(1), index(2)],
+                billingMode: "PROVISIONED",
+                readCapacity: 5,
+                writeCapacity: 5,
+                tags: specTags,
+            },
+            { name: longest.tableName(2), hashKey: { name: "id", type: "S" }, globalSecondaryIndexes: [index(3)], replicaRegions: [replicaRegion, copyRegion] },
+        ],
+        "tollgate:backup": { enabled: true, copyToRegion: copyRegion },
+        "tollgate:domain": { name: `api.${"d".repeat(60)}.example.com`, hostedZoneId: "Z0123456789EXAMPLE0" },
+        "tollgate:alarmEmail": "oncall@example.com",
+        "tollgate:vpc": { enabled: true },
+    };
+}
+
+/** The physical name AWS would get for `resource` under `limit`, and whether Pulumi's auto-naming made it. */
+function physicalNames(resource: RegisteredResource, limit: NameLimit): { name: string; autoNamed: boolean }[] {
+    const inputs = resource.inputs;
+    if (limit.argument === "globalSecondaryIndexes[].name") return (inputs.globalSecondaryIndexes ?? []).map((index: { name: string }) => ({ name: index.name, autoNamed: false }));
+    if (limit.argument === "namePrefix" && typeof inputs.namePrefix === "string") return [{ name: `${inputs.namePrefix}${"x".repeat(prefixSuffixLength)}`, autoNamed: false }];
+    const given = limit.argument === "namePrefix" ? inputs.name : inputs[limit.argument];
+    if (typeof given === "string") return [{ name: given, autoNamed: false }];
+    return [{ name: `${resource.name}-${"0".repeat(autoNameSuffixLength - 1)}`, autoNamed: true }];
+}
+
+describe("physical names: every name the program gives, with the longest names the schema allows, within AWS's limits", function () {
+    let run: StackRun;
+
+    before(async function () {
+        this.timeout(180_000);
+        run = await runWithConfig("dev", devConfigWith(longestNamesConfig()));
+        assert.equal(run.error, undefined, `the program refused the longest names the schema allows: ${run.error}`);
+    });
+
+    it("accepts each longest name and refuses one character more, naming the key", () => {
+        const base = { appTables: [{ name: "t", hashKey: { name: "id", type: "S" } }] } as const;
+        const refusals: [TollgateConfigInput, RegExp][] = [
+            [{ prefix: `${longest.prefix}x` }, /tollgate:prefix: at most 40 characters, so every name built on it fits: the backup vault \{prefix\}-backups/],
+            [{ appTables: [{ ...base.appTables[0], name: `${longest.tableName(1)}x` }] }, /tollgate:appTables\[0\]\.name: at most 150 characters, so the table's alarms/],
+            [
+                { appTables: [{ ...base.appTables[0], globalSecondaryIndexes: [{ name: `${longest.indexName(1)}x`, hashKey: { name: "id" } }] }] },
+                /tollgate:appTables\[0\]\.globalSecondaryIndexes\[0\]\.name: at most 64 characters, so the autoscaling policies/,
+            ],
+            [{ tables: { replicaRegions: [`${longest.region("a").slice(0, 3)}x${longest.region("a").slice(3)}`] } }, /tollgate:tables\.replicaRegions\[0\]: must be an AWS region name such as eu-central-1 \(at most 25 characters\)/],
+            [{ environment: `${longest.environment}x` }, /tollgate:environment: at most 256 characters \(it is a tag value\)/],
+        ];
+        for (const [raw, expected] of refusals) assert.match(problemsOf(raw), expected);
+    });
+
+    it("refuses a prefix with a character a Lambda function or SNS topic name does not allow, saying which to use", () => {
+        for (const prefix of ["acme.dev", "acme dev", "acme/dev", "acmé"]) {
+            assert.match(problemsOf({ prefix }), /tollgate:prefix: use letters, digits, '_' and '-' only: Lambda function, SNS topic, backup vault and dashboard names allow no other character/, prefix);
+        }
+    });
+
+    it("refuses tags AWS would refuse on a table spec: a reserved aws: key, too long a key or value, too many", () => {
+        const withTags = (tags: Record<string, string>): TollgateConfigInput => ({ appTables: [{ name: "t", hashKey: { name: "id", type: "S" }, tags }] });
+        assert.match(problemsOf(withTags({ "aws:owner": "x" })), /tollgate:appTables\[0\]\.tags\.aws:owner: keys starting with aws: are reserved for AWS/);
+        assert.match(problemsOf(withTags({ ["k".repeat(129)]: "x" })), /tollgate:appTables\[0\]\.tags\.k+: a tag key has 1 to 128 characters/);
+        assert.match(problemsOf(withTags({ owner: "v".repeat(257) })), /tollgate:appTables\[0\]\.tags\.owner: a tag value has at most 256 characters/);
+        assert.match(problemsOf(withTags({ owner: "a|b" })), /tollgate:appTables\[0\]\.tags\.owner: value: use letters, digits, spaces and _ \. : \/ = \+ - @ only/);
+        const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, "x"]));
+        assert.match(problemsOf(withTags(many)), /tollgate:appTables\[0\]\.tags: at most 47 tags: AWS allows 50 per resource and tollgate sets 3/);
+    });
+
+    it("registers no resource of a type the limits table does not account for", () => {
+        const known = new Set([...nameLimits.map((limit) => limit.type), ...unnamedResourceTypes]);
+        const unaccounted = run.created.filter((r) => !r.type.startsWith("tollgate:") && !r.type.startsWith("pulumi:") && !known.has(r.type));
+        assert.deepEqual([...new Set(unaccounted.map((r) => r.type))], [], "add each to nameLimits (with its source) or unnamedResourceTypes in specs/limits.ts");
+    });
+
+    it("gives every named resource a physical name within its type's length and characters, auto-names within Pulumi's maximum", () => {
+        const problems: string[] = [];
+        let checked = 0;
+        for (const limit of nameLimits) {
+            for (const resource of run.ofType(limit.type)) {
+                for (const { name, autoNamed } of physicalNames(resource, limit)) {
+                    checked++;
+                    const where = `${limit.kind} ${resource.name} (${name.length} characters: ${name.slice(0, 60)}${name.length > 60 ? "..." : ""})`;
+                    if (name.length < limit.minLength || name.length > limit.maxLength) problems.push(`${where}: AWS allows ${limit.minLength}-${limit.maxLength}`);
+                    if (!limit.pattern.test(name)) problems.push(`${where}: AWS allows ${limit.pattern}`);
+                    if (autoNamed && (limit.autoNameMaxLength === undefined || name.length > limit.autoNameMaxLength)) {
+                        problems.push(`${where}: Pulumi auto-names this type up to ${limit.autoNameMaxLength ?? "never"}`);
+                    }
+                }
+            }
+        }
+        assert.deepEqual(problems, []);
+        assert.ok(checked > 40, `only ${checked} names checked`);
+    });
+
+    it("builds the tightest names right up to their limits, so the budget is not looser than it needs to be", () => {
+        const longestOf = (type: string, argument: "name" = "name") => Math.max(...run.ofType(type).map((r) => String(r.inputs[argument] ?? "").length));
+        assert.equal(longestOf("aws:backup/vault:Vault"), nameBudget.prefix + "-backups".length);
+        assert.equal(longestOf("aws:lambda/function:Function"), nameBudget.prefix + "-gateway".length);
+        assert.ok(longestOf("aws:cloudwatch/metricAlarm:MetricAlarm") > 230, "the replication-latency alarm of the longest table and region");
+        assert.equal(longestOf("aws:dynamodb/table:Table"), nameBudget.prefix + 1 + nameBudget.tableName);
+    });
+
+    it("keeps every resource's tags within AWS's limits, the spec's own included", () => {
+        const problems: string[] = [];
+        for (const resource of run.created) {
+            const tags: Record<string, string> | undefined = resource.inputs.tags;
+            if (!tags) continue;
+            if (Object.keys(tags).length > tagLimits.perResource) problems.push(`${resource.name}: ${Object.keys(tags).length} tags`);
+            for (const [key, value] of Object.entries(tags)) {
+                if (key.length > tagLimits.keyMaxLength || !tagLimits.pattern.test(key) || key.startsWith(tagLimits.reservedKeyPrefix)) problems.push(`${resource.name}: tag key ${key}`);
+                if (value.length > tagLimits.valueMaxLength || !tagLimits.pattern.test(value)) problems.push(`${resource.name}: tag ${key} value of ${value.length} characters`);
+            }
+        }
+        assert.deepEqual(problems, []);
+        const table = run.where("aws:dynamodb/table:Table", "name", `${longest.prefix}-${longest.tableName(1)}`);
+        assert.equal(Object.keys(table.inputs.tags).length, tagLimits.perResource);
     });
 });
