@@ -26,7 +26,7 @@ const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "use letters, digits, '_', '.
 const awsRegion = z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as eu-central-1")
-    .max(nameBudget.regionName, `must be an AWS region name such as eu-central-1 (at most ${nameBudget.regionName} characters)`);
+    .max(nameBudget.regionName, "no AWS region code is that long (eu-central-1 is 12)");
 const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN");
 
 /** The AWS Backup rule's default: every day at 02:00 UTC. */
@@ -61,7 +61,7 @@ const indexKeyAttribute = z.strictObject({
 
 const globalSecondaryIndex = z.strictObject({
     name: name.min(3).max(nameBudget.indexName, {
-        message: `at most ${nameBudget.indexName} characters, so the autoscaling policies of a PROVISIONED table's index (tables-{table}-{index}-write-policy plus Pulumi's 8-character suffix) fit 255; shorten it`,
+        message: "the autoscaling policies of a PROVISIONED table's index (tables-{table}-{index}-write-policy and Pulumi's 8-character suffix) must fit 255",
     }),
     hashKey: indexKeyAttribute,
     rangeKey: indexKeyAttribute.optional(),
@@ -71,7 +71,7 @@ const globalSecondaryIndex = z.strictObject({
 
 export const tableSpecSchema = z.strictObject({
     name: name.min(1).max(nameBudget.tableName, {
-        message: `at most ${nameBudget.tableName} characters, so the table's alarms ({prefix}-{name}-replication-latency-{region}) fit CloudWatch's 255; shorten it`,
+        message: "the table's alarms ({prefix}-{name}-replication-latency-{region}) must fit CloudWatch's 255",
     }),
     hashKey: keyAttribute,
     rangeKey: keyAttribute.optional(),
@@ -164,12 +164,12 @@ export const configSchema = z.strictObject({
         .string()
         .min(1)
         .max(nameBudget.prefix, {
-            message: `at most ${nameBudget.prefix} characters, so every name built on it fits: the backup vault {prefix}-backups and selection {prefix}-tables allow 50, the Lambda and its role {prefix}-gateway 64`,
+            message: `every name built on it must fit: the backup vault {prefix}-backups and selection {prefix}-tables allow 50, the Lambda and its role {prefix}-gateway 64`,
         })
         .regex(prefixPattern, "use letters, digits, '_' and '-' only: Lambda function, SNS topic, backup vault and dashboard names allow no other character")
         .default("tollgate"),
     /** Environment tag and the name shown on the dashboard, e.g. `dev`, `prod`. */
-    environment: name.min(1).max(nameBudget.environment, `at most ${nameBudget.environment} characters (it is a tag value)`).default("dev"),
+    environment: name.min(1).max(nameBudget.environment, "it is a tag value").default("dev"),
     /** The gateway Lambda's size. */
     lambda: z
         .strictObject({
@@ -180,7 +180,7 @@ export const configSchema = z.strictObject({
              */
             timeoutSeconds: positiveInt
                 .max(httpApiIntegrationTimeoutMs / 1000, {
-                    message: `at most ${httpApiIntegrationTimeoutMs / 1000}: the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s for the Lambda and then answers 503 itself while the function runs on; set ${httpApiIntegrationTimeoutMs / 1000} or less`,
+                    message: `the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s for the Lambda and then answers 503 itself while the function runs on`,
                 })
                 .default(30),
             architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
@@ -321,7 +321,7 @@ export const configSchema = z.strictObject({
      */
     upstreamTimeoutMs: positiveInt
         .max(maxUpstreamTimeoutMs, {
-            message: `at most ${maxUpstreamTimeoutMs}: the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s in all, and the gateway keeps ${gatewayReserveMs} ms of it to rate-limit, authenticate and answer 504 before API Gateway answers 503 itself; set ${maxUpstreamTimeoutMs} or less`,
+            message: `the HTTP API waits ${httpApiIntegrationTimeoutMs / 1000} s in all, and the gateway keeps ${gatewayReserveMs} ms of it to rate-limit, authenticate and answer 504 before API Gateway answers 503 itself`,
         })
         .default(10_000),
     /** Log level of the gateway Lambda. */
@@ -483,7 +483,9 @@ function formatIssue(issue: z.core.$ZodIssue): string | string[] {
         case "too_small": {
             const bound = issue.code === "too_big" ? `at most ${issue.maximum}` : `at least ${issue.minimum}`;
             const unit = issue.origin === "string" ? " characters" : issue.origin === "array" ? " entries" : "";
-            return `${where}: must be ${bound}${unit}${issue.origin === "number" || issue.origin === "int" ? got : ""}`;
+            // A bound AWS sets carries its reason and what to do (specs/limits.ts); zod's own words do not.
+            const why = /^(Too (big|small)\b|must be )/.test(issue.message) ? "" : `; ${issue.message}`;
+            return `${where}: must be ${bound}${unit}${issue.origin === "number" || issue.origin === "int" ? got : ""}${why}`;
         }
         case "invalid_format":
             return `${where}: ${/^Invalid /.test(issue.message) ? `must be ${issue.format === "url" ? "a URL" : `a valid ${issue.format}`}` : issue.message}${got}`;

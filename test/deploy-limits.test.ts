@@ -42,14 +42,14 @@ describe("timeouts: the HTTP API's 30 s, the Lambda's timeout and the upstream's
     });
 
     it("refuses a Lambda timeout past 30 s, naming tollgate:lambda.timeoutSeconds and what to set", () => {
-        assert.match(problemsOf({ lambda: { timeoutSeconds: 31 } }), /tollgate:lambda\.timeoutSeconds: at most 30: the HTTP API waits 30 s for the Lambda and then answers 503 itself while the function runs on; set 30 or less/);
+        assert.match(problemsOf({ lambda: { timeoutSeconds: 31 } }), /tollgate:lambda\.timeoutSeconds: must be at most 30, got 31; the HTTP API waits 30 s for the Lambda and then answers 503 itself while the function runs on/);
         assert.equal(resolveSettings({ lambda: { timeoutSeconds: 30 } }).lambda.timeoutSeconds, 30);
     });
 
     it("refuses an upstream timeout the HTTP API cannot wait for, even below the Lambda's timeout", () => {
         assert.match(
             problemsOf({ upstreamTimeoutMs: 27_001 }),
-            /tollgate:upstreamTimeoutMs: at most 27000: the HTTP API waits 30 s in all, and the gateway keeps 3000 ms of it to rate-limit, authenticate and answer 504 before API Gateway answers 503 itself; set 27000 or less/,
+            /tollgate:upstreamTimeoutMs: must be at most 27000, got 27001; the HTTP API waits 30 s in all, and the gateway keeps 3000 ms of it to rate-limit, authenticate and answer 504 before API Gateway answers 503 itself/,
         );
         assert.equal(resolveSettings({ upstreamTimeoutMs: 27_000 }).upstreamTimeoutMs, 27_000);
     });
@@ -64,8 +64,8 @@ describe("timeouts: the HTTP API's 30 s, the Lambda's timeout and the upstream's
     it("stops the program on a 60 s Lambda with a 45 s upstream, naming both keys, before any resource exists", async function () {
         this.timeout(180_000);
         const run = await runWithConfig("dev", devConfigWith({ "tollgate:lambda": { timeoutSeconds: 60 }, "tollgate:upstreamTimeoutMs": 45_000 }));
-        assert.match(run.error ?? "", /tollgate:lambda\.timeoutSeconds: at most 30/);
-        assert.match(run.error ?? "", /tollgate:upstreamTimeoutMs: at most 27000/);
+        assert.match(run.error ?? "", /tollgate:lambda\.timeoutSeconds: must be at most 30, got 60/);
+        assert.match(run.error ?? "", /tollgate:upstreamTimeoutMs: must be at most 27000, got 45000/);
         assert.deepEqual(run.created.map((r) => `${r.type} ${r.name}`), []);
     });
 });
@@ -136,14 +136,14 @@ describe("physical names: every name the program gives, with the longest names t
     it("accepts each longest name and refuses one character more, naming the key", () => {
         const base = { appTables: [{ name: "t", hashKey: { name: "id", type: "S" } }] } as const;
         const refusals: [TollgateConfigInput, RegExp][] = [
-            [{ prefix: `${longest.prefix}x` }, /tollgate:prefix: at most 40 characters, so every name built on it fits: the backup vault \{prefix\}-backups/],
-            [{ appTables: [{ ...base.appTables[0], name: `${longest.tableName(1)}x` }] }, /tollgate:appTables\[0\]\.name: at most 150 characters, so the table's alarms/],
+            [{ prefix: `${longest.prefix}x` }, /tollgate:prefix: must be at most 40 characters; every name built on it must fit: the backup vault \{prefix\}-backups/],
+            [{ appTables: [{ ...base.appTables[0], name: `${longest.tableName(1)}x` }] }, /tollgate:appTables\[[^\]]+\]\.name: must be at most 150 characters; the table's alarms/],
             [
                 { appTables: [{ ...base.appTables[0], globalSecondaryIndexes: [{ name: `${longest.indexName(1)}x`, hashKey: { name: "id" } }] }] },
-                /tollgate:appTables\[0\]\.globalSecondaryIndexes\[0\]\.name: at most 64 characters, so the autoscaling policies/,
+                /tollgate:appTables\[t\]\.globalSecondaryIndexes\[0\]\.name: must be at most 64 characters; the autoscaling policies/,
             ],
-            [{ tables: { replicaRegions: [`${longest.region("a").slice(0, 3)}x${longest.region("a").slice(3)}`] } }, /tollgate:tables\.replicaRegions\[0\]: must be an AWS region name such as eu-central-1 \(at most 25 characters\)/],
-            [{ environment: `${longest.environment}x` }, /tollgate:environment: at most 256 characters \(it is a tag value\)/],
+            [{ tables: { replicaRegions: [`${longest.region("a").slice(0, 3)}x${longest.region("a").slice(3)}`] } }, /tollgate:tables\.replicaRegions\[0\]: must be at most 25 characters; no AWS region code is that long/],
+            [{ environment: `${longest.environment}x` }, /tollgate:environment: must be at most 256 characters; it is a tag value/],
         ];
         for (const [raw, expected] of refusals) assert.match(problemsOf(raw), expected);
     });
@@ -156,12 +156,12 @@ describe("physical names: every name the program gives, with the longest names t
 
     it("refuses tags AWS would refuse on a table spec: a reserved aws: key, too long a key or value, too many", () => {
         const withTags = (tags: Record<string, string>): TollgateConfigInput => ({ appTables: [{ name: "t", hashKey: { name: "id", type: "S" }, tags }] });
-        assert.match(problemsOf(withTags({ "aws:owner": "x" })), /tollgate:appTables\[0\]\.tags\.aws:owner: keys starting with aws: are reserved for AWS/);
-        assert.match(problemsOf(withTags({ ["k".repeat(129)]: "x" })), /tollgate:appTables\[0\]\.tags\.k+: a tag key has 1 to 128 characters/);
-        assert.match(problemsOf(withTags({ owner: "v".repeat(257) })), /tollgate:appTables\[0\]\.tags\.owner: a tag value has at most 256 characters/);
-        assert.match(problemsOf(withTags({ owner: "a|b" })), /tollgate:appTables\[0\]\.tags\.owner: value: use letters, digits, spaces and _ \. : \/ = \+ - @ only/);
+        assert.match(problemsOf(withTags({ "aws:owner": "x" })), /tollgate:appTables\[t\]\.tags\.aws:owner: keys starting with aws: are reserved for AWS/);
+        assert.match(problemsOf(withTags({ ["k".repeat(129)]: "x" })), /tollgate:appTables\[t\]\.tags\.k+: a tag key has 1 to 128 characters/);
+        assert.match(problemsOf(withTags({ owner: "v".repeat(257) })), /tollgate:appTables\[t\]\.tags\.owner: a tag value has at most 256 characters/);
+        assert.match(problemsOf(withTags({ owner: "a|b" })), /tollgate:appTables\[t\]\.tags\.owner: value: use letters, digits, spaces and _ \. : \/ = \+ - @ only/);
         const many = Object.fromEntries(Array.from({ length: 48 }, (_, i) => [`t${i}`, "x"]));
-        assert.match(problemsOf(withTags(many)), /tollgate:appTables\[0\]\.tags: at most 47 tags: AWS allows 50 per resource and tollgate sets 3/);
+        assert.match(problemsOf(withTags(many)), /tollgate:appTables\[t\]\.tags: at most 47 tags: AWS allows 50 per resource and tollgate sets 3/);
     });
 
     it("registers no resource of a type the limits table does not account for", () => {
