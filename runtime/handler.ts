@@ -52,6 +52,8 @@ export interface HandlerDeps {
     randomToken: () => string;
     /** The CSPRNG behind new session tokens. */
     randomBytes: (size: number) => Buffer;
+    /** A number in [0, 1): which successful requests' log lines a `logSampleRate` below 1 keeps. */
+    random: () => number;
 }
 
 export type Handler = (event: APIGatewayProxyEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -83,7 +85,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         now,
         fetch: deps.fetch,
     });
-    const observer = createObserver({ logLevel: settings.logLevel, sink: deps.log });
+    const observer = createObserver({ logLevel: settings.logLevel, sampleRate: settings.logSampleRate, sink: deps.log, now, random: deps.random });
     const routes = compileRoutes(settings.routes);
 
     async function serve(request: GatewayRequest, remainingMs: number | undefined): Promise<Outcome> {
@@ -109,6 +111,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
             route: route.name,
+            authenticated: route.auth !== "none",
             limiterKey: admission.rateLimit?.limiterKey,
             decision: admission.rateLimit ? (admission.rateLimit.source === "container" ? "limited-local" : admission.rateLimit.outcome) : undefined,
             auth: authOutcome(credential, admission),

@@ -326,6 +326,11 @@ export const configSchema = z.strictObject({
         .default(10_000),
     /** Log level of the gateway Lambda. */
     logLevel: z.enum(["DEBUG", "INFO", "WARN", "ERROR"]).default("INFO"),
+    /**
+     * Share of successful requests (INFO lines) whose log line the gateway writes, 0 to 1.
+     * Refusals, errors and authentication failures are always written.
+     */
+    logSampleRate: z.number().min(0).max(1).default(1),
 });
 
 export type TollgateConfigInput = z.input<typeof configSchema>;

@@ -29,6 +29,8 @@ export interface CapturedSettings {
     jwt: { issuer?: string; audience?: string; jwksUrl?: string };
     /** Cookie, lifetimes and renewal of the sessions the gateway issues; absent means `defaultSessionSettings()`. */
     sessions?: SessionSettings;
+    /** Share of successful requests whose log line is written (`tollgate:logSampleRate`); absent means 1, every line. */
+    logSampleRate?: number;
 }
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -56,6 +58,7 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         rateLimitFailureMode: settings.rateLimitFailureMode,
         upstreamTimeoutMs: settings.upstreamTimeoutMs,
         jwt: { ...settings.jwt },
+        logSampleRate: settings.logSampleRate,
         // Deployed, the API is HTTPS only: the cookie is always Secure there.
         sessions: { ...settings.sessions, cookie: { ...settings.sessions.cookie, secure: true } },
     };

@@ -175,15 +175,21 @@ describe("config values as the Pulumi CLI passes them", () => {
             "tollgate:vpc: must be an object (key: value pairs), got 'on'",
         ]);
     });
+    it("reads a fractional sample rate, and refuses one outside 0 to 1 naming the key", () => {
+        assert.equal(resolveSettings(parsePulumiConfigValues({ "tollgate:logSampleRate": "0.1" })).logSampleRate, 0.1);
+        assert.equal(resolveSettings({}).logSampleRate, 1, "every line by default");
+        assert.deepEqual(problemsOf({ "tollgate:logSampleRate": "some" }), ["tollgate:logSampleRate: expected a number, got 'some'"]);
+        assert.throws(() => resolveSettings({ logSampleRate: 1.5 }), (error: ConfigError) => error.problems.some((problem) => problem.startsWith("tollgate:logSampleRate: ")));
+    });
 });
 
 describe("Pulumi.yaml and the config schema", () => {
     const projectFile = fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8");
     const project = parseYaml(projectFile);
     const declared: Record<string, { type: string; default: unknown }> = project.config;
-    /** The structured keys, documented in the comment block: `#   name:  object|list  default`. */
+    /** The structured and fractional keys, documented in the comment blocks: `#   name:  object|list|number  default`. */
     const documented = new Map(
-        [...projectFile.matchAll(/^#\s+(\w+):\s+(object|list)\s+(.+)$/gm)].map((m) => [m[1], { type: m[2], default: m[3].trim() }]),
+        [...projectFile.matchAll(/^#\s+(\w+):\s+(object|list|number)\s+(.+)$/gm)].map((m) => [m[1], { type: m[2], default: m[3].trim() }]),
     );
     const defaults = resolveSettings({}) as unknown as Record<string, unknown>;
 
@@ -210,7 +216,7 @@ describe("Pulumi.yaml and the config schema", () => {
         }
     });
 
-    it("documents each structured key with its kind and the schema's default", () => {
+    it("documents each structured or fractional key with its kind and the schema's default", () => {
         const unset = (value: unknown): unknown => {
             if (value === "unset") return undefined;
             if (Array.isArray(value)) return value.map(unset);
@@ -223,7 +229,7 @@ describe("Pulumi.yaml and the config schema", () => {
             const fallback = defaults[key];
             const stated = documentation.default.startsWith("unset") ? undefined : unset(parseYaml(documentation.default));
             assert.deepEqual(stated, fallback, `${key}: Pulumi.yaml says ${documentation.default}`);
-            if (fallback !== undefined) assert.equal(documentation.type, Array.isArray(fallback) ? "list" : "object", `${key}: kind`);
+            if (fallback !== undefined) assert.equal(documentation.type, typeof fallback === "number" ? "number" : Array.isArray(fallback) ? "list" : "object", `${key}: kind`);
         }
     });
 });

@@ -107,11 +107,14 @@ for (const kind of dynamoKinds) {
             assert.equal(typeof entry.latency_ms, "number");
             assert.equal(entry.limiter_key_hash, createHash("sha256").update("ip:192.0.2.44").digest("hex").slice(0, 16));
             assert.ok(!lines.join("\n").includes("192.0.2.44"), "the client IP is not logged");
-            assert.equal(entry.service, "tollgate");
             assert.equal(entry.level, "INFO");
+            assert.equal(entry.method, "GET");
+            assert.equal(typeof entry.upstream_ms, "number");
+            assert.equal(entry.timestamp, new Date(suite.clock.ms).toISOString());
+            assert.equal(entry.auth, undefined, "a route without auth has no auth outcome to log");
         });
 
-        it("emits EMF metrics: Requests and UpstreamLatency, RateLimited, AuthFailures, UpstreamErrors", async () => {
+        it("emits EMF metrics per route and minute, not per request: Requests, UpstreamLatency, RateLimited, AuthFailures, UpstreamErrors", async () => {
             // given
             const port = await freePort();
             const handler = gateway({
@@ -121,25 +124,39 @@ for (const kind of dynamoKinds) {
                     route({ name: "down", pathPrefix: "/down", upstream: `http://127.0.0.1:${port}` }),
                 ],
             });
-            // when
+            const minuteStart = suite.clock.ms;
+            // when requests arrive within one minute
             await handler(event({ path: "/open" }));
             await handler(event({ path: "/open" }));
             await handler(event({ path: "/users" }));
             await handler(event({ path: "/down" }));
-            // then
+            suite.clock.advance(59_000);
+            await handler(event({ path: "/users" }));
+            // then nothing is written for them yet, and every request has its log line
+            assert.equal(metricLines().length, 0);
+            assert.deepEqual(logLines().map((entry) => entry.status), [200, 429, 401, 502, 401]);
+            // when the first request of the next minute arrives
+            suite.clock.advance(1_000);
+            await handler(event({ path: "/health/live" }));
+            // then the finished minute is written: one document per route, stamped with the minute
             const metrics = metricLines();
-            assert.equal(metrics.length, 4);
+            assert.deepEqual(metrics.map((document) => document.route).sort(), ["down", "open", "users"]);
             for (const document of metrics) {
+                assert.equal(document._aws.Timestamp, minuteStart);
                 assert.equal(document._aws.CloudWatchMetrics[0].Namespace, "Tollgate");
                 assert.deepEqual(document._aws.CloudWatchMetrics[0].Dimensions, [["service", "route"]]);
-                assert.equal(document.Requests, 1);
+                assert.equal(document.service, "tollgate");
+                const declared = document._aws.CloudWatchMetrics[0].Metrics.map((metric: { Name: string }) => metric.Name);
+                assert.deepEqual(declared.filter((name: string) => document[name] === undefined), [], "every declared metric has a value");
             }
-            assert.equal(metrics[0].route, "open");
-            assert.equal(typeof metrics[0].UpstreamLatency, "number");
-            assert.equal(metrics[1].RateLimited, 1);
-            assert.equal(metrics[2].AuthFailures, 1);
-            assert.equal(metrics[3].UpstreamErrors, 1);
-            assert.deepEqual(logLines().map((entry) => entry.status), [200, 429, 401, 502]);
+            const of = (name: string) => metrics.find((document) => document.route === name);
+            assert.equal(of("open").Requests, 2);
+            assert.equal(of("open").RateLimited, 1);
+            assert.equal(of("open").UpstreamLatency.length, 1, "one latency value per proxied request");
+            assert.equal(of("users").Requests, 2);
+            assert.equal(of("users").AuthFailures, 2);
+            assert.equal(of("down").UpstreamErrors, 1);
+            assert.equal(of("open").AuthFailures, undefined, "a count of zero is left out");
         });
     });
 }

@@ -4,11 +4,6 @@
  * file by file (no bundling, as `tsc` would), the factory requiring it the way
  * the real one requires its bundle, and `codePaths` left at their default, so
  * Pulumi ships every production dependency of package.json beside it.
- *
- * (Importing the runtime at the top of the program and calling it from the
- * factory, the first thing one would write, does not get this far: Pulumi's
- * closure serializer cannot name a module of @aws-lambda-powertools/commons
- * that the package's `exports` map hides, and the archive never resolves.)
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

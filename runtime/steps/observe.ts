@@ -1,35 +1,63 @@
 /**
- * Step 5 (observe): one structured JSON log line per request with Powertools
- * Logger, and the request's EMF metrics with Powertools Metrics.
+ * Step 5 (observe): one small JSON log line per request, and the metrics
+ * only tollgate knows, aggregated in the container.
  *
- * Log line keys: `correlation_id` (the API Gateway request id), `route`,
- * `method`, `status`, `latency_ms`, `limiter_key_hash` (SHA-256 of the limiter
- * key, first 16 hex digits: an IP or user id is personal data), `decision`
- * (the limiter's), `auth`, `upstream_ms`.
+ * The log line: `level`, `timestamp`, `correlation_id` (the API Gateway
+ * request id), `route`, `method`, `status`, `latency_ms`, `limiter_key_hash`
+ * (SHA-256 of the limiter key, first 16 hex digits: an IP or user id is
+ * personal data), `decision` (the limiter's), `auth` (left out on routes that
+ * take no credential, where it could only say `anonymous`), `session` (what
+ * the request did to sessions), `upstream_ms`, `upstream_error`. A field with nothing to say is left out. The level says
+ * what the line is: ERROR for a 5xx answer, WARN for a 4xx answer and for a
+ * request the limiter admitted only because DynamoDB failed (fail open),
+ * INFO for the rest. With `tollgate:logSampleRate` below 1, INFO lines are
+ * written for that share of requests (and carry `sample_rate`); WARN and
+ * ERROR lines, every refusal, error and authentication failure, are always
+ * written.
  *
- * Metrics (namespace `Tollgate` unless POWERTOOLS_METRICS_NAMESPACE says
+ * The metrics (namespace `Tollgate` unless POWERTOOLS_METRICS_NAMESPACE says
  * otherwise; dimensions `service` and `route`): Requests, RateLimited,
- * AuthFailures, UpstreamErrors (Count) and UpstreamLatency (Milliseconds);
- * a count is written only when it is not zero.
+ * AuthFailures, UpstreamErrors (Count) and UpstreamLatency (Milliseconds).
+ * They are counted in memory per route and UTC minute and written as one
+ * Embedded Metric Format document per route and minute, stamped with the
+ * minute, not one per request: the first request of a new minute writes the
+ * previous minute's documents, and a route's document is written early when
+ * it holds 100 latency values (the most one EMF value array may carry).
  *
- * Both go through one sink (stdout by default, which Lambda sends to
- * CloudWatch Logs). Everything about one request is written synchronously
- * in one call, so concurrent requests of the local gateway never mix.
+ * Why this loses nothing but a container's last minute: everything is
+ * written synchronously inside an invocation, before the handler returns,
+ * so a freeze never cuts a write short. A container that goes quiet keeps
+ * its current minute in memory while Lambda freezes it; its next invocation,
+ * however much later, writes it with the minute's own timestamp (CloudWatch
+ * takes data points up to two weeks old, though an alarm that already
+ * evaluated that minute does not look again). A container Lambda shuts down
+ * without invoking it again takes its last minute of metrics with it (at most
+ * 60 s of that container's requests; their log lines are written, so Logs
+ * Insights still counts them). Lambda signals a shutdown only to functions
+ * with extensions, and tollgate runs none.
+ *
+ * Everything goes through one sink (stdout by default, which Lambda sends to
+ * CloudWatch Logs), one call per line, so concurrent requests of the local
+ * gateway never mix their lines.
  */
 import { createHash } from "node:crypto";
-import { Logger, type LogItem } from "@aws-lambda-powertools/logger";
-import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 
 export type LogSink = (line: string) => void;
 
 export const serviceName = "tollgate";
 export const defaultMetricsNamespace = "Tollgate";
+/** Metrics are aggregated per this many seconds (CloudWatch's standard resolution). */
+export const metricsIntervalSeconds = 60;
+/** The most values one EMF metric may carry. */
+const maxMetricValues = 100;
 
 export interface RequestRecord {
     requestId: string;
     method?: string;
     /** Route name; `health`, or absent when no route matched. */
     route?: string;
+    /** Whether the route takes a credential (`auth` other than `none`); when false, the line leaves `auth` out. */
+    authenticated?: boolean;
     status: number;
     latencyMs: number;
     limiterKey?: string;
@@ -37,25 +65,10 @@ export interface RequestRecord {
     decision?: string;
     /** Authentication outcome: anonymous, valid, missing, invalid, forbidden, unavailable. */
     auth?: string;
-    upstreamMs?: number;
-    upstreamError?: "refused" | "timeout" | "too-large";
     /** What the request did to sessions: issued, revoked, revoked-all, renewed, or refused (an instruction the gateway would not act on). */
     session?: string;
-}
-
-/** Powertools Logger writing to a sink instead of its own console. */
-class SinkLogger extends Logger {
-    constructor(
-        private readonly sink: LogSink,
-        options: ConstructorParameters<typeof Logger>[0],
-    ) {
-        super(options);
-    }
-
-    protected override printLog(_logLevel: number, log: LogItem): void {
-        log.prepareForPrint();
-        this.sink(JSON.stringify(log.getAttributes(), this.getJsonReplacer()));
-    }
+    upstreamMs?: number;
+    upstreamError?: "refused" | "timeout" | "too-large";
 }
 
 export function hashLimiterKey(limiterKey: string): string {
@@ -68,51 +81,143 @@ export interface Observer {
     failure(requestId: string, error: unknown): void;
     /** Something a request did that the gateway refused or ignored and an operator should hear of (an upstream's misplaced session instruction). */
     warning(requestId: string, route: string | undefined, message: string): void;
+    /** Writes the metrics counted so far (the local gateway on shutdown, tests). */
+    flush(): void;
 }
 
-export function createObserver(options: { logLevel: string; sink?: LogSink; namespace?: string }): Observer {
+export interface ObserverOptions {
+    /** DEBUG, INFO, WARN or ERROR: lines below it are not written. */
+    logLevel: string;
+    /** Share of INFO request lines written, 0 to 1 (`tollgate:logSampleRate`). */
+    sampleRate?: number;
+    sink?: LogSink;
+    namespace?: string;
+    /** Epoch milliseconds. */
+    now?: () => number;
+    /** A number in [0, 1); decides which INFO lines a sample rate below 1 keeps. */
+    random?: () => number;
+}
+
+const levels: Record<string, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
+const authFailures = new Set(["invalid", "missing", "forbidden", "unavailable"]);
+
+/** What a request's line is: an error (5xx), a refusal or a degraded answer (4xx, fail open), or business as usual. */
+export function levelOf(record: Pick<RequestRecord, "status" | "decision">): "ERROR" | "WARN" | "INFO" {
+    if (record.status >= 500) return "ERROR";
+    if (record.status >= 400 || record.decision === "failed-open") return "WARN";
+    return "INFO";
+}
+
+/** One route's counts and latencies in the current minute. */
+interface RouteMetrics {
+    requests: number;
+    rateLimited: number;
+    authFailures: number;
+    upstreamErrors: number;
+    upstreamLatency: number[];
+}
+
+export function createObserver(options: ObserverOptions): Observer {
     const sink = options.sink ?? ((line: string) => void process.stdout.write(`${line}\n`));
-    const logger = new SinkLogger(sink, { serviceName, logLevel: options.logLevel as never });
-    const metrics = new Metrics({
-        namespace: options.namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? defaultMetricsNamespace,
-        serviceName,
-    });
+    const now = options.now ?? Date.now;
+    const random = options.random ?? Math.random;
+    const threshold = levels[options.logLevel] ?? levels.INFO;
+    const sampleRate = Math.min(1, Math.max(0, options.sampleRate ?? 1));
+    const namespace = options.namespace ?? process.env.POWERTOOLS_METRICS_NAMESPACE ?? defaultMetricsNamespace;
+    const intervalMs = metricsIntervalSeconds * 1000;
+
+    let minute = -1;
+    const byRoute = new Map<string, RouteMetrics>();
+
+    const writeMetrics = (route: string, metrics: RouteMetrics, timestamp: number) => {
+        const definitions: { Name: string; Unit: string }[] = [{ Name: "Requests", Unit: "Count" }];
+        const document: Record<string, unknown> = {
+            _aws: { Timestamp: timestamp, CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [["service", "route"]], Metrics: definitions }] },
+            service: serviceName,
+            route,
+            Requests: metrics.requests,
+        };
+        // A count is written only when it is not zero.
+        const add = (name: string, unit: string, value: number | number[]) => {
+            definitions.push({ Name: name, Unit: unit });
+            document[name] = value;
+        };
+        if (metrics.rateLimited) add("RateLimited", "Count", metrics.rateLimited);
+        if (metrics.authFailures) add("AuthFailures", "Count", metrics.authFailures);
+        if (metrics.upstreamErrors) add("UpstreamErrors", "Count", metrics.upstreamErrors);
+        if (metrics.upstreamLatency.length) add("UpstreamLatency", "Milliseconds", metrics.upstreamLatency);
+        sink(JSON.stringify(document));
+    };
+
+    const flush = () => {
+        for (const [route, metrics] of byRoute) writeMetrics(route, metrics, minute * intervalMs);
+        byRoute.clear();
+    };
+
+    const count = (record: RequestRecord, at: number) => {
+        const thisMinute = Math.floor(at / intervalMs);
+        if (thisMinute !== minute) {
+            flush();
+            minute = thisMinute;
+        }
+        const route = record.route ?? "none";
+        let metrics = byRoute.get(route);
+        if (!metrics) {
+            metrics = { requests: 0, rateLimited: 0, authFailures: 0, upstreamErrors: 0, upstreamLatency: [] };
+            byRoute.set(route, metrics);
+        }
+        metrics.requests++;
+        if (record.decision === "limited" || record.decision === "limited-local") metrics.rateLimited++;
+        if (record.auth !== undefined && authFailures.has(record.auth)) metrics.authFailures++;
+        if (record.upstreamError) metrics.upstreamErrors++;
+        if (record.upstreamMs !== undefined) {
+            metrics.upstreamLatency.push(record.upstreamMs);
+            if (metrics.upstreamLatency.length >= maxMetricValues) {
+                writeMetrics(route, metrics, minute * intervalMs);
+                byRoute.delete(route);
+            }
+        }
+    };
 
     return {
         request(record) {
-            logger.info("request", {
-                correlation_id: record.requestId,
-                route: record.route,
-                method: record.method,
-                status: record.status,
-                latency_ms: record.latencyMs,
-                limiter_key_hash: record.limiterKey ? hashLimiterKey(record.limiterKey) : undefined,
-                decision: record.decision,
-                auth: record.auth,
-                upstream_ms: record.upstreamMs,
-                upstream_error: record.upstreamError,
-                session: record.session,
-            });
-            metrics.addDimension("route", record.route ?? "none");
-            metrics.addMetric("Requests", MetricUnit.Count, 1);
-            if (record.decision === "limited" || record.decision === "limited-local") metrics.addMetric("RateLimited", MetricUnit.Count, 1);
-            if (record.auth === "invalid" || record.auth === "missing" || record.auth === "forbidden" || record.auth === "unavailable") {
-                metrics.addMetric("AuthFailures", MetricUnit.Count, 1);
+            const at = now();
+            const level = levelOf(record);
+            if (levels[level] >= threshold) {
+                const sampled = level === "INFO" && sampleRate < 1;
+                if (!sampled || random() < sampleRate) {
+                    // Built in one object literal, in the order operators read it; JSON.stringify leaves out what is undefined.
+                    sink(
+                        JSON.stringify({
+                            level,
+                            timestamp: new Date(at).toISOString(),
+                            correlation_id: record.requestId,
+                            route: record.route,
+                            method: record.method,
+                            status: record.status,
+                            latency_ms: record.latencyMs,
+                            limiter_key_hash: record.limiterKey === undefined ? undefined : hashLimiterKey(record.limiterKey),
+                            decision: record.decision,
+                            auth: record.authenticated === false ? undefined : record.auth,
+                            session: record.session,
+                            upstream_ms: record.upstreamMs,
+                            upstream_error: record.upstreamError,
+                            sample_rate: sampled ? sampleRate : undefined,
+                        }),
+                    );
+                }
             }
-            if (record.upstreamError) metrics.addMetric("UpstreamErrors", MetricUnit.Count, 1);
-            if (record.upstreamMs !== undefined) metrics.addMetric("UpstreamLatency", MetricUnit.Milliseconds, record.upstreamMs);
-            try {
-                sink(JSON.stringify(metrics.serializeMetrics()));
-            } finally {
-                metrics.clearMetrics();
-                metrics.clearDimensions();
-            }
+            count(record, at);
         },
         warning(requestId, route, message) {
-            logger.warn(message, { correlation_id: requestId, route });
+            if (levels.WARN < threshold) return;
+            sink(JSON.stringify({ level: "WARN", timestamp: new Date(now()).toISOString(), correlation_id: requestId, route, message }));
         },
         failure(requestId, error) {
-            logger.error("unhandled failure", { correlation_id: requestId, error: error as Error });
+            if (levels.ERROR < threshold) return;
+            const failure = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { message: String(error) };
+            sink(JSON.stringify({ level: "ERROR", timestamp: new Date(now()).toISOString(), service: serviceName, correlation_id: requestId, message: "unhandled failure", error: failure }));
         },
+        flush,
     };
 }
