@@ -75,24 +75,40 @@ const vpcNetworkInterfaceActions = [
     "ec2:UnassignPrivateIpAddresses",
 ];
 
-/** One JSON object per request in the access log; `$context` variables of HTTP APIs. */
+/**
+ * One JSON object per request in the access log; `$context` variables of
+ * HTTP APIs. It holds what the Lambda's own line cannot: the client's address,
+ * and what happened to requests the Lambda never answered (API Gateway's
+ * throttling, a Lambda that failed or timed out: `error`, `integrationError`).
+ * `requestId` is the Lambda line's `correlation_id`. Left out because every
+ * request would pay for them: the route key (always the catch-all), the
+ * protocol, the request time (the event's own timestamp), the user agent,
+ * lengths and the integration's latency; a stage transform can add any back.
+ */
 export const accessLogFormat = {
     requestId: "$context.requestId",
     ip: "$context.identity.sourceIp",
-    requestTime: "$context.requestTime",
     httpMethod: "$context.httpMethod",
-    routeKey: "$context.routeKey",
     path: "$context.path",
-    protocol: "$context.protocol",
     status: "$context.status",
-    responseLength: "$context.responseLength",
     responseLatency: "$context.responseLatency",
-    integrationLatency: "$context.integrationLatency",
-    integrationStatus: "$context.integrationStatus",
-    integrationError: "$context.integrationErrorMessage",
     error: "$context.error.message",
-    userAgent: "$context.identity.userAgent",
+    integrationError: "$context.integrationErrorMessage",
 };
+
+/**
+ * How the Lambda logs. JSON, so that Lambda reads the level of tollgate's
+ * lines and its own records are JSON too. The system log level WARN drops
+ * Lambda's INFO records (START, END and REPORT of every invocation, INIT
+ * records): the Lambda's `Duration`, `Errors` and `Throttles` metrics carry
+ * what they said. The application log level lets through what tollgate
+ * writes at any `tollgate:logLevel` (tollgate filters its own lines; its EMF
+ * documents carry no level, which Lambda reads as INFO) and drops the debug
+ * output of libraries unless `logLevel` is DEBUG.
+ */
+export function lambdaLoggingConfig(logLevel: string, logGroup: pulumi.Input<string>): aws.types.input.lambda.FunctionLoggingConfig {
+    return { logFormat: "JSON", systemLogLevel: "WARN", applicationLogLevel: logLevel === "DEBUG" ? "DEBUG" : "INFO", logGroup };
+}
 
 export interface GatewayArgs {
     /**
@@ -315,7 +331,7 @@ export class Gateway extends pulumi.ComponentResource {
                     ...settings.environment,
                 },
             },
-            loggingConfig: { logFormat: "Text", logGroup: logGroups.lambda.name },
+            loggingConfig: lambdaLoggingConfig(settings.logLevel, logGroups.lambda.name),
             vpcConfig: this.network ? { subnetIds: this.network.privateSubnetIds, securityGroupIds: [this.network.securityGroup.id] } : undefined,
             tags,
         };

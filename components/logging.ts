@@ -9,6 +9,23 @@ import * as pulumi from "@pulumi/pulumi";
 import { configDefaults } from "../specs/config";
 import { transformed, type Transform } from "./transform";
 
+/**
+ * The class of each log group: the cheapest that what the group is used for allows.
+ *
+ * - The Lambda's group is STANDARD: tollgate's metrics reach CloudWatch as
+ *   Embedded Metric Format documents in it, and CloudWatch extracts EMF only
+ *   from Standard groups; Live Tail and metric filters (for an alarm on a log
+ *   pattern) need Standard too.
+ * - The access log is INFREQUENT_ACCESS (half the ingestion price): it is read
+ *   when something is investigated, with Logs Insights, which Infrequent
+ *   Access supports (all commands but pattern, diff, filterIndex and unmask).
+ *   Nothing extracts metrics from it: API Gateway publishes its own.
+ *
+ * A log group's class is fixed when it is created: changing it replaces the
+ * group, and its events go with the old one.
+ */
+export const logGroupClasses = { lambda: "STANDARD", access: "INFREQUENT_ACCESS" } as const;
+
 /** An alarm as the Logging and Tables components create them: one metric (or query) against a threshold. */
 export type AlarmTransform = Transform<aws.cloudwatch.MetricAlarmArgs>;
 
@@ -114,8 +131,16 @@ export class Logging extends pulumi.ComponentResource {
         const { prefix, tags, transform } = settings;
         const child = { parent: this };
 
-        const logGroup = (role: string, logGroupName: string, t?: Transform<aws.cloudwatch.LogGroupArgs>) =>
-            new aws.cloudwatch.LogGroup(...transformed(t, `${name}-${role}`, { name: logGroupName, retentionInDays: settings.retentionDays, tags }, { ...child }));
+        // A class change replaces a group under the same name, which must go before its successor can be made.
+        const logGroup = (role: keyof typeof logGroupClasses, logGroupName: string, t?: Transform<aws.cloudwatch.LogGroupArgs>) =>
+            new aws.cloudwatch.LogGroup(
+                ...transformed(
+                    t,
+                    `${name}-${role}`,
+                    { name: logGroupName, logGroupClass: logGroupClasses[role], retentionInDays: settings.retentionDays, tags },
+                    { ...child, deleteBeforeReplace: true },
+                ),
+            );
         this.lambdaLogGroup = logGroup("lambda", `/aws/lambda/${settings.functionName}`, transform.lambdaLogGroup);
         this.accessLogGroup = logGroup("access", `/aws/apigateway/${prefix}-api`, transform.accessLogGroup);
 

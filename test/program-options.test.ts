@@ -2,7 +2,8 @@
  * The options the shipped stacks leave off, turned on in one variant of the
  * dev stack: a VPC, a PROVISIONED app table with a stream, a customer KMS key,
  * a JWT secret given in config, a domain on an existing certificate, an
- * x86_64 Lambda, and throttle/CORS left to their defaults.
+ * x86_64 Lambda, DEBUG logs with a sample rate, and throttle/CORS left to
+ * their defaults.
  */
 import * as assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -42,6 +43,8 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
                 "tollgate:jwtSecret": jwtSecret,
                 "tollgate:domain": JSON.stringify({ name: "api.dev.example.com", hostedZoneId: "Z0DEVZONE", certificateArn }),
                 "tollgate:lambda": JSON.stringify({ memoryMb: 256, timeoutSeconds: 20, architecture: "x86_64" }),
+                "tollgate:logLevel": "DEBUG",
+                "tollgate:logSampleRate": "0.25",
             },
             remove: ["tollgate:throttle", "tollgate:cors"],
             secretKeys: ["tollgate:jwtSecret"],
@@ -173,6 +176,19 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
         const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
         assert.deepEqual([fn.memorySize, fn.timeout, fn.architectures], [256, 20, ["x86_64"]]);
         assert.equal(run.one("aws:apigatewayv2/integration:Integration", "gateway-integration").inputs.timeoutMilliseconds, 30_000);
+    });
+
+    it("lets Lambda pass DEBUG lines when tollgate:logLevel is DEBUG, and captures the sample rate for the handler", () => {
+        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        assert.equal(fn.loggingConfig.applicationLogLevel, "DEBUG");
+        assert.equal(fn.loggingConfig.systemLogLevel, "WARN");
+        assert.equal(fn.environment.variables.LOG_LEVEL, "DEBUG");
+        const archive = materialiseArchive(fn.code);
+        try {
+            assert.match(fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8"), /__captured\.logSampleRate = 0\.25;/);
+        } finally {
+            fs.rmSync(archive.dir, { recursive: true, force: true });
+        }
     });
 
     it("sets both stage throttling limits to their defaults when the stack names neither", () => {

@@ -206,6 +206,10 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.equal(format.requestId, "$context.requestId");
                 assert.equal(format.status, "$context.status");
                 assert.equal(format.ip, "$context.identity.sourceIp");
+                // What the Lambda cannot log itself: a request it never answered (API Gateway's throttle, a failed invocation).
+                assert.equal(format.error, "$context.error.message");
+                assert.equal(format.integrationError, "$context.integrationErrorMessage");
+                assert.equal(format.userAgent, undefined, "no field every request pays for without need");
             });
 
             it("routes ANY / and ANY /{proxy+} to the Lambda through one AWS_PROXY integration with payload format 2.0", () => {
@@ -242,7 +246,8 @@ for (const stack of ["dev", "prod"] as const) {
                     [environmentNames.logLevel]: "INFO",
                     [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`,
                 });
-                assert.deepEqual(fn.loggingConfig, { logFormat: "Text", logGroup: `/aws/lambda/${prefix}-gateway` });
+                // JSON, without Lambda's START/END/REPORT records (system level WARN), and every line tollgate writes let through.
+                assert.deepEqual(fn.loggingConfig, { logFormat: "JSON", systemLogLevel: "WARN", applicationLogLevel: "INFO", logGroup: `/aws/lambda/${prefix}-gateway` });
                 assert.equal(fn.vpcConfig, undefined, "tollgate:vpc is off in the shipped stacks");
             });
 
@@ -372,12 +377,12 @@ for (const stack of ["dev", "prod"] as const) {
         });
 
         describe("Logging", () => {
-            it(`keeps the Lambda and access logs ${settings.logRetentionDays} days`, () => {
+            it(`keeps the Lambda and access logs ${settings.logRetentionDays} days, the Lambda's in the Standard class (EMF) and the access log in Infrequent Access`, () => {
                 assert.equal(settings.logRetentionDays, stack === "prod" ? 30 : 7);
                 const groups = run.ofType(T.logGroup).map((g) => g.inputs);
-                assert.deepEqual(groups.map((g) => [g.name, g.retentionInDays]).sort(), [
-                    [`/aws/apigateway/${prefix}-api`, settings.logRetentionDays],
-                    [`/aws/lambda/${prefix}-gateway`, settings.logRetentionDays],
+                assert.deepEqual(groups.map((g) => [g.name, g.retentionInDays, g.logGroupClass]).sort(), [
+                    [`/aws/apigateway/${prefix}-api`, settings.logRetentionDays, "INFREQUENT_ACCESS"],
+                    [`/aws/lambda/${prefix}-gateway`, settings.logRetentionDays, "STANDARD"],
                 ]);
             });
 
