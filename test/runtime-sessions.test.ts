@@ -52,7 +52,8 @@ for (const kind of dynamoKinds) {
         const warnings = () =>
             lines
                 .map((line) => JSON.parse(line))
-                .filter((entry) => entry.level === "WARN")
+                // A warning line has a message; a request line at WARN (a 4xx answer) has none.
+                .filter((entry) => entry.level === "WARN" && entry.message !== undefined)
                 .map((entry) => ({ route: entry.route, message: entry.message as string }));
         const storedSessions = async () => (await suite.dynamo.doc.send(new ScanCommand({ TableName: suite.tables.sessions, ConsistentRead: true }))).Items ?? [];
         /** A request to `<prefix>/answer`, whose upstream answers with `x-gateway-session: instruction`. */
