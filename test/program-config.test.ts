@@ -178,7 +178,7 @@ describe("config values as the Pulumi CLI passes them", () => {
     it("reads a fractional sample rate, and refuses one outside 0 to 1 naming the key", () => {
         assert.equal(resolveSettings(parsePulumiConfigValues({ "tollgate:logSampleRate": "0.1" })).logSampleRate, 0.1);
         assert.equal(resolveSettings({}).logSampleRate, 1, "every line by default");
-        assert.deepEqual(problemsOf({ "tollgate:logSampleRate": "some" }), ["tollgate:logSampleRate: expected a number, got 'some'"]);
+        assert.deepEqual(problemsOf({ "tollgate:logSampleRate": "some" }), ["tollgate:logSampleRate: must be a number, got 'some'"]);
         assert.throws(() => resolveSettings({ logSampleRate: 1.5 }), (error: ConfigError) => error.problems.some((problem) => problem.startsWith("tollgate:logSampleRate: ")));
     });
 });
