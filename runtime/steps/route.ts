@@ -2,13 +2,19 @@
  * Step 1: route. Finds the route whose `pathPrefix` is the longest match of
  * the request path, segment by segment, and the path to send upstream.
  *
- * API Gateway HTTP APIs hand over `rawPath` already percent-decoded, the local
- * gateway hands it over encoded; this step accepts both. Anything that could
- * move the upstream path outside the route's prefix is refused (400) rather
- * than normalised: `.`/`..` segments in any spelling (`%2e%2e`, `.%2E`), an
- * encoded slash or backslash, a null byte, control characters. The upstream
- * path is rebuilt from the accepted segments, every character that cannot
- * appear literally in a URL path re-encoded, so `fetch` never reinterprets it.
+ * API Gateway HTTP APIs hand `rawPath` over percent-decoded (the local
+ * gateway does the same), so the path is taken as decoded exactly once:
+ * every character that cannot stay literal in a URL path, `%` included, is
+ * encoded again for the upstream, which decodes it once and sees what the
+ * client meant. `/products/%2541` reaches the upstream as `/%2541` (its
+ * decoded form `%41`), never as `A`.
+ *
+ * Anything that could move the upstream path outside the route's prefix, for
+ * the upstream or for anything that decodes it again, is refused (400)
+ * rather than normalised: a segment that is `.` or `..` once decoded any
+ * number of times, with `;` path parameters removed (`..;`, `.;x`, `%2e%2e`,
+ * `%252e%252e;`), an encoded slash or backslash at any depth, a null byte or
+ * control character, a literal backslash.
  */
 import { healthPaths, type RouteSpec } from "../../specs/routes";
 import { selfServicePath } from "../../specs/sessions";
@@ -36,44 +42,59 @@ export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
 
 const maxPathLength = 8192;
 const forbiddenCharacters = /[\u0000-\u001f\u007f\\]/;
-const forbiddenEscapes = /%(00|2f|5c)/i;
 /** RFC 3986 pchar without '%': what may stay literal in a path segment. By code point (`u`), so a character outside the BMP is encoded whole. */
-const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@%]/gu;
-const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
+const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu;
+const percentEscape = /%([0-9A-Fa-f]{2})/g;
+/** Decoding rounds a segment is checked through: enough for any upstream that decodes more than once. */
+const maxDecodingRounds = 8;
 
 export interface ParsedPath {
     /** Segments safe to put in a URL path as they are (percent-encoded where needed). */
     encoded: string[];
-    /** The same segments decoded, for matching. */
+    /** The segments as received (decoded once, by API Gateway), for matching. */
     decoded: string[];
     trailingSlash: boolean;
 }
 
-/** Splits and checks a request path; undefined when it must be refused. */
+/**
+ * True when a segment, decoded again and again (as a careless upstream or
+ * a framework might), ever becomes something that leaves its place: a dot
+ * segment (path parameters after `;` removed, as Tomcat, Jetty and Spring do),
+ * or a slash, backslash, null byte or control character. Escapes are decoded
+ * byte by byte, so one that is not UTF-8 still shows what it hides.
+ */
+function isEvasive(segment: string): boolean {
+    let current = segment;
+    for (let round = 0; round <= maxDecodingRounds; round++) {
+        if (/[\/\\\u0000-\u001f\u007f]/.test(current)) return true;
+        const withoutParameters = current.split(";", 1)[0];
+        if (withoutParameters === "." || withoutParameters === "..") return true;
+        const next = current.replace(percentEscape, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+        if (next === current) return false;
+        current = next;
+    }
+    return true; // still decoding after that many rounds: nothing legitimate looks like this
+}
+
+/** Splits and checks a request path (decoded once, as API Gateway hands it over); undefined when it must be refused. */
 export function parsePath(rawPath: unknown): ParsedPath | undefined {
     if (typeof rawPath !== "string" || !rawPath.startsWith("/") || rawPath.length > maxPathLength) return undefined;
-    if (forbiddenCharacters.test(rawPath) || forbiddenEscapes.test(rawPath)) return undefined;
+    if (forbiddenCharacters.test(rawPath)) return undefined;
     const parts = rawPath.split("/").slice(1);
     const trailingSlash = parts.length > 0 && parts[parts.length - 1] === "";
     const encoded: string[] = [];
     const decoded: string[] = [];
     for (const part of parts) {
         if (part === "") continue; // '//' collapses: an empty segment could turn into a host-relative URL
+        if (isEvasive(part)) return undefined;
         let segment: string;
         try {
-            segment = part.replace(strayPercent, "%25").replace(notPathCharacter, (character) => encodeURIComponent(character));
+            segment = part.replace(notPathCharacter, (character) => encodeURIComponent(character));
         } catch {
             return undefined; // a lone surrogate: no character, nothing to encode
         }
-        let plain: string;
-        try {
-            plain = decodeURIComponent(segment);
-        } catch {
-            return undefined; // percent-escapes that are not UTF-8
-        }
-        if (plain === "." || plain === ".." || plain.includes("/") || plain.includes("\\") || plain.includes("\u0000")) return undefined;
         encoded.push(segment);
-        decoded.push(plain);
+        decoded.push(part);
     }
     return { encoded, decoded, trailingSlash };
 }
@@ -102,6 +123,7 @@ export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): 
     return { kind: "route", route: match.spec, upstreamPath };
 }
 
+const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
 const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 
 /**
