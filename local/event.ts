@@ -70,7 +70,7 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
     const cookies: string[] = [];
     for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) {
         const name = request.rawHeaders[i].toLowerCase();
-        const value = request.rawHeaders[i + 1];
+        const value = headerText(request.rawHeaders[i + 1]);
         if (name === "cookie") {
             cookies.push(...splitCookies(value));
             continue;
@@ -126,6 +126,21 @@ export function buildEvent(request: ReceivedRequest, options: EventOptions): Gat
         event.isBase64Encoded = encoded.isBase64Encoded;
     }
     return event;
+}
+
+/**
+ * A header value as text. Node reads header bytes one character per byte;
+ * a Lambda event carries text, so bytes that are UTF-8 are decoded as UTF-8
+ * (the handler sends them on as UTF-8 again), and anything else is kept one
+ * character per byte.
+ */
+function headerText(value: string): string {
+    if (!/[\x80-\xff]/.test(value)) return value;
+    try {
+        return strictUtf8.decode(Buffer.from(value, "latin1"));
+    } catch {
+        return value;
+    }
 }
 
 /** The route of the deployed API a path matches: the greedy proxy route, or the root route for `/`. */

@@ -26,22 +26,25 @@ import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
-import { presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
+import { authorizationCredentials, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
 import { live, ready } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
-import { proxy } from "./steps/proxy";
+import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
 import { rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
 import { answerSelfService, selfServiceMethods, selfServiceRoute } from "./steps/selfService";
 import { applySessionAnswer } from "./steps/sessions";
+import { createHttpClient, type UpstreamClient } from "./upstream/client";
 
 export interface HandlerDeps {
     /** Epoch milliseconds. */
     now: () => number;
-    /** Used to call upstreams (and the JWKS URL). */
+    /** Used to fetch the JWKS of `tollgate:jwt.jwksUrl`. */
     fetch: typeof fetch;
+    /** Sends requests to upstreams; a keep-alive node:http client made once per container when not given. */
+    upstream: UpstreamClient;
     /** The low-level DynamoDB client both stores use; built from the settings when not given. */
     dynamo: DynamoDBClient;
     /** Reads the JWT secret from Secrets Manager by ARN. */
@@ -70,7 +73,7 @@ interface Outcome {
 
 export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDeps> = {}): Handler {
     const now = deps.now ?? Date.now;
-    const fetchUpstream = deps.fetch ?? globalThis.fetch;
+    const upstream = deps.upstream ?? createHttpClient();
     const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
     const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint, requestTimeoutMs: settings.storeRequestTimeoutMs });
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
@@ -105,6 +108,12 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const url = match.kind === "route" ? upstreamUrl(route.upstream, match.upstreamPath, request.rawQueryString) : undefined;
         if (match.kind === "route" && !url) return { result: problem(400, "The request path is not acceptable."), record: { route: route.name } };
 
+        if (authorizationCredentials(request.headers.authorization) > 1) {
+            return { result: problem(400, "Send one Authorization header with one credential."), record: { route: route.name } };
+        }
+        const forwardable = clientHeaders(request, route);
+        if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
+
         const credential = readCredential(route.auth, request);
         const policy = route.rateLimit ?? settings.defaultRateLimit;
         const admission = await admit({ route, policy, request, credential, sessions, jwt, limiter });
@@ -136,11 +145,11 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const timeoutMs = remainingMs === undefined ? settings.upstreamTimeoutMs : Math.min(settings.upstreamTimeoutMs, remainingMs - invocationMarginMs);
         const forwarded = await proxy({
             url: url!,
-            request,
-            identity: admission.identity,
-            strip: { authorization: credential.kind === "session" && credential.from === "authorization", sessionCookie: route.auth === "session" || route.auth === "any" },
+            method: request.method,
+            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { identityHeaders: true }) },
+            body: request.body,
             timeoutMs,
-            fetch: fetchUpstream,
+            client: upstream,
             now,
         });
         if (forwarded.kind === "answered") {

@@ -149,6 +149,7 @@ const routeSchema = z.strictObject({
             revoke: z.boolean().default(false),
         })
         .optional(),
+    forwardAuthorization: z.boolean().default(false),
 });
 
 const sessionLifetime = positiveInt.max(sessionDefaults.ttlCeilingSeconds, `must be at most ${sessionDefaults.ttlCeilingSeconds} (366 days)`);
@@ -274,12 +275,18 @@ export const configSchema = z.strictObject({
     alarmEmail: z.email().optional(),
     /** HS256 secret for JWT routes; stored in Secrets Manager. Unset: a random 64-character secret is generated there. */
     jwtSecret: z.string().min(32, "must be at least 32 characters (HS256 wants 256 bits)").optional(),
-    /** JWT claims checked on `jwt` routes, and a JWKS URL to accept RS256 tokens. */
+    /** JWT checks on `jwt` and `any` routes (issuer and audience are required once a route takes JWTs), and a JWKS URL to accept RS256 tokens. */
     jwt: z
         .strictObject({
+            /** The `iss` every JWT must carry; required when a route has auth `jwt` or `any`. */
             issuer: z.string().min(1).optional(),
+            /** The `aud` every JWT must name; required when a route has auth `jwt` or `any`. */
             audience: z.string().min(1).optional(),
             jwksUrl: z.url({ protocol: /^https?$/ }).optional(),
+            /** Longest lifetime (`exp - iat`) a token may have; tokens without `iat` are refused. */
+            maxLifetimeSeconds: positiveInt.max(31_536_000).default(86_400),
+            /** Whether OAuth scopes (`scope`, `scp`) count as permissions. */
+            scopesAsPermissions: z.boolean().default(false),
         })
         .prefault({}),
     /** Place the Lambda in private subnets of a new VPC, with a DynamoDB gateway endpoint. */
@@ -404,6 +411,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
         problems.push(`${configNamespace}:sessions.defaultTtlSeconds: ${config.sessions.defaultTtlSeconds} is above sessions.maxTtlSeconds (${config.sessions.maxTtlSeconds})`);
     }
     if ((context.purpose ?? "deploy") === "deploy") checkDeployableUpstreams(config.routes, problems);
+    checkJwt(config.jwt, config.routes, problems);
     if (config.upstreamTimeoutMs >= config.lambda.timeoutSeconds * 1000) {
         problems.push(
             `${configNamespace}:upstreamTimeoutMs: ${config.upstreamTimeoutMs} must be below the Lambda timeout (tollgate:lambda.timeoutSeconds = ${config.lambda.timeoutSeconds} s); lower it, or raise the Lambda timeout (up to ${httpApiIntegrationTimeoutMs / 1000} s)`,
@@ -705,6 +713,19 @@ function checkDeployableUpstreams(routes: z.output<typeof routeSchema>[], proble
             );
         }
     });
+}
+
+/** JWTs fail closed: a stack whose routes take them says whose tokens (issuer) for whom (audience) it accepts. */
+function checkJwt(jwt: z.output<typeof configSchema>["jwt"], routes: z.output<typeof routeSchema>[], problems: string[]) {
+    const takingJwts = routes.filter((route) => route.auth === "jwt" || route.auth === "any").map((route) => route.name);
+    if (takingJwts.length === 0) return;
+    for (const field of ["issuer", "audience"] as const) {
+        if (jwt[field] === undefined) {
+            problems.push(
+                `${configNamespace}:jwt.${field}: required because route${takingJwts.length > 1 ? "s" : ""} ${takingJwts.map((name) => `'${name}'`).join(", ")} accept${takingJwts.length > 1 ? "" : "s"} JWTs; without it a token ${field === "issuer" ? "from any issuer" : "meant for any audience"} would be accepted`,
+            );
+        }
+    }
 }
 
 /**

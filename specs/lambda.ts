@@ -26,7 +26,7 @@ export interface CapturedSettings {
     sessionCacheSeconds: number;
     rateLimitFailureMode: "open" | "closed";
     upstreamTimeoutMs: number;
-    jwt: { issuer?: string; audience?: string; jwksUrl?: string };
+    jwt: { issuer?: string; audience?: string; jwksUrl?: string; maxLifetimeSeconds: number; scopesAsPermissions: boolean };
     /** Cookie, lifetimes and renewal of the sessions the gateway issues; absent means `defaultSessionSettings()`. */
     sessions?: SessionSettings;
     /** Share of successful requests whose log line is written (`tollgate:logSampleRate`); absent means 1, every line. */

@@ -33,6 +33,12 @@ export interface RouteSpec {
     rateLimit?: RateLimitPolicy;
     /** Whether the upstream may issue or end sessions with `x-gateway-session`; unset: neither. */
     sessions?: RouteSessions;
+    /**
+     * Send the client's Authorization header (a JWT, Basic credentials) to the
+     * upstream. Off by default: the identity assertion says who the caller is.
+     * A session token never leaves the gateway either way.
+     */
+    forwardAuthorization?: boolean;
 }
 
 /** Paths the gateway answers itself, before any route. */

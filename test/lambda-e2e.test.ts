@@ -213,6 +213,9 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             new SignJWT({ permissions })
                 .setProtectedHeader({ alg: "HS256" })
                 .setSubject("admin-1")
+                .setIssuer(settings.jwt.issuer!)
+                .setAudience(settings.jwt.audience!)
+                .setIssuedAt()
                 .setExpirationTime(Math.floor(Date.now() / 1000) + 300)
                 .sign(new TextEncoder().encode(key));
 

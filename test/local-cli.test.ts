@@ -28,6 +28,10 @@ function signJwt(secret: string, claims: Record<string, unknown>): Promise<strin
     return new SignJWT(claims)
         .setProtectedHeader({ alg: "HS256" })
         .setSubject("carol")
+        // The issuer and audience Pulumi.local-test.yaml expects
+        .setIssuer("https://auth.local-test.example.com")
+        .setAudience("tollgate-local-test")
+        .setIssuedAt()
         .setExpirationTime("5m")
         .sign(new TextEncoder().encode(secret));
 }
@@ -126,6 +130,22 @@ describe("npm start (child process): refusals", () => {
 
             assert.equal(code, 2);
             assert.match(run.stderr(), /tollgate:routes\[api\]\.pathPrefix/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("exits 2 on a stack whose jwt route has no issuer or audience to check, naming both keys", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-open-jwt-"));
+        const file = path.join(dir, "Pulumi.open.yaml");
+        fs.writeFileSync(file, "config:\n  tollgate:routes:\n    - name: api\n      pathPrefix: /api\n      upstream: http://127.0.0.1:1\n      auth: jwt\n");
+        try {
+            const run = runCli(["--config", file, "--memory"]);
+            const { code } = await run.exit;
+
+            assert.equal(code, 2);
+            assert.match(run.stderr(), /tollgate:jwt\.issuer: required because route 'api' accepts JWTs/);
+            assert.match(run.stderr(), /tollgate:jwt\.audience: required/);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -36,6 +36,16 @@ const badConfigs: { title: string; config: Record<string, string>; names: string
         names: "tollgate:appTables[catalogue].billingMode: must be one of PAY_PER_REQUEST, PROVISIONED, got 'ON_DEMAND'",
     },
     {
+        title: "routes that take JWTs without an issuer to expect",
+        config: devConfigWith({ "tollgate:jwt": { audience: "tollgate-dev" } }),
+        names: "tollgate:jwt.issuer: required because routes 'orders', 'admin' accept JWTs",
+    },
+    {
+        title: "routes that take JWTs without an audience to expect",
+        config: devConfigWith({ "tollgate:jwt": { issuer: "https://auth.dev.example.com" } }),
+        names: "tollgate:jwt.audience: required because routes 'orders', 'admin' accept JWTs",
+    },
+    {
         title: "a table class other than STANDARD or STANDARD_INFREQUENT_ACCESS",
         config: devConfigWith({ "tollgate:appTables": appTable({ tableClass: "GLACIER" }) }),
         names: "tollgate:appTables[catalogue].tableClass: must be one of STANDARD, STANDARD_INFREQUENT_ACCESS, got 'GLACIER'",

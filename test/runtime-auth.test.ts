@@ -4,7 +4,7 @@ import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { dynamoKinds } from "./support/dynamo";
 import { listenOnLoopback } from "./support/loopback";
-import { bodyOf, event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
+import { bodyOf, event, jwtPolicy, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler, type HandlerDeps } from "../runtime/handler";
 import { createSessions, type Sessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
@@ -52,7 +52,7 @@ for (const kind of dynamoKinds) {
         ];
         const gateway = (overrides: Partial<RuntimeSettings> = {}, deps: Partial<HandlerDeps> = {}) =>
             createHandler(
-                runtimeSettings(suite.tables, suite.dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { issuer, audience, jwksUrl: jwks.url }, ...overrides }),
+                runtimeSettings(suite.tables, suite.dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { ...jwtPolicy, issuer, audience, jwksUrl: jwks.url }, ...overrides }),
                 { now: suite.clock.now, dynamo: suite.counting.client, log: () => undefined, ...deps },
             );
         const hs256 = (claims: Record<string, unknown>, options: { secret?: string; expiresIn?: number } = {}) =>
@@ -206,9 +206,9 @@ for (const kind of dynamoKinds) {
         });
 
         describe("JWTs", function () {
-            it("admits a valid HS256 token and passes its claims on", async () => {
+            it("admits a valid HS256 token and passes its claims on, scopes as permissions when scopesAsPermissions says so", async () => {
                 const token = await hs256({ roles: ["boss"], scope: "orders:read reports" });
-                const result = await gateway()(event({ path: "/admin/x", headers: bearer(token) }));
+                const result = await gateway({ jwt: { ...jwtPolicy, issuer, audience, jwksUrl: jwks.url, scopesAsPermissions: true } })(event({ path: "/admin/x", headers: bearer(token) }));
                 assert.equal(result.statusCode, 200);
                 const seen = suite.upstream.requests[0].headers;
                 assert.equal(seen["x-gateway-user-id"], "user-jwt");
@@ -247,6 +247,7 @@ for (const kind of dynamoKinds) {
                         .setSubject("user-rs")
                         .setIssuer(issuer)
                         .setAudience(audience)
+                        .setIssuedAt(suite.clock.seconds)
                         .setExpirationTime(suite.clock.seconds + 60)
                         .sign(rsa.privateKey);
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(await sign()) }))).statusCode, 200);
@@ -257,7 +258,7 @@ for (const kind of dynamoKinds) {
 
             it("refuses an RS256 token when no JWKS is configured", async () => {
                 const token = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "RS256", kid: "k1" }).setSubject("x").setIssuer(issuer).setAudience(audience).setExpirationTime(suite.clock.seconds + 60).sign(rsa.privateKey);
-                assert.equal((await gateway({ jwt: { issuer, audience } })(event({ path: "/admin", headers: bearer(token) }))).statusCode, 401);
+                assert.equal((await gateway({ jwt: { ...jwtPolicy, issuer, audience } })(event({ path: "/admin", headers: bearer(token) }))).statusCode, 401);
             });
 
             it("refuses a wrong issuer or audience", async () => {
@@ -266,6 +267,36 @@ for (const kind of dynamoKinds) {
                 const wrongAudience = await new SignJWT({ permissions: ["admin"] }).setProtectedHeader({ alg: "HS256" }).setSubject("x").setIssuer(issuer).setAudience("other").setExpirationTime(suite.clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(wrongIssuer) }))).statusCode, 401);
                 assert.equal((await handler(event({ path: "/admin", headers: bearer(wrongAudience) }))).statusCode, 401);
+            });
+
+            it("fails closed on lifetime, type and scopes: a 100-year token, one without iat, a refresh token and a scope are not grants", async () => {
+                const handler = gateway();
+                const secret = new TextEncoder().encode(hsSecret);
+                const base = () => new SignJWT({ permissions: ["admin"] }).setSubject("x").setIssuer(issuer).setAudience(audience);
+                const century = await base().setProtectedHeader({ alg: "HS256" }).setIssuedAt(suite.clock.seconds).setExpirationTime(suite.clock.seconds + 100 * 365 * 86_400).sign(secret);
+                const noIat = await base().setProtectedHeader({ alg: "HS256" }).setExpirationTime(suite.clock.seconds + 60).sign(secret);
+                const refresh = await base().setProtectedHeader({ alg: "HS256", typ: "refresh+jwt" }).setIssuedAt(suite.clock.seconds).setExpirationTime(suite.clock.seconds + 60).sign(secret);
+                const accessToken = await base().setProtectedHeader({ alg: "HS256", typ: "at+jwt" }).setIssuedAt(suite.clock.seconds).setExpirationTime(suite.clock.seconds + 60).sign(secret);
+                const scoped = await hs256({ permissions: [], scope: "openid admin" });
+
+                const status = async (token: string) => (await handler(event({ path: "/admin", headers: bearer(token) }))).statusCode;
+                assert.deepEqual([await status(century), await status(noIat), await status(refresh), await status(accessToken), await status(scoped)], [401, 401, 401, 200, 403]);
+            });
+
+            it("refuses a token whose role or permission would be ambiguous once joined, and carries a non-ASCII sub encoded", async () => {
+                const handler = gateway();
+                const comma = await hs256({ roles: ["a,admin"] });
+                const newline = await hs256({ permissions: ["admin", "x\r\nx-gateway-user-id: root"] });
+                assert.equal((await handler(event({ path: "/admin", headers: bearer(comma) }))).statusCode, 401);
+                assert.equal((await handler(event({ path: "/admin", headers: bearer(newline) }))).statusCode, 401);
+                assert.equal(suite.upstream.requests.length, 0);
+
+                const unicode = await new SignJWT({ permissions: ["admin"], roles: ["管理者"] }).setProtectedHeader({ alg: "HS256" }).setSubject("用户 1%").setIssuer(issuer).setAudience(audience).setIssuedAt(suite.clock.seconds).setExpirationTime(suite.clock.seconds + 60).sign(new TextEncoder().encode(hsSecret));
+                assert.equal((await handler(event({ path: "/admin", headers: bearer(unicode) }))).statusCode, 200);
+                const seen = suite.upstream.requests[0].headers;
+                assert.equal(seen["x-gateway-user-id"], "%E7%94%A8%E6%88%B7%201%25");
+                assert.equal(decodeURIComponent(String(seen["x-gateway-user-id"])), "用户 1%");
+                assert.equal(decodeURIComponent(String(seen["x-gateway-roles"])), "管理者");
             });
 
             it("refuses a valid token lacking the route's permission with 403", async () => {

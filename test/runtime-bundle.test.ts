@@ -71,7 +71,7 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
             sessionCacheSeconds: 0,
             rateLimitFailureMode: "open",
             upstreamTimeoutMs: 2000,
-            jwt: {},
+            jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
         };
         child = fork(path.join(workDir, "driver.js"), [], {
             cwd: workDir,

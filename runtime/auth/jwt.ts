@@ -5,16 +5,25 @@
  * alone: HS256 tokens are checked against the HS256 secret only, RS256 tokens
  * against the JWKS only (when `tollgate:jwt.jwksUrl` is set). So `alg: none`
  * is refused, and so is the HS/RS confusion attack (an HS256 token "signed"
- * with the RSA public key). `sub` and `exp` are required; `iss` and `aud` are
- * checked when configured.
+ * with the RSA public key).
+ *
+ * Fails closed: `sub`, `exp` and `iat` are required; `iss` and `aud` must be
+ * the configured ones (the config check makes both required once a route
+ * takes JWTs); `exp - iat` may not exceed `tollgate:jwt.maxLifetimeSeconds`;
+ * a `typ` header, when present, must name an access token (`JWT`, `at+jwt`),
+ * so a refresh or ID token of another type is refused.
  *
  * Claims become the identity: `sub` the user id; `username` (or
  * `preferred_username`); `roles` (list, or a space/comma separated string);
- * `permissions` (list or string) together with the OAuth `scope`/`scp`.
+ * `permissions` (list or string), with the OAuth `scope`/`scp` added only when
+ * `tollgate:jwt.scopesAsPermissions` says so (an `openid admin` scope is a
+ * request for consent, not a grant). A role or permission name that would be
+ * ambiguous once joined (a comma, a control character) makes the whole token
+ * invalid rather than losing part of it.
  */
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import type { CapturedSettings } from "../settings";
-import type { Identity, Verification } from "./identity";
+import { identityNameProblem, userIdProblem, type Identity, type Verification } from "./identity";
 
 export interface JwtVerifierOptions {
     settings: CapturedSettings["jwt"];
@@ -39,6 +48,9 @@ const invalidTokenCodes = new Set([
 ]);
 
 const maxTokenLength = 8192;
+
+/** `typ` values of an access token (RFC 7519, RFC 9068), the `application/` prefix allowed; compared lower-cased. */
+const accessTokenTypes = new Set(["jwt", "application/jwt", "at+jwt", "application/at+jwt"]);
 
 /** The `alg` a JWS compact JWT names in its header; undefined for a token of any other shape. */
 function algorithmOf(token: string): string | undefined {
@@ -71,7 +83,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     const claimChecks = () => ({
         issuer: settings.issuer,
         audience: settings.audience,
-        requiredClaims: ["sub", "exp"],
+        requiredClaims: ["sub", "exp", "iat"],
         currentDate: new Date(now()),
     });
 
@@ -80,18 +92,21 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
             const alg = algorithmOf(token);
             if (alg === undefined) return { status: "invalid" };
             try {
-                let payload: JWTPayload;
+                let verified: { payload: JWTPayload; protectedHeader: { typ?: string } };
                 if (alg === "HS256") {
                     const secret = await loadSecret(options.secret);
                     if (secret === "unavailable") return { status: "unavailable" };
                     if (!secret) return { status: "invalid" };
-                    ({ payload } = await jwtVerify(token, secret, { ...claimChecks(), algorithms: ["HS256"] }));
+                    verified = await jwtVerify(token, secret, { ...claimChecks(), algorithms: ["HS256"] });
                 } else if (alg === "RS256" && jwks) {
-                    ({ payload } = await jwtVerify(token, jwks, { ...claimChecks(), algorithms: ["RS256"] }));
+                    verified = await jwtVerify(token, jwks, { ...claimChecks(), algorithms: ["RS256"] });
                 } else {
                     return { status: "invalid" };
                 }
-                const identity = identityOf(payload);
+                const { payload, protectedHeader } = verified;
+                if (protectedHeader.typ !== undefined && !accessTokenTypes.has(String(protectedHeader.typ).toLowerCase())) return { status: "invalid" };
+                if (payload.exp! - payload.iat! > settings.maxLifetimeSeconds) return { status: "invalid" };
+                const identity = identityOf(payload, settings.scopesAsPermissions);
                 return identity ? { status: "valid", identity } : { status: "invalid" };
             } catch (error) {
                 if (error instanceof errors.JOSEError && invalidTokenCodes.has(error.code)) return { status: "invalid" };
@@ -109,15 +124,17 @@ async function loadSecret(secret: () => Promise<Uint8Array | undefined>): Promis
     }
 }
 
-function stringList(value: unknown): string[] {
-    if (Array.isArray(value)) return value.filter((item): item is string => typeof item === "string" && item !== "");
-    if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
-    return [];
+/** A list claim's names; undefined when one of them cannot be part of an identity (the token is then refused whole). */
+function nameList(value: unknown): string[] | undefined {
+    const names = Array.isArray(value) ? value : typeof value === "string" ? value.split(/[\s,]+/).filter(Boolean) : [];
+    return names.every((name) => identityNameProblem(name) === undefined) ? (names as string[]) : undefined;
 }
 
-function identityOf(payload: JWTPayload): Identity | undefined {
-    if (typeof payload.sub !== "string" || payload.sub === "") return undefined;
+function identityOf(payload: JWTPayload, scopesAsPermissions: boolean): Identity | undefined {
+    if (userIdProblem(payload.sub) !== undefined) return undefined;
     const username = [payload.username, payload.preferred_username].find((value): value is string => typeof value === "string");
-    const permissions = new Set([...stringList(payload.permissions), ...stringList(payload.scope), ...stringList(payload.scp)]);
-    return { userId: payload.sub, username, roles: stringList(payload.roles), permissions: [...permissions], method: "jwt" };
+    const lists = [payload.roles, payload.permissions, ...(scopesAsPermissions ? [payload.scope, payload.scp] : [])].map(nameList);
+    if (lists.some((list) => list === undefined)) return undefined;
+    const [roles, ...granted] = lists as string[][];
+    return { userId: payload.sub!, username, roles, permissions: [...new Set(granted.flat())], method: "jwt" };
 }

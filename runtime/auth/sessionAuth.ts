@@ -18,7 +18,7 @@
 import { isActive, isSessionTokenShape, sessionIdOf } from "../sessions";
 import type { Session, SessionStore } from "../stores/sessionStore";
 import { ExpiringCache } from "../expiringCache";
-import type { Identity, Verification } from "./identity";
+import { isExpressible, type Identity, type Verification } from "./identity";
 
 export interface SessionAuthOptions {
     store: SessionStore;
@@ -69,7 +69,8 @@ export class SessionAuthenticator {
         } catch {
             return { status: "unavailable" };
         }
-        if (!session || !isActive(session, Math.floor(now / 1000))) {
+        // A session written by other means than the session library may hold an identity no upstream could be told.
+        if (!session || !isActive(session, Math.floor(now / 1000)) || !isExpressible(session)) {
             this.forget(sessionId);
             return { status: "invalid" };
         }

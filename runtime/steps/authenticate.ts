@@ -60,6 +60,47 @@ export function presentedSessionTokens(request: GatewayRequest): string[] {
     return [...tokens];
 }
 
+/** True when an Authorization value is a bearer token shaped like a session token (which never leaves the gateway). */
+export function carriesSessionToken(authorization: string): boolean {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+    return match !== null && isSessionTokenShape(match[1]);
+}
+
+/**
+ * How many credentials an Authorization value holds. API Gateway joins
+ * repeated headers with commas, so two headers arrive as `Bearer a,Bearer b`;
+ * a comma inside one credential only ever separates `name=value` parameters
+ * (RFC 9110 auth-param, quoted strings honoured), so any other comma-separated
+ * part starts a second credential.
+ */
+export function authorizationCredentials(authorization: string | undefined): number {
+    if (authorization === undefined) return 0;
+    const parts: string[] = [];
+    let current = "";
+    let quoted = false;
+    for (let i = 0; i < authorization.length; i++) {
+        const character = authorization[i];
+        if (quoted && character === "\\") {
+            current += character + (authorization[++i] ?? "");
+            continue;
+        }
+        if (character === '"') quoted = !quoted;
+        if (character === "," && !quoted) {
+            parts.push(current);
+            current = "";
+        } else current += character;
+    }
+    parts.push(current);
+    let credentials = 0;
+    for (const part of parts.map((p) => p.trim())) {
+        if (part === "") continue;
+        // `name = value` continues the credential before it; anything else starts one.
+        if (credentials > 0 && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]*=/.test(part) && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]+[^=\s]/.test(part)) continue;
+        credentials++;
+    }
+    return Math.max(credentials, authorization.trim() === "" ? 0 : 1);
+}
+
 /** True when the caller holds every permission the route requires. */
 export function holdsPermissions(route: RouteSpec, identity: Identity | undefined): boolean {
     if (route.permissions.length === 0) return true;

@@ -1,24 +1,39 @@
 /**
- * Step 4: proxy. Sends the request to the route's upstream with `fetch` and
- * turns the answer into a 2.0 result.
+ * Step 4: proxy. Sends the request to the route's upstream through the
+ * container's `UpstreamClient` (node:http/https, keep-alive) and turns the
+ * answer into a 2.0 result.
  *
- * Request: hop-by-hop headers (and any the Connection header names) are
- * dropped, so are Host, Content-Length and Expect (fetch sets its own), any
- * `x-gateway-*` the client sent (only the gateway may say who the caller is),
- * and the session token (its Authorization header and the `session` cookie);
- * `x-request-id` is the API Gateway request id, and an authenticated caller
- * is described by `x-gateway-user-id`, `x-gateway-roles`,
- * `x-gateway-permissions` (comma separated). Redirects are passed back to
- * the client, not followed.
+ * The upstream receives the client's end-to-end headers as they came, and
+ * nothing else but the gateway's own:
  *
- * Response: text bodies stay text, anything else travels as base64; each
- * `Set-Cookie` becomes an entry of the 2.0 `cookies` array. fetch decodes
- * compressed bodies, so Content-Encoding and Content-Length are dropped.
- * Upstream refused or reset -> 502, no answer within the timeout -> 504.
+ * - dropped: hop-by-hop headers and those the Connection header names;
+ *   `Host`, `Content-Length`, `Expect` (the gateway sets its own framing);
+ *   any header that, lower-cased with `_` read as `-`, is `x-gateway-*`,
+ *   `x-request-id` or `x-forwarded-host` (only the gateway says these); an
+ *   `_`-spelled twin of a header the gateway passes on or of one the request
+ *   already has (`x_forwarded_for`, `content_type`: CGI, WSGI, Rack and PHP
+ *   fold `_` and `-` into one name, so the twin would be read as the real one);
+ *   the `session` cookie; the Authorization header unless the route forwards
+ *   it (`forwardAuthorization`), and always when it carries a session token;
+ * - added: `x-request-id`, `x-forwarded-host` (the Host the client called),
+ *   the signed identity assertion `x-gateway-assertion`, and, unless turned
+ *   off, `x-gateway-user-id`, `x-gateway-roles`, `x-gateway-permissions`
+ *   (comma separated, each value percent-encoded where a header or the list
+ *   could not carry it: `%`, `,`, space, control and non-ASCII characters).
+ *
+ * The body goes up on every method, with a `Content-Length` of its own; the
+ * answer comes back as bytes: a compressed body keeps its `Content-Encoding`
+ * and travels base64, as it came. Text bodies stay text, anything else is
+ * base64; each `Set-Cookie` becomes an entry of the 2.0 `cookies` array (the
+ * sessions step then drops one for the gateway's own cookie). Redirects are passed
+ * back, not followed. Upstream refused or reset -> 502, no answer within the
+ * timeout -> 504, a body over the limit -> 502.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { Identity } from "../auth/identity";
-import { sessionCookieName } from "./authenticate";
+import type { RouteSpec } from "../../specs/routes";
+import { encodeIdentityValue, type Identity } from "../auth/identity";
+import type { UpstreamClient } from "../upstream/client";
+import { carriesSessionToken, sessionCookieName } from "./authenticate";
 import type { GatewayRequest } from "./request";
 
 const hopByHop = new Set([
@@ -33,21 +48,112 @@ const hopByHop = new Set([
     "transfer-encoding",
     "upgrade",
 ]);
-const setByFetch = new Set(["host", "content-length", "expect"]);
-const droppedFromResponse = new Set([...hopByHop, "content-length", "content-encoding", "set-cookie"]);
-const gatewayHeaderPrefix = "x-gateway-";
+/** Set by the gateway itself, whatever the client sent. */
+const setByGateway = new Set(["host", "content-length", "expect", "x-request-id", "x-forwarded-host"]);
+/** Passed on as API Gateway (or the client) sent them; a differently spelled twin is dropped. */
+const passedOn = new Set(["authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "content-type", "content-encoding", "forwarded"]);
+const droppedFromResponse = new Set([...hopByHop, "content-length"]);
+
+export const assertionHeader = "x-gateway-assertion";
+export const identityHeaderNames = { userId: "x-gateway-user-id", roles: "x-gateway-roles", permissions: "x-gateway-permissions" } as const;
 
 /** Lambda's response payload limit is 6 MB; base64 grows a body by a third. */
-const maxResponseBodyBytes = 4_500_000;
+export const maxResponseBodyBytes = 4_500_000;
+
+/** How a header name reads to servers that fold `_` into `-`. */
+export function normalisedHeaderName(name: string): string {
+    return name.toLowerCase().replace(/_/g, "-");
+}
+
+const tokenPattern = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+/** What HTTP/1.1 lets a header value hold, as bytes (Node writes header strings as latin1). */
+const fieldValueBytes = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/**
+ * A header value as the bytes to send: API Gateway hands over text, and the
+ * client sent it as UTF-8, so that is what goes on the wire (Node writes each
+ * character of a header string as one byte).
+ */
+function wireValue(value: string): string | undefined {
+    const bytes = Buffer.from(value, "utf8").toString("latin1");
+    return fieldValueBytes.test(bytes) ? bytes : undefined;
+}
+
+export type ClientHeaders = { headers: Record<string, string> } | { unsendable: string };
+
+/**
+ * The client's headers as they go upstream (before the gateway adds its own),
+ * or the name of one that cannot be sent as it came: such a request is
+ * refused, not forwarded without it.
+ */
+export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "auth" | "forwardAuthorization">): ClientHeaders {
+    const incoming = request.headers;
+    const named = new Set(
+        (incoming.connection ?? "")
+            .split(",")
+            .map((name) => normalisedHeaderName(name.trim()))
+            .filter(Boolean),
+    );
+    const present = new Set(Object.keys(incoming));
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(incoming)) {
+        const normal = normalisedHeaderName(name);
+        if (hopByHop.has(normal) || normal.startsWith("proxy-") || named.has(normal) || setByGateway.has(normal) || normal.startsWith("x-gateway-")) continue;
+        if (normal !== name && (passedOn.has(normal) || present.has(normal))) continue;
+        if (normal === "authorization" && !forwardsAuthorization(route, value)) continue;
+        if (!tokenPattern.test(name)) return { unsendable: name };
+        const wire = wireValue(value);
+        if (wire === undefined) return { unsendable: name };
+        headers[name] = wire;
+    }
+    const cookies = request.cookies.filter((cookie) => cookie.split("=", 1)[0].trim() !== sessionCookieName);
+    if (cookies.length) {
+        const wire = wireValue(cookies.join("; "));
+        if (wire === undefined) return { unsendable: "cookie" };
+        headers.cookie = wire;
+    }
+    if (request.body !== undefined || incoming["content-length"] !== undefined) headers["content-length"] = String(request.body?.length ?? 0);
+    if (incoming.host !== undefined) {
+        const host = wireValue(incoming.host);
+        if (host !== undefined) headers["x-forwarded-host"] = host;
+    }
+    return { headers };
+}
+
+/**
+ * Whether the client's Authorization header goes upstream: never with a
+ * session token in it; on routes that authenticate, only when the route says
+ * `forwardAuthorization`; on `none` routes, unless it is a bearer token the
+ * gateway would take as its own credential (a JWT) and the route does not
+ * ask for it, so Basic and other schemes stay the upstream's business.
+ */
+function forwardsAuthorization(route: Pick<RouteSpec, "auth" | "forwardAuthorization">, value: string): boolean {
+    if (carriesSessionToken(value)) return false;
+    if (route.forwardAuthorization) return true;
+    if (route.auth !== "none") return false;
+    return !/^Bearer[ \t]+[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*[ \t]*$/i.test(value);
+}
+
+/** The gateway's own headers: the request id, the assertion, and the identity in plain headers when they are on. */
+export function gatewayHeaders(requestId: string, identity: Identity | undefined, options: { assertion?: string; identityHeaders: boolean }): Record<string, string> {
+    const headers: Record<string, string> = { "x-request-id": encodeIdentityValue(requestId) };
+    if (options.assertion !== undefined) headers[assertionHeader] = options.assertion;
+    if (identity && options.identityHeaders) {
+        headers[identityHeaderNames.userId] = encodeIdentityValue(identity.userId);
+        headers[identityHeaderNames.roles] = identity.roles.map(encodeIdentityValue).join(",");
+        headers[identityHeaderNames.permissions] = identity.permissions.map(encodeIdentityValue).join(",");
+    }
+    return headers;
+}
 
 export interface ProxyRequest {
     url: string;
-    request: GatewayRequest;
-    identity?: Identity;
-    /** Strip these because they carried the session token. */
-    strip: { authorization: boolean; sessionCookie: boolean };
+    method: string;
+    /** Everything the upstream gets: `clientHeaders` and `gatewayHeaders`. */
+    headers: Record<string, string>;
+    body?: Buffer;
     timeoutMs: number;
-    fetch: typeof fetch;
+    client: UpstreamClient;
     now: () => number;
 }
 
@@ -55,74 +161,62 @@ export type ProxyOutcome =
     | { kind: "answered"; result: APIGatewayProxyStructuredResultV2; status: number; latencyMs: number }
     | { kind: "refused" | "timeout" | "too-large"; latencyMs: number };
 
-export function upstreamHeaders(proxy: Pick<ProxyRequest, "request" | "identity" | "strip">): Headers {
-    const { request, identity, strip } = proxy;
-    const named = new Set(
-        (request.headers.connection ?? "")
-            .split(",")
-            .map((name) => name.trim().toLowerCase())
-            .filter(Boolean),
-    );
-    const headers = new Headers();
-    const set = (name: string, value: string) => {
-        try {
-            headers.set(name, value);
-        } catch {
-            // A value fetch cannot send (not a byte string): dropped rather than failing the request.
-        }
-    };
-    for (const [name, value] of Object.entries(request.headers)) {
-        if (hopByHop.has(name) || named.has(name) || setByFetch.has(name) || name.startsWith(gatewayHeaderPrefix) || name === "x-request-id") continue;
-        if (name === "authorization" && strip.authorization) continue;
-        set(name, value);
-    }
-    const cookies = strip.sessionCookie ? request.cookies.filter((cookie) => cookie.split("=", 1)[0].trim() !== sessionCookieName) : request.cookies;
-    if (cookies.length) set("cookie", cookies.join("; "));
-    set("x-request-id", request.requestId);
-    if (identity) {
-        set("x-gateway-user-id", identity.userId);
-        set("x-gateway-roles", identity.roles.join(","));
-        set("x-gateway-permissions", identity.permissions.join(","));
-    }
-    return headers;
+export async function proxy(proxyRequest: ProxyRequest): Promise<ProxyOutcome> {
+    const { now } = proxyRequest;
+    const started = now();
+    const url = new URL(proxyRequest.url);
+    const outcome = await proxyRequest.client.send({
+        url,
+        method: proxyRequest.method,
+        headers: { host: url.host, ...proxyRequest.headers },
+        body: proxyRequest.body,
+        timeoutMs: Math.max(1, proxyRequest.timeoutMs),
+        maxBodyBytes: maxResponseBodyBytes,
+    });
+    const latencyMs = now() - started;
+    if (outcome.kind !== "answered") return { kind: outcome.kind, latencyMs };
+    const { answer } = outcome;
+    return { kind: "answered", status: answer.status, result: resultOf(answer.status, answer.headers, answer.body), latencyMs };
 }
 
-export async function proxy(proxyRequest: ProxyRequest): Promise<ProxyOutcome> {
-    const { request, timeoutMs, now } = proxyRequest;
-    const started = now();
-    const withBody = request.method !== "GET" && request.method !== "HEAD" && request.body !== undefined;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** A header value as Node read it (one character per byte) -> text: UTF-8 when the bytes are UTF-8, else one character per byte as before. */
+function textOfBytes(value: string): string {
+    if (!/[\x80-\xff]/.test(value)) return value;
     try {
-        const response = await proxyRequest.fetch(proxyRequest.url, {
-            method: request.method,
-            headers: upstreamHeaders(proxyRequest),
-            body: withBody ? new Uint8Array(request.body!) : undefined,
-            redirect: "manual",
-            signal: AbortSignal.timeout(Math.max(1, timeoutMs)),
-        });
-        // The timeout covers the body too: the signal aborts the stream.
-        const body = Buffer.from(await response.arrayBuffer());
-        const latencyMs = now() - started;
-        if (body.length > maxResponseBodyBytes) return { kind: "too-large", latencyMs };
-        return { kind: "answered", status: response.status, result: resultOf(response, body), latencyMs };
-    } catch (error) {
-        const latencyMs = now() - started;
-        const name = (error as { name?: string } | undefined)?.name;
-        return { kind: name === "TimeoutError" || name === "AbortError" ? "timeout" : "refused", latencyMs };
+        return utf8.decode(Buffer.from(value, "latin1"));
+    } catch {
+        return value;
     }
 }
 
 const textualType = /^(text\/|application\/([\w.+-]*\+)?(json|xml|javascript|x-www-form-urlencoded|graphql|yaml|x-yaml)\b)|^image\/svg\+xml/i;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
-function resultOf(response: Response, body: Buffer): APIGatewayProxyStructuredResultV2 {
+function resultOf(status: number, answerHeaders: [string, string][], body: Buffer): APIGatewayProxyStructuredResultV2 {
+    const named = new Set(
+        answerHeaders
+            .filter(([name]) => name === "connection")
+            .flatMap(([, value]) => value.split(","))
+            .map((name) => name.trim().toLowerCase())
+            .filter(Boolean),
+    );
     const headers: Record<string, string> = {};
-    response.headers.forEach((value, name) => {
-        if (!droppedFromResponse.has(name)) headers[name] = value;
-    });
-    const cookies = response.headers.getSetCookie();
+    const cookies: string[] = [];
+    for (const [name, raw] of answerHeaders) {
+        if (droppedFromResponse.has(name) || named.has(name)) continue;
+        const value = textOfBytes(raw);
+        if (name === "set-cookie") {
+            // One for the gateway's own session cookie is dropped (with a warning) by the sessions step.
+            cookies.push(value);
+            continue;
+        }
+        headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+    }
+    const encoding = (headers["content-encoding"] ?? "identity").trim().toLowerCase();
     let text: string | undefined;
     if (body.length === 0) text = "";
-    else if (textualType.test(response.headers.get("content-type") ?? "")) {
+    else if (encoding === "identity" && textualType.test(headers["content-type"] ?? "")) {
         try {
             text = utf8.decode(body);
         } catch {
@@ -130,7 +224,7 @@ function resultOf(response: Response, body: Buffer): APIGatewayProxyStructuredRe
         }
     }
     return {
-        statusCode: response.status,
+        statusCode: status,
         headers,
         ...(cookies.length ? { cookies } : {}),
         body: text ?? body.toString("base64"),

@@ -92,7 +92,7 @@ describe("reliability: bad input", function () {
                 sessionCacheSeconds: 10,
                 rateLimitFailureMode: "closed",
                 upstreamTimeoutMs: 5_000,
-                jwt: { issuer, audience, jwksUrl: jwks.url },
+                jwt: { issuer, audience, jwksUrl: jwks.url, maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
                 tables: { rateLimits: names[rateLimitsTable.name], sessions: names[sessionsTable.name] },
                 region: "eu-west-1",
                 logLevel: "INFO",

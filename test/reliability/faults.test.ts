@@ -34,7 +34,7 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamo: T
         sessionCacheSeconds: 0,
         rateLimitFailureMode: "open",
         upstreamTimeoutMs,
-        jwt: {},
+        jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
         tables,
         region: "eu-west-1",
         logLevel: "INFO",
@@ -226,7 +226,7 @@ describe("reliability: faults", function () {
             throw error;
         }
         const requestsLeftOpen = [...open.values()].filter((state) => state.requested).length;
-        // fetch (undici) may keep a spare connection it opened and never used; its pool closes it after its keep-alive timeout.
+        // The upstream client may keep a spare connection it opened and never used; its pool closes it after its idle timeout.
         const idleAfterAnswer = open.size - requestsLeftOpen;
         const idleDeadline = Date.now() + 10_000;
         while (open.size > 0 && Date.now() < idleDeadline) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -257,7 +257,7 @@ describe("reliability: faults", function () {
         console.log(
             `      faults/remaining-time: ${invocations.length} invocations whose remaining time ran out before the upstream answered -> 504 after ${invocations.map((i) => i.elapsedMs).join(", ")} ms ` +
                 `(of ${remainingMs}, ${remainingMs}, 100); connections that carried a request left open 0; ` +
-                `${idleAfterAnswer} idle pooled connection(s) closed by fetch ${Math.round(idleGoneAfterMs)} ms later; live timers left 0`,
+                `${idleAfterAnswer} idle pooled connection(s) closed by the pool ${Math.round(idleGoneAfterMs)} ms later; live timers left 0`,
         );
     });
 });

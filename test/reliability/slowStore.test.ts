@@ -38,7 +38,7 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamoEnd
         sessionCacheSeconds: 0,
         rateLimitFailureMode: failureMode,
         upstreamTimeoutMs: 2_000,
-        jwt: {},
+        jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
         tables,
         region: "eu-west-1",
         logLevel: "INFO",

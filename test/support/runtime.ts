@@ -217,6 +217,9 @@ export function route(overrides: Partial<RouteSpec> & Pick<RouteSpec, "name" | "
     return { auth: "none", permissions: [], ...overrides };
 }
 
+/** The JWT policy the config schema gives a stack that sets none. */
+export const jwtPolicy = { maxLifetimeSeconds: 86_400, scopesAsPermissions: false };
+
 export const generousLimit: RateLimitPolicy = { by: "ip", limit: 1000, windowSeconds: 60, algorithm: "fixed" };
 
 export function runtimeSettings(tables: { rateLimits: string; sessions: string }, dynamo: TestDynamo, overrides: Partial<RuntimeSettings> = {}): RuntimeSettings {
@@ -226,7 +229,7 @@ export function runtimeSettings(tables: { rateLimits: string; sessions: string }
         sessionCacheSeconds: 0,
         rateLimitFailureMode: "open",
         upstreamTimeoutMs: 2000,
-        jwt: {},
+        jwt: { ...jwtPolicy },
         tables: { rateLimits: tables.rateLimits, sessions: tables.sessions },
         region: "eu-west-1",
         logLevel: "INFO",

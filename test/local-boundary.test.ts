@@ -1,0 +1,374 @@
+/**
+ * The trust boundary, tried as an attacker would, against the running local
+ * gateway (`npm start`'s start-up in this process, with the handler the
+ * Lambda runs) and one recording upstream behind every route: what a client
+ * can make the upstream believe, which credentials can leave the gateway,
+ * whether the upstream receives exactly what the client sent, and what an
+ * upstream can do to the gateway.
+ */
+import * as assert from "node:assert/strict";
+import * as http from "node:http";
+import * as path from "node:path";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { SignJWT } from "jose";
+import { parseOptions } from "../local/options";
+import { startLocal, type CreateHandler, type LocalGateway } from "../local/start";
+import { createSessions, SessionInputError, type Sessions } from "../runtime/sessions";
+import { normalisedHeaderName } from "../runtime/steps/proxy";
+import { loadStackConfig } from "../specs/stackFile";
+import { clientFor } from "./support/dynamo";
+import { freePort } from "./support/loopback";
+import { gzippedJson, linesNamed, startRecordingUpstream, type ArrivedRequest, type RecordingUpstream } from "./support/upstreams";
+
+const projectDir = path.resolve(__dirname, "..");
+const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.boundary.yaml");
+const stack = loadStackConfig("boundary", { file: stackFile });
+const jwtSecret = "boundary-test-secret-of-at-least-32-characters";
+
+export interface RawAnswer {
+    status: number;
+    headers: http.IncomingHttpHeaders;
+    rawHeaders: string[];
+    body: Buffer;
+}
+
+/** A request with exactly these header lines (repeats and spelling kept), as curl or a browser would send them. */
+export function rawRequest(url: string, options: { method?: string; path: string; headers?: [string, string][]; body?: Buffer }): Promise<RawAnswer> {
+    const { hostname, port, host } = new URL(url);
+    // Given as lines, headers go out exactly so; Node then adds no Host of its own.
+    const lines = options.headers?.some(([name]) => name.toLowerCase() === "host") ? options.headers : [["Host", host] as [string, string], ...(options.headers ?? [])];
+    return new Promise((resolve, reject) => {
+        const request = http.request(
+            { host: hostname, port, method: options.method ?? "GET", path: options.path, headers: lines.flat(), agent: false },
+            (response) => {
+                const chunks: Buffer[] = [];
+                response.on("data", (chunk: Buffer) => chunks.push(chunk));
+                response.on("end", () => resolve({ status: response.statusCode!, headers: response.headers, rawHeaders: response.rawHeaders, body: Buffer.concat(chunks) }));
+                response.on("error", reject);
+            },
+        );
+        request.on("error", reject);
+        request.end(options.body);
+    });
+}
+
+/** Every header line of an arrived request whose name reads as `name` to a server folding `_` into `-`. */
+function linesReadAs(request: ArrivedRequest, name: string): string[] {
+    return request.rawHeaders.filter(([line]) => normalisedHeaderName(line) === name).map(([line, value]) => `${line}: ${value}`);
+}
+
+describe("the trust boundary, against the local gateway and a recording upstream", function () {
+    let upstream: RecordingUpstream;
+    let gateway: LocalGateway;
+    let sessions: Sessions;
+    let destroyClient: () => void;
+
+    before(async function () {
+        this.timeout(60_000);
+        upstream = await startRecordingUpstream();
+        const options = parseOptions(
+            ["--config", stackFile, "--memory", "--port", "0", ...stack.settings.routes.flatMap((route) => ["--upstream", `${route.name}=${upstream.url}/${route.name}`])],
+            { DYNAMODB_PORT: String(await freePort()), TOLLGATE_JWT_SECRET: jwtSecret },
+            projectDir,
+        );
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { createHandler } = require("../runtime/handler") as { createHandler: CreateHandler };
+        gateway = await startLocal(options, stack, createHandler);
+        const client = clientFor(gateway.store.endpoint);
+        destroyClient = () => client.destroy();
+        sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: gateway.settings.tables.sessions });
+    });
+    after(async () => {
+        destroyClient?.();
+        await gateway?.close();
+        await upstream?.close();
+    });
+    beforeEach(() => {
+        upstream.requests.length = 0;
+    });
+
+    const jwt = (claims: Record<string, unknown>, subject = "carol") =>
+        new SignJWT(claims)
+            .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+            .setSubject(subject)
+            .setIssuer(stack.settings.jwt.issuer!)
+            .setAudience(stack.settings.jwt.audience!)
+            .setIssuedAt()
+            .setExpirationTime("5m")
+            .sign(new TextEncoder().encode(jwtSecret));
+    const send = (requestPath: string, headers: [string, string][] = [], options: { method?: string; body?: Buffer } = {}) =>
+        rawRequest(gateway.url, { path: requestPath, headers, ...options });
+
+    describe("nothing a client sends can look like the gateway", function () {
+        const forged: [string, string][] = [
+            ["x_gateway_user_id", "alice"],
+            ["x_gateway_permissions", "admin"],
+            ["X-Gateway-Roles", "admin"],
+            ["X-GATEWAY_ASSERTION", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhbGljZSJ9."],
+            ["x-request-id", "forged-id"],
+            ["X_Request_Id", "forged-id-2"],
+            ["x_forwarded_for", "6.6.6.6"],
+            ["X-Forwarded-Host", "evil.example"],
+        ];
+
+        it("drops x-gateway-*, x-request-id and their _-spelled twins on a none route, and every twin of a header the gateway passes on", async () => {
+            const answer = await send("/open/whoami", forged);
+
+            assert.equal(answer.status, 200);
+            const [arrived] = upstream.to("open");
+            for (const name of ["x-gateway-user-id", "x-gateway-permissions", "x-gateway-roles"]) assert.deepEqual(linesReadAs(arrived, name), [], name);
+            assert.ok(!linesReadAs(arrived, "x-gateway-assertion").some((line) => line.includes(forged[3][1])), "the forged assertion reached the upstream");
+            assert.deepEqual(linesReadAs(arrived, "x-request-id"), [`x-request-id: ${answer.headers["x-request-id"]}`]);
+            assert.deepEqual(linesReadAs(arrived, "x-forwarded-for"), ["x-forwarded-for: 127.0.0.1"]);
+            assert.deepEqual(linesReadAs(arrived, "x-forwarded-host"), [`x-forwarded-host: ${new URL(gateway.url).host}`]);
+        });
+
+        it("on a session route, the upstream reads one user id, the session's: a spoofed twin is not merged into it", async () => {
+            const { token } = await sessions.create({ userId: "bob", roles: ["member"], permissions: ["read"] });
+
+            const answer = await send("/account/me", [["authorization", `Bearer ${token}`], ...forged]);
+
+            assert.equal(answer.status, 200);
+            const [arrived] = upstream.to("account");
+            assert.deepEqual(linesReadAs(arrived, "x-gateway-user-id"), ["x-gateway-user-id: bob"]);
+            assert.deepEqual(linesReadAs(arrived, "x-gateway-roles"), ["x-gateway-roles: member"]);
+            assert.deepEqual(linesReadAs(arrived, "x-gateway-permissions"), ["x-gateway-permissions: read"]);
+        });
+    });
+
+    describe("credentials never leave the gateway", function () {
+        it("removes the session cookie and a bearer session token on a none route, keeping the other cookies", async () => {
+            const { token } = await sessions.create({ userId: "dana" });
+
+            await send("/open/page", [
+                ["authorization", `Bearer ${token}`],
+                ["cookie", `theme=dark; session=${token}; lang=en`],
+            ]);
+
+            const [arrived] = upstream.to("open");
+            assert.deepEqual(linesNamed(arrived, "authorization"), []);
+            assert.deepEqual(linesNamed(arrived, "cookie"), ["theme=dark; lang=en"]);
+            assert.ok(!JSON.stringify(arrived.rawHeaders).includes(token), "the token reached the upstream");
+        });
+
+        it("refuses more than one Authorization header with 400, on every kind of route, and calls no upstream", async () => {
+            const token = await jwt({ permissions: ["admin"] });
+            const answers = await Promise.all([
+                send("/open/x", [["authorization", "Basic YTpi"], ["authorization", "Basic Yzpk"]]),
+                send("/admin/x", [["authorization", `Bearer ${token}`], ["authorization", `Bearer ${token}`]]),
+                send("/admin/x", [["authorization", `Bearer ${token}, Bearer ${token}`]]),
+            ]);
+
+            assert.deepEqual(answers.map((answer) => answer.status), [400, 400, 400]);
+            assert.equal(answers[0].headers["content-type"], "application/problem+json");
+            assert.equal(upstream.requests.length, 0);
+        });
+
+        it("keeps one credential with comma-separated parameters (Digest) as one", async () => {
+            const digest = 'Digest username="a, b", realm="x", nonce="y", uri="/open/x", response="z"';
+            const answer = await send("/open/x", [["authorization", digest]]);
+
+            assert.equal(answer.status, 200);
+            assert.deepEqual(linesNamed(upstream.to("open")[0], "authorization"), [digest]);
+        });
+
+        it("forwards a JWT only on a route with forwardAuthorization; Basic on a none route stays the upstream's", async () => {
+            const token = await jwt({ permissions: ["admin"] });
+
+            await send("/admin/x", [["authorization", `Bearer ${token}`]]);
+            await send("/partner/x", [["authorization", `Bearer ${token}`]]);
+            await send("/open/x", [["authorization", `Bearer ${token}`]]);
+            await send("/open/basic", [["authorization", "Basic YWxhZGRpbjpvcGVuc2VzYW1l"]]);
+
+            assert.deepEqual(linesNamed(upstream.to("admin")[0], "authorization"), []);
+            assert.deepEqual(linesNamed(upstream.to("partner")[0], "authorization"), [`Bearer ${token}`]);
+            assert.deepEqual(linesNamed(upstream.to("open/x")[0], "authorization"), []);
+            assert.deepEqual(linesNamed(upstream.to("open/basic")[0], "authorization"), ["Basic YWxhZGRpbjpvcGVuc2VzYW1l"]);
+        });
+
+        it("drops an upstream's Set-Cookie for the session cookie and passes its others", async () => {
+            const answer = await send("/open/set-cookie");
+
+            assert.equal(answer.status, 200);
+            assert.deepEqual(answer.headers["set-cookie"], ["theme=dark; Path=/"]);
+        });
+    });
+
+    describe("identity values are never lost or ambiguous", function () {
+        it("sends a non-ASCII JWT sub percent-encoded, so the upstream decodes the user it was given", async () => {
+            const token = await jwt({ permissions: ["admin"], roles: ["管理者", "ops"] }, "用户,1");
+
+            const answer = await send("/admin/me", [["authorization", `Bearer ${token}`]]);
+
+            assert.equal(answer.status, 200);
+            const [arrived] = upstream.to("admin");
+            assert.equal(linesNamed(arrived, "x-gateway-user-id")[0], "%E7%94%A8%E6%88%B7%2C1");
+            assert.equal(decodeURIComponent(linesNamed(arrived, "x-gateway-user-id")[0]), "用户,1");
+            assert.deepEqual(linesNamed(arrived, "x-gateway-roles")[0].split(",").map(decodeURIComponent), ["管理者", "ops"]);
+        });
+
+        it("refuses a JWT with a role holding a comma or CR/LF (401), and a session library refuses such a role at creation", async () => {
+            const comma = await jwt({ permissions: ["admin"], roles: ["user,admin"] });
+            const crlf = await jwt({ permissions: ["admin"], roles: ["user\r\nx-gateway-user-id: root"] });
+
+            assert.equal((await send("/admin/x", [["authorization", `Bearer ${comma}`]])).status, 401);
+            assert.equal((await send("/admin/x", [["authorization", `Bearer ${crlf}`]])).status, 401);
+            assert.equal(upstream.requests.length, 0);
+            await assert.rejects(sessions.create({ userId: "eve", roles: ["user,admin"] }), (error: unknown) => error instanceof SessionInputError && error.field === "roles");
+            await assert.rejects(sessions.create({ userId: "eve", permissions: ["read\r\nwrite"] }), (error: unknown) => error instanceof SessionInputError && error.field === "permissions");
+        });
+    });
+
+    describe("the path the upstream gets", function () {
+        it("refuses ..; and its encoded spellings with 400", async () => {
+            for (const attempt of ["/open/..;/admin", "/open/%2e%2e;/admin", "/open/%2e%2e%3b/admin", "/open/%252e%252e/admin", "/open/.;x/admin", "/open/..%253b/admin"]) {
+                assert.equal((await send(attempt)).status, 400, attempt);
+            }
+            assert.equal(upstream.requests.length, 0);
+        });
+
+        it("decodes the client's path exactly once: %2541 reaches the upstream as %2541 (the text %41)", async () => {
+            await send("/open/%2541/a%20b/%E2%82%AC");
+
+            assert.equal(upstream.to("open")[0].target, "/open/%2541/a%20b/%E2%82%AC");
+        });
+    });
+
+    describe("what an upstream can do to the gateway", function () {
+        /** Runs `work` while sampling this process's resident memory; the growth over the baseline at its peak, in MB. */
+        async function peakGrowthMb(work: () => Promise<unknown>): Promise<number> {
+            global.gc?.();
+            const baseline = process.memoryUsage().rss;
+            let peak = baseline;
+            const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+            try {
+                await work();
+            } finally {
+                clearInterval(sampler);
+            }
+            peak = Math.max(peak, process.memoryUsage().rss);
+            return (peak - baseline) / 1024 / 1024;
+        }
+
+        it("answers a 400 MB upstream body with 502 without reading it: refused from Content-Length, or cut off while streaming", async function () {
+            this.timeout(60_000);
+            const size = 400 * 1000 * 1000;
+            const answers: RawAnswer[] = [];
+            const sent: number[] = [];
+            const growth: number[] = [];
+            for (const query of ["", "?chunked=1"]) {
+                const before = upstream.bytesSent();
+                growth.push(await peakGrowthMb(async () => answers.push(await send(`/open/bytes/${size}${query}`))));
+                sent.push(upstream.bytesSent() - before);
+            }
+
+            assert.deepEqual(answers.map((answer) => answer.status), [502, 502]);
+            assert.equal(JSON.parse(answers[1].body.toString()).detail, "The upstream service could not be reached.");
+            // the limit is 4.5 MB; what the upstream got into the socket before the gateway hung up is bounded by it and the socket buffers
+            for (const bytes of sent) assert.ok(bytes < 4_500_000 + 16 * 1024 * 1024, `the upstream wrote ${bytes} bytes`);
+            for (const mb of growth) assert.ok(mb < 64, `the process grew by ${mb.toFixed(0)} MB`);
+            console.log(`      400 MB upstream bodies: upstream wrote ${sent.map((b) => (b / 1e6).toFixed(1)).join(" / ")} MB (Content-Length / chunked); process grew ${growth.map((mb) => mb.toFixed(1)).join(" / ")} MB`);
+        });
+
+        it("passes a body of exactly the limit through, and refuses one byte more", async function () {
+            this.timeout(30_000);
+            const atLimit = await send("/open/bytes/4500000?chunked=1");
+            const over = await send("/open/bytes/4500001?chunked=1");
+
+            assert.equal(atLimit.status, 200);
+            assert.equal(atLimit.body.length, 4_500_000);
+            assert.equal(over.status, 502);
+        });
+    });
+
+    describe("a faithful proxy", function () {
+        /** Requests as real clients send them (captured with `nc -l`), Host and Connection left to the test's own socket. */
+        const captured: { client: string; method: string; path: string; lines: [string, string][]; body?: Buffer }[] = [
+            {
+                client: "Chrome 131 navigating to a page",
+                method: "GET",
+                path: "/open/products?page=2",
+                lines: [
+                    ["sec-ch-ua", '"Chromium";v="131", "Not_A Brand";v="24"'],
+                    ["sec-ch-ua-mobile", "?0"],
+                    ["sec-ch-ua-platform", '"Linux"'],
+                    ["Upgrade-Insecure-Requests", "1"],
+                    ["User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"],
+                    ["Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7"],
+                    ["Sec-Fetch-Site", "none"],
+                    ["Sec-Fetch-Mode", "navigate"],
+                    ["Sec-Fetch-User", "?1"],
+                    ["Sec-Fetch-Dest", "document"],
+                    ["Accept-Encoding", "gzip, deflate, br, zstd"],
+                    ["Accept-Language", "en-GB,en;q=0.9"],
+                    ["Cookie", "theme=dark"],
+                ],
+            },
+            {
+                client: "curl 8.5 sending a body on a GET (curl -X GET --json ...)",
+                method: "GET",
+                path: "/open/search",
+                lines: [
+                    ["User-Agent", "curl/8.5.0"],
+                    ["Content-Type", "application/json"],
+                    ["Accept", "application/json"],
+                    ["Content-Length", "19"],
+                ],
+                body: Buffer.from('{"match":"gateway"}'),
+            },
+            {
+                client: "Node 20 fetch posting JSON",
+                method: "POST",
+                path: "/open/orders",
+                lines: [
+                    ["content-type", "application/json"],
+                    ["accept", "*/*"],
+                    ["accept-language", "*"],
+                    ["sec-fetch-mode", "cors"],
+                    ["user-agent", "node"],
+                    ["accept-encoding", "gzip, deflate"],
+                    ["content-length", "11"],
+                ],
+                body: Buffer.from('{"qty":"3"}'),
+            },
+        ];
+        /** What the gateway (and API Gateway before it) adds, by name: the only lines the upstream may get beyond the client's. */
+        const added = ["host", "connection", "x-request-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-host", "x-amzn-trace-id", "x-gateway-assertion"];
+
+        for (const request of captured) {
+            it(`gives the upstream exactly the client's headers plus the gateway's own: ${request.client}`, async () => {
+                const answer = await send(request.path, request.lines, { method: request.method, body: request.body });
+
+                assert.equal(answer.status, 200);
+                const [arrived] = upstream.to("open");
+                const lines = (list: [string, string][]) => list.map(([name, value]) => `${name.toLowerCase()}: ${value}`).sort();
+                const fromClient = arrived.rawHeaders.filter(([name]) => !added.includes(name.toLowerCase()));
+                assert.deepEqual(lines(fromClient), lines(request.lines));
+                const gatewayOwn = arrived.rawHeaders.filter(([name]) => added.includes(name.toLowerCase())).map(([name]) => name.toLowerCase());
+                assert.deepEqual(new Set(gatewayOwn), new Set(added.filter((name) => name !== "x-gateway-assertion" || gatewayOwn.includes(name))));
+                assert.equal(gatewayOwn.length, new Set(gatewayOwn).size, "a gateway header twice");
+                assert.deepEqual(arrived.body, request.body ?? Buffer.alloc(0));
+                assert.equal(arrived.method, request.method);
+            });
+        }
+
+        it("sends the body of a GET, and exactly the client's end-to-end headers plus the gateway's own", async () => {
+            const body = Buffer.from('{"query":"on a GET"}');
+            await send("/open/search", [["content-type", "application/json"], ["content-length", String(body.length)], ["x-custom", "kept"]], { body });
+
+            const [arrived] = upstream.to("open");
+            assert.equal(arrived.method, "GET");
+            assert.deepEqual(arrived.body, body);
+            assert.deepEqual(linesNamed(arrived, "content-length"), [String(body.length)]);
+        });
+
+        it("passes a compressed answer through as the bytes the upstream sent, with its Content-Encoding", async () => {
+            const answer = await send("/open/gzip", [["accept-encoding", "gzip"]]);
+
+            assert.equal(answer.status, 200);
+            assert.equal(answer.headers["content-encoding"], "gzip");
+            assert.deepEqual(answer.body, gzippedJson);
+            assert.deepEqual(linesNamed(upstream.to("open")[0], "accept-encoding"), ["gzip"]);
+        });
+    });
+});

@@ -1,0 +1,97 @@
+/**
+ * Upstreams for the trust-boundary tests: a recording upstream that keeps
+ * every request exactly as it arrived on the socket (raw header lines, in
+ * order, repeats and spelling kept; the request target; the body's bytes)
+ * and answers what a test asks of it by path:
+ *
+ * - `.../bytes/<n>`: n bytes of octet-stream, streamed as the gateway reads
+ *   them, with a Content-Length unless the query says `chunked=1`;
+ * - `.../gzip`: a gzip-compressed JSON body with its Content-Encoding;
+ * - `.../set-cookie`: Set-Cookie for `session` and for `theme`;
+ * - anything else: 200 with a small JSON body.
+ */
+import * as http from "node:http";
+import { gzipSync } from "node:zlib";
+import { listenOnLoopback } from "./loopback";
+
+export interface ArrivedRequest {
+    method: string;
+    /** The request target as it reached the upstream: path and query, still encoded. */
+    target: string;
+    /** Raw header lines as [name, value], in arrival order, names as spelled. */
+    rawHeaders: [string, string][];
+    headers: http.IncomingHttpHeaders;
+    body: Buffer;
+}
+
+export interface RecordingUpstream {
+    url: string;
+    requests: ArrivedRequest[];
+    /** Requests whose target starts with `/<prefix>`. */
+    to(prefix: string): ArrivedRequest[];
+    /** Bytes written on `bytes/<n>` answers so far. */
+    bytesSent(): number;
+    close(): Promise<void>;
+}
+
+export const gzippedJson = gzipSync(Buffer.from(JSON.stringify({ compressed: true, padding: "x".repeat(200) })));
+
+export async function startRecordingUpstream(): Promise<RecordingUpstream> {
+    const requests: ArrivedRequest[] = [];
+    let bytesSent = 0;
+    const server = http.createServer({ maxHeaderSize: 256 * 1024 }, (request, response) => {
+        const chunks: Buffer[] = [];
+        request.on("data", (chunk: Buffer) => chunks.push(chunk));
+        request.on("end", () => {
+            const rawHeaders: [string, string][] = [];
+            for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) rawHeaders.push([request.rawHeaders[i], request.rawHeaders[i + 1]]);
+            requests.push({ method: request.method!, target: request.url!, rawHeaders, headers: request.headers, body: Buffer.concat(chunks) });
+            const url = new URL(request.url!, "http://upstream");
+            const size = /\/bytes\/(\d+)$/.exec(url.pathname);
+            if (size) {
+                let left = Number(size[1]);
+                const chunked = url.searchParams.get("chunked") === "1";
+                response.writeHead(200, { "content-type": "application/octet-stream", ...(chunked ? {} : { "content-length": String(left) }) });
+                const block = Buffer.alloc(64 * 1024, 0x61);
+                const pump = () => {
+                    while (left > 0) {
+                        const piece = left >= block.length ? block : block.subarray(0, left);
+                        left -= piece.length;
+                        bytesSent += piece.length;
+                        if (!response.write(piece)) return void response.once("drain", pump);
+                    }
+                    response.end();
+                };
+                response.on("close", () => (left = 0));
+                pump();
+                return;
+            }
+            if (url.pathname.endsWith("/gzip")) {
+                response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": String(gzippedJson.length) });
+                response.end(gzippedJson);
+                return;
+            }
+            if (url.pathname.endsWith("/set-cookie")) {
+                response.setHeader("set-cookie", ["session=upstream-chosen; Path=/; HttpOnly", "theme=dark; Path=/"]);
+                response.writeHead(200, { "content-type": "text/plain" });
+                response.end("cookies");
+                return;
+            }
+            response.writeHead(200, { "content-type": "application/json" });
+            response.end('{"upstream":"recorded"}');
+        });
+    });
+    const { url, close } = await listenOnLoopback(server);
+    return {
+        url,
+        requests,
+        to: (prefix) => requests.filter((request) => request.target.startsWith(`/${prefix}`)),
+        bytesSent: () => bytesSent,
+        close,
+    };
+}
+
+/** Header lines whose name, lower-cased, is `name`. */
+export function linesNamed(request: ArrivedRequest, name: string): string[] {
+    return request.rawHeaders.filter(([line]) => line.toLowerCase() === name).map(([, value]) => value);
+}
