@@ -51,7 +51,7 @@ function routeTable(routes: LocalRoute[]): string[] {
             route.pathPrefix,
             route.permissions.length ? `${route.auth} [${route.permissions.join(",")}]` : route.auth,
             describeRateLimit(route),
-            route.echo ? `echo ${route.upstream}` : route.upstream,
+            route.echo ? `echo ${route.upstream}` : route.login ? `login ${route.upstream}` : route.upstream,
         ]),
     ];
     const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
@@ -81,6 +81,22 @@ function curlLines(gateway: LocalGateway, options: LocalOptions, projectDir: str
         lines.push(`  curl -i -H "Authorization: Bearer $TOKEN" ${url}${session.pathPrefix}/me`);
     }
     if (!open && !session && gateway.routes[0]) lines.push(`  curl -i ${url}${gateway.routes[0].pathPrefix}/`);
+    lines.push(...loginLines(gateway, session));
+    return lines;
+}
+
+/** The login loop through the built-in login upstream, when the stack has a route that issues sessions. */
+function loginLines(gateway: LocalGateway, session: LocalRoute | undefined): string[] {
+    const issuing = gateway.routes.find((route) => route.login && gateway.settings.routes.some((spec) => spec.name === route.name && spec.sessions?.issue));
+    if (!issuing) return [];
+    const url = gateway.url;
+    const lines = [`  curl -i -c cookies.txt -H 'content-type: application/json' -d '{"username":"alice"}' ${url}${issuing.pathPrefix}/login`];
+    if (session) lines.push(`  curl -i -b cookies.txt ${url}${session.pathPrefix}/me`);
+    const revoking = gateway.routes.find((route) => route.login && gateway.settings.routes.some((spec) => spec.name === route.name && spec.sessions?.revoke));
+    if (revoking) {
+        const logout = /\/logout$/.test(new URL(revoking.upstream).pathname) ? revoking.pathPrefix : `${revoking.pathPrefix}/logout`;
+        lines.push(`  curl -i -b cookies.txt -c cookies.txt -X POST ${url}${logout}`);
+    }
     return lines;
 }
 

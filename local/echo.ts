@@ -59,7 +59,8 @@ export async function startEchoUpstream(name: string, options: { port?: number; 
     };
 }
 
-function describe(name: string, request: http.IncomingMessage, body: Buffer): EchoReport {
+/** What reached an upstream, as the echo reports it. */
+export function describe(name: string, request: http.IncomingMessage, body: Buffer): EchoReport {
     const target = request.url ?? "/";
     const question = target.indexOf("?");
     const path = question < 0 ? target : target.slice(0, question);

@@ -2,6 +2,7 @@
  * Everything `npm start` runs, in order: the embedded store, the stack's
  * tables, an echo upstream per route (unless `--upstream` names a real one,
  * or the stack file's upstream is on this machine: that one is used as written),
+ * one login upstream for the routes that issue or end sessions,
  * the handler with settings built the way the Lambda builds them, and the
  * API Gateway emulation in front of it. `close()` stops them in reverse.
  */
@@ -14,6 +15,7 @@ import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
 import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "../specs/routes";
 import { startEchoUpstream, type EchoUpstream } from "./echo";
+import { startLoginUpstream, type LoginUpstream } from "./login";
 import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
 import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
 import { startEmbeddedStore, type EmbeddedStore } from "./store";
@@ -36,6 +38,8 @@ export interface LocalRoute {
     upstream: string;
     /** True when `upstream` is the built-in echo. */
     echo: boolean;
+    /** True when `upstream` is the built-in login upstream (a route that issues or ends sessions). */
+    login: boolean;
 }
 
 /** Where the JWT secret came from, and what to tell the developer about it. */
@@ -96,6 +100,8 @@ export const localStoreRequestTimeoutMs = 10_000;
 export function localRuntimeSettings(stack: StackConfig, tables: Record<string, string>, dynamoEndpoint: string, jwt: JwtSecretChoice): RuntimeSettings {
     return {
         ...capturedSettings(stack.settings),
+        // Plain HTTP on loopback: a Secure cookie would never be sent back (curl keeps it to itself).
+        sessions: { ...stack.settings.sessions, cookie: { ...stack.settings.sessions.cookie, secure: false } },
         tables: { rateLimits: tables[rateLimitsTable.name], sessions: tables[sessionsTable.name] },
         region: stack.region ?? "us-east-1",
         logLevel: stack.settings.logLevel,
@@ -141,11 +147,12 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         );
 
         progress(`${Object.keys(tables).length} tables ready`);
-        const echoes = await Promise.all(
-            stack.settings.routes.filter((route) => !upstreamOf(route, options.upstreams)).map((route) => startEchoUpstream(route.name)),
-        );
+        const builtIn = stack.settings.routes.filter((route) => !upstreamOf(route, options.upstreams));
+        const echoes = await Promise.all(builtIn.filter((route) => !handlesSessions(route)).map((route) => startEchoUpstream(route.name)));
         started.push(...echoes);
-        const routes = localRoutes(stack.settings.routes, stack.settings.defaultRateLimit, options.upstreams, echoes);
+        const login = builtIn.some(handlesSessions) ? await startLoginUpstream("login") : undefined;
+        if (login) started.push(login);
+        const routes = localRoutes(stack.settings.routes, stack.settings.defaultRateLimit, options.upstreams, echoes, login);
 
         const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt);
         settings.routes = settings.routes.map((route) => ({ ...route, upstream: routes.find((r) => r.name === route.name)!.upstream }));
@@ -194,9 +201,17 @@ function upstreamOf(route: RouteSpec, overrides: Map<string, string>): string | 
     return overrides.get(route.name) ?? (isLoopbackUpstream(route.upstream) ? route.upstream : undefined);
 }
 
-function localRoutes(routes: RouteSpec[], defaultRateLimit: RateLimitPolicy, overrides: Map<string, string>, echoes: EchoUpstream[]): LocalRoute[] {
+/** Routes whose upstream issues or ends sessions get the built-in login upstream instead of an echo. */
+function handlesSessions(route: RouteSpec): boolean {
+    return route.sessions?.issue === true || route.sessions?.revoke === true;
+}
+
+function localRoutes(routes: RouteSpec[], defaultRateLimit: RateLimitPolicy, overrides: Map<string, string>, echoes: EchoUpstream[], login: LoginUpstream | undefined): LocalRoute[] {
     return routes.map((route) => {
         const override = upstreamOf(route, overrides);
+        const isLogin = override === undefined && handlesSessions(route);
+        // The login upstream keeps the configured base path: a `/auth/logout` route sent to `.../logout` reaches its logout.
+        const builtIn = isLogin ? `${login!.url}${new URL(route.upstream).pathname.replace(/\/+$/, "")}` : echoes.find((echo) => echo.name === route.name)?.url;
         return {
             name: route.name,
             pathPrefix: route.pathPrefix,
@@ -204,8 +219,9 @@ function localRoutes(routes: RouteSpec[], defaultRateLimit: RateLimitPolicy, ove
             permissions: route.permissions,
             rateLimit: route.rateLimit ?? defaultRateLimit,
             defaultRateLimit: route.rateLimit === undefined,
-            upstream: override ?? echoes.find((echo) => echo.name === route.name)!.url,
-            echo: override === undefined,
+            upstream: override ?? builtIn!,
+            echo: override === undefined && !isLogin,
+            login: isLogin,
         };
     });
 }

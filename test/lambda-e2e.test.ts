@@ -17,10 +17,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
 import { ensureTables } from "../data/createTables";
-import { createSessions, type Sessions } from "../runtime/sessions";
+import { createSessions, sessionIdOf, type Sessions } from "../runtime/sessions";
 import { environmentNames, lambdaNodeMajor, lambdaRuntime } from "../specs/lambda";
 import type { RouteSpec } from "../specs/routes";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
@@ -29,7 +29,7 @@ import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo"
 import { startLambdaContainer, type LambdaContainer } from "./support/lambdaContainer";
 import { lambdaNode, nodePackage } from "./support/lambdaNode";
 import { materialiseArchive, runStack } from "./support/program";
-import { bodyOf, event, startUpstream, type Upstream } from "./support/runtime";
+import { answerWith, bodyOf, event, startUpstream, type Upstream } from "./support/runtime";
 import { startFakeSecretsManager, type FakeSecretsManager } from "./support/secretsManager";
 
 const stack = "dev";
@@ -232,6 +232,68 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         assert.equal(fetches.length, 1, "the secret is fetched once per container");
         assert.equal(fetches[0].secretId, environment[environmentNames.jwtSecretArn]);
         assert.ok(fetches[0].authorization?.startsWith(`AWS4-HMAC-SHA256 Credential=${testCredentials.accessKeyId}/`), "signed with the function's credentials");
+    });
+
+    describe("sessions the dev stack's login service issues and ends, through the function", () => {
+        const cookieOf = (result: APIGatewayProxyStructuredResultV2) => result.cookies?.find((cookie) => cookie.startsWith("session="));
+        const tokenOf = (result: APIGatewayProxyStructuredResultV2) => /^session=([^;]*);/.exec(cookieOf(result) ?? "")?.[1];
+        /** POST `<path>/answer`: the recorder answers 200 with `x-gateway-session: instruction`, as the login service would. */
+        const answered = (path: string, instruction: string, extra: { cookies?: string[]; sourceIp?: string } = {}) =>
+            container.invoke(event({ method: "POST", path: `${path}/answer`, sourceIp: extra.sourceIp ?? "203.0.113.50", cookies: extra.cookies, headers: answerWith({ "x-gateway-session": instruction }) }));
+        const storedOf = async (userId: string) =>
+            (await dynamo.doc.send(new ScanCommand({ TableName: environment[environmentNames.sessionTable], ConsistentRead: true }))).Items!.filter((item) => item.user_id === userId);
+
+        it("logs in on /auth: a Secure cookie, the session stored under the token's hash, and the cookie then authenticates /users", async () => {
+            const login = await answered("/auth", JSON.stringify({ userId: "u-login", roles: ["member"] }));
+            assert.equal(login.statusCode, 200, login.body);
+            const token = tokenOf(login)!;
+            assert.equal(cookieOf(login), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
+            assert.equal(header(login, "x-gateway-session"), undefined);
+            assert.deepEqual(
+                (await storedOf("u-login")).map((item) => item.session_id),
+                [sessionIdOf(token)],
+            );
+            const me = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${token}`] }));
+            assert.equal(me.statusCode, 200);
+            assert.equal(requestsTo("users").at(-1)!.headers["x-gateway-user-id"], "u-login");
+            const mine = await container.invoke(event({ path: "/.well-known/sessions", sourceIp: "203.0.113.50", cookies: [`session=${token}`] }));
+            assert.deepEqual(
+                bodyOf(mine).sessions.map((entry: { id: string; current: boolean }) => [entry.id, entry.current]),
+                [[sessionIdOf(token), true]],
+            );
+        });
+
+        it("answers 502 and stores nothing for an instruction with a role holding a comma", async () => {
+            const result = await answered("/auth", JSON.stringify({ userId: "u-comma", roles: ["a,b"] }));
+            assert.equal(result.statusCode, 502);
+            assert.equal(cookieOf(result), undefined);
+            assert.deepEqual(await storedOf("u-comma"), []);
+        });
+
+        it("logs out on /auth/logout: the cookie is cleared and the session is gone; logging out everywhere ends the user's others", async () => {
+            const first = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
+            const second = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
+            const third = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
+            const logout = await answered("/auth/logout", JSON.stringify({ revoke: "current" }), { cookies: [`session=${first}`] });
+            assert.equal(logout.statusCode, 200);
+            assert.equal(cookieOf(logout), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${first}`] }))).statusCode, 401);
+            const everywhere = await answered("/auth/logout", JSON.stringify({ revoke: "all" }), { cookies: [`session=${second}`] });
+            assert.equal(everywhere.statusCode, 200);
+            assert.deepEqual(await storedOf("u-logout"), []);
+            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${third}`] }))).statusCode, 401);
+        });
+
+        it("renews a session with less than renewWithinSeconds left, once, and sets the cookie again", async () => {
+            // issued 23.5 hours ago for a day: half an hour left, inside the dev stack's hour
+            const issuedAt = Date.now() - 23.5 * 3600_000;
+            const { token, session } = await createSessions({ dynamo: dynamo.client, tableName: environment[environmentNames.sessionTable], now: () => issuedAt }).create({ userId: "u-rolling" });
+            const results = await Promise.all(Array.from({ length: 5 }, () => container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.51", cookies: [`session=${token}`] }))));
+            assert.ok(results.every((result) => result.statusCode === 200));
+            const [stored] = await storedOf("u-rolling");
+            assert.equal(stored.expires_at, session.expiresAt + 86_400);
+            assert.ok(results.some((result) => /^session=[^;]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/.test(cookieOf(result) ?? "")));
+        });
     });
 
     it("refuses the 4th request of a window on /quota with 429, RateLimit and Retry-After, and leaves the counter at the limit", async () => {

@@ -270,6 +270,7 @@ for (const stack of ["dev", "prod"] as const) {
                 // Sessions: the lookup and revocations always; puts only where a route issues, updates only where sessions roll.
                 const issues = settings.routes.some((route) => route.sessions?.issue);
                 const renews = settings.sessions.renewWithinSeconds > 0;
+                if (stack === "dev") assert.ok(issues && renews, "the dev stack issues and renews sessions, so both conditional grants are checked");
                 const sessionActions = ["dynamodb:DeleteItem", "dynamodb:GetItem", ...(issues ? ["dynamodb:PutItem"] : []), ...(renews ? ["dynamodb:UpdateItem"] : [])];
                 const document = JSON.parse(run.one(T.rolePolicy, "gateway-policy").inputs.policy);
                 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);

@@ -191,7 +191,7 @@ function withoutSessionHeaders(answer: Result, warnings: string[]): { result: Re
     const headers: Record<string, string | number | boolean> = {};
     for (const [name, value] of Object.entries(answer.headers ?? {})) {
         const lower = name.toLowerCase();
-        if (lower === sessionHeaders.instruction) instruction = String(value);
+        if (lower === sessionHeaders.instruction) instruction = headerText(String(value));
         else if (lower === sessionHeaders.token) warnings.push(`the upstream sent ${sessionHeaders.token}; dropped (only the gateway issues tokens)`);
         else headers[name] = value;
     }
@@ -201,6 +201,23 @@ function withoutSessionHeaders(answer: Result, warnings: string[]): { result: Re
     if (cookies.length) result.cookies = cookies;
     else delete result.cookies;
     return { result, instruction };
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A header value as the upstream wrote it. HTTP clients read header bytes as
+ * Latin-1, so JSON an upstream wrote as raw UTF-8 (Go's encoding/json, say)
+ * arrives as mojibake; read those bytes as UTF-8 when they are UTF-8.
+ * ASCII JSON with `\u` escapes (Python's json.dumps) needs none of this.
+ */
+function headerText(value: string): string {
+    if (!/[\u0080-\u00ff]/.test(value) || /[^\u0000-\u00ff]/.test(value)) return value;
+    try {
+        return strictUtf8.decode(Buffer.from(value, "latin1"));
+    } catch {
+        return value;
+    }
 }
 
 function withCookie(result: Result, cookie: string): Result {

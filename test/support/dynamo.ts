@@ -31,14 +31,14 @@ export const dynamoKinds: DynamoKind[] = ["dynamodb-local", "dynalite"];
 
 export const testCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
-export function clientFor(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number; cacheMiddleware?: boolean } = {}): DynamoDBClient {
+export function clientFor(endpoint: string, options: { maxAttempts?: number; timeoutMs?: number; connectionTimeoutMs?: number; cacheMiddleware?: boolean } = {}): DynamoDBClient {
     return new DynamoDBClient({
         endpoint,
         region: "eu-west-1",
         credentials: testCredentials,
         maxAttempts: options.maxAttempts ?? 2,
         cacheMiddleware: options.cacheMiddleware,
-        requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: 1000, throwOnRequestTimeout: true },
+        requestHandler: { requestTimeout: options.timeoutMs ?? 3000, connectionTimeout: options.connectionTimeoutMs ?? 1000, throwOnRequestTimeout: true },
     });
 }
 

@@ -254,8 +254,9 @@ export interface CountingClient {
 }
 
 /** A client whose middleware counts every operation it sends (retries count once), its middleware cached as the handler's own client's is. */
-export function countingClient(dynamo: TestDynamo): CountingClient {
-    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: 2000, cacheMiddleware: true });
+export function countingClient(dynamo: Pick<TestDynamo, "endpoint">, options: { timeoutMs?: number } = {}): CountingClient {
+    // A longer timeout covers connecting too: parallel connections to a busy test store take their time.
+    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: options.timeoutMs ?? 2000, connectionTimeoutMs: options.timeoutMs, cacheMiddleware: true });
     const counts = new Map<string, number>();
     const trace: string[] = [];
     const tables: { table: string; name: string }[] = [];
