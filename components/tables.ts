@@ -2,9 +2,13 @@
  * Tables: one DynamoDB table per table spec (the built-in rate-limits and
  * sessions tables, then `tollgate:appTables`), each with its alarms and, for
  * the rare PROVISIONED table, application autoscaling of its capacity. A table
- * with replica regions is a global table (version 2019.11.21): its replicas
- * are blocks of the one `aws.dynamodb.Table`, with an alarm on the replication
- * latency to each.
+ * with replica regions is a global table (version 2019.11.21), with an alarm on
+ * the replication latency to each replica. An on-demand table's replicas are
+ * blocks of the one `aws.dynamodb.Table`. A PROVISIONED table's are
+ * `aws.dynamodb.TableReplica` resources made after its autoscaling: DynamoDB
+ * refuses a replica of a table whose write capacity is neither on demand nor
+ * autoscaled, and replica blocks are added while the table is created, before
+ * its scaling targets and policies can exist (terraform-provider-aws#13097).
  *
  * The specs are plain data (specs/tables.ts), already validated at
  * config load; the local gateway creates its tables from the same specs.
@@ -72,6 +76,8 @@ export interface TablesArgs {
         alarm?: AlarmTransform;
         scalingTarget?: Transform<aws.appautoscaling.TargetArgs>;
         scalingPolicy?: Transform<aws.appautoscaling.PolicyArgs>;
+        /** The replicas of a PROVISIONED global table (an on-demand table's replicas are set through `table`). */
+        replica?: Transform<aws.dynamodb.TableReplicaArgs>;
     };
 }
 
@@ -145,6 +151,8 @@ export class Tables extends pulumi.ComponentResource {
     readonly alarms: Readonly<Record<string, TableAlarms>>;
     /** PROVISIONED tables only, by spec name. */
     readonly scaling: Readonly<Record<string, TableScaling>>;
+    /** The `aws.dynamodb.TableReplica`s of PROVISIONED global tables, by spec name and region. */
+    readonly replicas: Readonly<Record<string, Readonly<Record<string, aws.dynamodb.TableReplica>>>>;
     /** Spec name -> physical table name. */
     readonly names: pulumi.Output<Record<string, string>>;
     /** Spec name -> table ARN (the table in the stack's region, for a global table). */
@@ -159,6 +167,7 @@ export class Tables extends pulumi.ComponentResource {
         const specs: Record<string, TableSpec> = {};
         const alarms: Record<string, TableAlarms> = {};
         const scaling: Record<string, TableScaling> = {};
+        const replicas: Record<string, Record<string, aws.dynamodb.TableReplica>> = {};
         const replicaRegions: Record<string, string[]> = {};
 
         for (const spec of settings.specs) {
@@ -168,13 +177,17 @@ export class Tables extends pulumi.ComponentResource {
             specs[spec.name] = spec;
             replicaRegions[spec.name] = replicaRegionsOf(spec, settings.replicaRegions);
             alarms[spec.name] = this.createAlarms(role, table, replicaRegions[spec.name], settings);
-            if (spec.billingMode === "PROVISIONED") scaling[spec.name] = this.createScaling(role, spec, table, settings);
+            if (spec.billingMode === "PROVISIONED") {
+                scaling[spec.name] = this.createScaling(role, spec, table, settings);
+                if (replicaRegions[spec.name].length > 0) replicas[spec.name] = this.createReplicas(role, table, replicaRegions[spec.name], scaling[spec.name], spec, settings);
+            }
         }
 
         this.tables = tables;
         this.specs = specs;
         this.alarms = alarms;
         this.scaling = scaling;
+        this.replicas = replicas;
         this.replicaRegions = replicaRegions;
         this.names = pulumi.output(Object.fromEntries(Object.entries(tables).map(([specName, table]) => [specName, table.name])));
         this.arns = pulumi.output(Object.fromEntries(Object.entries(tables).map(([specName, table]) => [specName, table.arn])));
@@ -194,6 +207,8 @@ export class Tables extends pulumi.ComponentResource {
         // Global tables replicate through the table's stream, which must carry both images.
         const stream = replicaRegions.length > 0 ? "NEW_AND_OLD_IMAGES" : spec.stream;
         const capacity = provisioned ? { readCapacity: spec.readCapacity, writeCapacity: spec.writeCapacity } : {};
+        // A PROVISIONED table's replicas come after its autoscaling (createReplicas).
+        const inlineReplicas = provisioned ? [] : replicaRegions;
         const keySchemas = (hash: KeyAttribute, range?: KeyAttribute) => [
             { attributeName: hash.name, keyType: "HASH" },
             ...(range ? [{ attributeName: range.name, keyType: "RANGE" }] : []),
@@ -219,8 +234,8 @@ export class Tables extends pulumi.ComponentResource {
             tableClass: spec.tableClass ?? "STANDARD",
             streamEnabled: stream !== undefined,
             streamViewType: stream,
-            replicas: replicaRegions.length
-                ? replicaRegions.map((regionName) => ({
+            replicas: inlineReplicas.length
+                ? inlineReplicas.map((regionName) => ({
                       regionName,
                       pointInTimeRecovery: settings.pointInTimeRecovery,
                       kmsKeyArn: settings.kmsKeyArn ? settings.replicaKmsKeyArns[regionName] : undefined,
@@ -230,8 +245,11 @@ export class Tables extends pulumi.ComponentResource {
                 : undefined,
             tags: { ...settings.tags, ...spec.tags },
         };
-        // Autoscaling owns the capacity of a PROVISIONED table once it exists.
-        const ignoreChanges = provisioned ? ["readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity"] : [];
+        // Autoscaling owns the capacity of a PROVISIONED table once it exists, and its
+        // TableReplica resources own its replicas (which the table then reports).
+        const ignoreChanges = provisioned
+            ? ["readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity", ...(replicaRegions.length ? ["replicas"] : [])]
+            : [];
         return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges }));
     }
 
@@ -288,6 +306,43 @@ export class Tables extends pulumi.ComponentResource {
                 ]),
             ),
         };
+    }
+
+    /**
+     * The replicas of a PROVISIONED global table, one `TableReplica` per region
+     * (its resource-level `region`), each made only once every scaling policy of
+     * the table and its indexes exists, so DynamoDB finds the write capacity
+     * autoscaled (terraform-provider-aws PR #38401 makes the same dependency).
+     */
+    private createReplicas(
+        role: string,
+        table: aws.dynamodb.Table,
+        regions: readonly string[],
+        scaling: TableScaling,
+        spec: TableSpec,
+        settings: ResolvedTablesArgs,
+    ): Record<string, aws.dynamodb.TableReplica> {
+        return Object.fromEntries(
+            regions.map((region) => [
+                region,
+                new aws.dynamodb.TableReplica(
+                    ...transformed(
+                        settings.transform.replica,
+                        `${role}-replica-${region}`,
+                        {
+                            globalTableArn: table.arn,
+                            region,
+                            pointInTimeRecovery: settings.pointInTimeRecovery,
+                            kmsKeyArn: settings.kmsKeyArn ? settings.replicaKmsKeyArns[region] : undefined,
+                            deletionProtectionEnabled: settings.deletionProtection,
+                            // A TableReplica cannot propagate the table's tags: it is given them.
+                            tags: { ...settings.tags, ...spec.tags },
+                        },
+                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies] },
+                    ),
+                ),
+            ]),
+        );
     }
 
     private createScaling(role: string, spec: TableSpec, table: aws.dynamodb.Table, settings: ResolvedTablesArgs): TableScaling {

@@ -62,21 +62,33 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-encryption with requireCustomerManagedKey also refuses the AWS managed key, naming kmsKeyArn", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true } });
-        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["aws-managed-key", "defaults-only", "encryption-disabled", "replica-without-key"]);
+        assert.deepEqual(reported(evaluation, "dynamodb-encryption"), ["aws-managed-key", "defaults-only", "encryption-disabled", "replica-resource-without-key", "replica-without-key"]);
         assert.match(messageFor(evaluation, "dynamodb-encryption", "aws-managed-key"), /set serverSideEncryption\.kmsKeyArn/);
+        assert.match(
+            messageFor(evaluation, "dynamodb-encryption", "replica-resource-without-key"),
+            /DynamoDB table replica "replica-resource-without-key": the replica in us-east-1 has no customer managed key; set kmsKeyArn to a KMS key ARN in us-east-1/,
+        );
         assert.match(messageFor(evaluation, "dynamodb-encryption", "replica-without-key"), /replica in eu-central-1 has no customer managed key; set replicas\[0\]\.kmsKeyArn to a KMS key ARN in eu-central-1/);
     });
 
     it("dynamodb-point-in-time-recovery refuses a table or replica without PITR, naming the property", async () => {
         const evaluation = await evaluate("policy-dynamodb");
-        assert.deepEqual(reported(evaluation, "dynamodb-point-in-time-recovery"), ["defaults-only", "no-pitr", "replica-without-pitr"]);
+        assert.deepEqual(reported(evaluation, "dynamodb-point-in-time-recovery"), ["defaults-only", "no-pitr", "replica-resource-without-pitr", "replica-without-pitr"]);
+        assert.match(messageFor(evaluation, "dynamodb-point-in-time-recovery", "replica-resource-without-pitr"), /point-in-time recovery is off on the replica in us-west-2; set pointInTimeRecovery = true/);
         assert.match(messageFor(evaluation, "dynamodb-point-in-time-recovery", "no-pitr"), /set pointInTimeRecovery = \{ enabled: true \}/);
         assert.match(messageFor(evaluation, "dynamodb-point-in-time-recovery", "replica-without-pitr"), /replica in eu-central-1.*set replicas\[0\]\.pointInTimeRecovery = true/);
     });
 
     it("dynamodb-on-demand-billing refuses every PROVISIONED table (an unset billingMode included) unless pack config allows them", async () => {
         const evaluation = await evaluate("policy-dynamodb");
-        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-autoscaled", "provisioned-read-scaled"]);
+        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), [
+            "defaults-only",
+            "provisioned-autoscaled",
+            "provisioned-early-replica",
+            "provisioned-global",
+            "provisioned-inline-replicas",
+            "provisioned-read-scaled",
+        ]);
         assert.match(messageFor(evaluation, "dynamodb-on-demand-billing", "defaults-only"), /billingMode is unset, which means PROVISIONED.*set billingMode = "PAY_PER_REQUEST"/);
         const run = await runFixture("policy-dynamodb");
         const table = run.resources.find((r) => r.type === "aws:dynamodb/table:Table" && r.name === "defaults-only")!;
@@ -85,13 +97,28 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-on-demand-billing with allowProvisioned accepts a PROVISIONED table only with read and write autoscaling targets on the table and each index", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-on-demand-billing": { allowProvisioned: true } });
-        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-read-scaled"]);
+        assert.deepEqual(reported(evaluation, "dynamodb-on-demand-billing"), ["defaults-only", "provisioned-early-replica-replica", "provisioned-inline-replicas", "provisioned-read-scaled"]);
         const message = messageFor(evaluation, "dynamodb-on-demand-billing", "provisioned-read-scaled");
         assert.match(
             message,
             /no autoscaling target for table\/fixture-provisioned-read-scaled dynamodb:table:WriteCapacityUnits, table\/fixture-provisioned-read-scaled\/index\/ByOwner dynamodb:index:ReadCapacityUnits, table\/fixture-provisioned-read-scaled\/index\/ByOwner dynamodb:index:WriteCapacityUnits;/,
         );
         assert.doesNotMatch(message, /dynamodb:table:ReadCapacityUnits/);
+    });
+
+    it("dynamodb-on-demand-billing with allowProvisioned refuses replica blocks on a PROVISIONED table, and a TableReplica that does not wait for its write autoscaling", async () => {
+        const evaluation = await evaluate("policy-dynamodb", { "dynamodb-on-demand-billing": { allowProvisioned: true } });
+        assert.match(
+            messageFor(evaluation, "dynamodb-on-demand-billing", "provisioned-inline-replicas"),
+            /billing mode is PROVISIONED with replica blocks, which are created with the table, before its autoscaling exists, and DynamoDB refuses them .*; set the replicas as aws\.dynamodb\.TableReplica resources that dependOn the table's write-capacity scaling policies/,
+        );
+        assert.match(
+            messageFor(evaluation, "dynamodb-on-demand-billing", "provisioned-early-replica-replica"),
+            /DynamoDB table replica "provisioned-early-replica-replica": replicates the PROVISIONED table fixture-provisioned-early-replica without waiting for its write autoscaling \(table\/fixture-provisioned-early-replica dynamodb:table:WriteCapacityUnits, table\/fixture-provisioned-early-replica\/index\/ByOwner dynamodb:index:WriteCapacityUnits\), so DynamoDB may refuse it; set dependsOn/,
+        );
+        const run = await runFixture("policy-dynamodb");
+        const replica = run.resources.find((r) => r.name === "provisioned-early-replica-replica")!;
+        assert.equal(evaluation.violations.find((v) => v.resourceName === "provisioned-early-replica-replica")!.urn, replica.urn);
     });
 
     it("dynamodb-on-demand-billing is not applicable to a stack without tables", async () => {
@@ -109,7 +136,8 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-deletion-protection is advisory by default and mandatory with the prod pack config", async () => {
         const dev = await evaluate("policy-dynamodb");
-        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection", "replica-without-deletion-protection"]);
+        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection", "replica-resource-without-protection", "replica-without-deletion-protection"]);
+        assert.match(messageFor(dev, "dynamodb-deletion-protection", "replica-resource-without-protection"), /deletion protection is off on the replica in ap-southeast-2; set deletionProtectionEnabled = true/);
         assert.ok(dev.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "advisory"));
         assert.match(messageFor(dev, "dynamodb-deletion-protection", "no-deletion-protection"), /set deletionProtectionEnabled = true/);
         assert.match(
@@ -121,10 +149,11 @@ describe("policies: DynamoDB tables", function () {
         assert.ok(prod.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "mandatory"));
     });
 
-    it("reports nothing against the compliant tables, the global table with a keyed, PITR-enabled, protected replica included", async () => {
+    it("reports nothing against the compliant tables: the global table with a keyed, PITR-enabled, protected replica, and the PROVISIONED one whose TableReplica waits for its autoscaling", async () => {
         const evaluation = await evaluate("policy-dynamodb", { "dynamodb-encryption": { requireCustomerManagedKey: true }, "dynamodb-on-demand-billing": { allowProvisioned: true } });
+        const compliant = ["compliant", "provisioned-autoscaled", "global-table", "provisioned-global", "provisioned-global-replica", "replicated-by-resource"];
         assert.deepEqual(
-            evaluation.violations.filter((v) => ["compliant", "provisioned-autoscaled", "global-table"].includes(v.resourceName ?? "")),
+            evaluation.violations.filter((v) => compliant.includes(v.resourceName ?? "")),
             [],
         );
     });

@@ -12,6 +12,7 @@ import { evaluatePolicies, type Evaluation } from "../policies/offline/evaluate"
 import { fakeAccount, fakeRegion } from "../policies/offline/fakes";
 import { runProgramIsolated } from "../policies/offline/harness";
 import { iamDefaults, packEnforcementLevel, tollgatePolicies } from "../policies/rules";
+import devPackConfig from "../policies/config/dev.json";
 import prodPackConfig from "../policies/config/prod.json";
 import { backupServicePolicies } from "../components/backup";
 import { replicationLatencyAlarm } from "../components/tables";
@@ -29,6 +30,9 @@ const T = {
     role: "aws:iam/role:Role",
     attachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     provider: "pulumi:providers:aws",
+    tableReplica: "aws:dynamodb/tableReplica:TableReplica",
+    scalingTarget: "aws:appautoscaling/target:Target",
+    scalingPolicy: "aws:appautoscaling/policy:Policy",
     backup: "tollgate:backup:Backup",
 } as const;
 
@@ -273,6 +277,98 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
         // This variant is the dev stack, without deletion protection: only the key and PITR rules are in question.
         const dynamodb = evaluation.violations.filter((v) => v.policyName === "dynamodb-encryption" || v.policyName === "dynamodb-point-in-time-recovery");
         assert.deepEqual(dynamodb.map((v) => v.message), []);
+    });
+});
+
+describe("a PROVISIONED app table replicated to two regions, with a customer key, evaluated under mocks", function () {
+    const prefix = "tollgate-dev";
+    const regions = ["eu-central-1", "us-east-1"];
+    const ledger = `${prefix}-ledger`;
+    let run: StackRun;
+
+    before(async function () {
+        this.timeout(180_000);
+        run = await runStack("dev", {
+            override: {
+                "tollgate:tables": JSON.stringify({
+                    kmsKeyArn: kmsKey(fakeRegion),
+                    deletionProtection: true,
+                    replicaRegions: regions,
+                    replicaKmsKeyArns: Object.fromEntries(regions.map((region) => [region, kmsKey(region)])),
+                }),
+                "tollgate:appTables": JSON.stringify([
+                    {
+                        name: "ledger",
+                        hashKey: { name: "id", type: "S" },
+                        globalSecondaryIndexes: [{ name: "ByAccount", hashKey: { name: "account", type: "S" } }],
+                        billingMode: "PROVISIONED",
+                        readCapacity: 5,
+                        writeCapacity: 5,
+                        tags: { owner: "ledger-team" },
+                    },
+                ]),
+            },
+        });
+        assert.equal(run.error, undefined, `the program failed: ${run.error}`);
+    });
+
+    const replicasOf = (tableName: string) => run.ofType(T.tableReplica).filter((r) => r.inputs.globalTableArn === tableArn(tableName));
+
+    it("creates the table without replica blocks, streaming NEW_AND_OLD_IMAGES as a global table does", () => {
+        const table = tableNamed(run, ledger);
+        assert.equal(table.billingMode, "PROVISIONED");
+        assert.equal(table.replicas, undefined, "replica blocks are added while the table is created, before its autoscaling exists");
+        assert.deepEqual([table.streamEnabled, table.streamViewType], [true, "NEW_AND_OLD_IMAGES"]);
+    });
+
+    it("makes one TableReplica per region, in that region, with its key, point-in-time recovery, deletion protection and the table's tags", () => {
+        const replicas = replicasOf(ledger);
+        assert.deepEqual(replicas.map((r) => r.inputs.region).sort(), regions);
+        for (const replica of replicas) {
+            const region = replica.inputs.region;
+            assert.equal(replica.inputs.kmsKeyArn, kmsKey(region), region);
+            assert.equal(replica.inputs.pointInTimeRecovery, true, region);
+            assert.equal(replica.inputs.deletionProtectionEnabled, true, region);
+            assert.equal(replica.inputs.tags.owner, "ledger-team", region);
+            assert.equal(replica.inputs.tags["tollgate:environment"], "dev", region);
+            assert.equal(replica.provider, undefined, "the stack's own provider makes it, through region");
+        }
+    });
+
+    it("makes each replica only after every autoscaling target and policy of the table and its index exists", () => {
+        const scaling = [...run.ofType(T.scalingTarget), ...run.ofType(T.scalingPolicy)].filter((r) => String(r.inputs.resourceId).startsWith(`table/${ledger}`));
+        assert.deepEqual(
+            run.ofType(T.scalingPolicy)
+                .filter((p) => String(p.inputs.resourceId).startsWith(`table/${ledger}`))
+                .map((p) => `${p.inputs.resourceId} ${p.inputs.scalableDimension}`)
+                .sort(),
+            [
+                `table/${ledger} dynamodb:table:ReadCapacityUnits`,
+                `table/${ledger} dynamodb:table:WriteCapacityUnits`,
+                `table/${ledger}/index/ByAccount dynamodb:index:ReadCapacityUnits`,
+                `table/${ledger}/index/ByAccount dynamodb:index:WriteCapacityUnits`,
+            ],
+        );
+        assert.equal(scaling.length, 8);
+        for (const replica of replicasOf(ledger)) {
+            const missing = scaling.filter((r) => !replica.dependencies.includes(r.urn)).map((r) => r.name);
+            assert.deepEqual(missing, [], `the replica in ${replica.inputs.region} does not wait for them`);
+            assert.ok(replica.propertyDependencies.globalTableArn?.includes(run.where(T.table, "name", ledger).urn));
+        }
+        const order = run.resources.map((r) => r.urn);
+        const lastScaling = Math.max(...scaling.map((r) => order.indexOf(r.urn)));
+        for (const replica of replicasOf(ledger)) assert.ok(order.indexOf(replica.urn) > lastScaling, "registered before the autoscaling it depends on");
+    });
+
+    it("keeps the on-demand tables' replicas as blocks of the table, and alarms on replication latency to each region of every global table", () => {
+        assert.deepEqual(tableNamed(run, `${prefix}-sessions`).replicas.map((r: any) => r.regionName), regions);
+        assert.deepEqual(run.ofType(T.tableReplica).filter((r) => r.inputs.globalTableArn !== tableArn(ledger)), []);
+        assert.ok(regions.every((region) => latencyAlarms(run).includes(`${ledger} -> ${region}`)));
+    });
+
+    it("passes the pack with customer keys required and deletion protection mandatory, the replicas' keys, recovery and protection included", async () => {
+        const evaluation = await policyEvaluation(run, { ...devPackConfig, "dynamodb-encryption": { requireCustomerManagedKey: true }, "dynamodb-deletion-protection": "mandatory" });
+        assert.deepEqual(evaluation.violations.map((v) => `${v.policyName} ${v.resourceName}: ${v.message}`), []);
     });
 });
 

@@ -7,6 +7,7 @@
 
 const kinds: Record<string, string> = {
     "aws:dynamodb/table:Table": "DynamoDB table",
+    "aws:dynamodb/tableReplica:TableReplica": "DynamoDB table replica",
     "aws:lambda/function:Function": "Lambda function",
     "aws:lambda/permission:Permission": "Lambda permission",
     "aws:iam/role:Role": "IAM role",

@@ -5,6 +5,9 @@
  * Policies see a table's inputs, so an unset argument counts as its AWS
  * default: no `serverSideEncryption` is the AWS-owned key, no
  * `pointInTimeRecovery` is off, no `billingMode` is PROVISIONED.
+ *
+ * A replica is either a block of its table (`replicas[]`) or an
+ * `aws.dynamodb.TableReplica` of its own; the policies check both.
  */
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ResourceValidationPolicy, type StackValidationPolicy } from "@pulumi/policy";
@@ -30,63 +33,90 @@ export const dynamodbEncryption: ResourceValidationPolicy = {
             },
         },
     },
-    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
-        const requireCustomerManagedKey = args.getConfig<EncryptionConfig>().requireCustomerManagedKey === true;
-        const label = resourceLabel(args.type, args.name, table.name);
-        if (table.serverSideEncryption?.enabled !== true) {
-            reportViolation(
-                violation(
-                    label,
-                    "server-side encryption is off, so the table is encrypted only with the AWS-owned key",
-                    requireCustomerManagedKey
-                        ? "serverSideEncryption = { enabled: true, kmsKeyArn: <customer managed KMS key ARN> }"
-                        : "serverSideEncryption = { enabled: true }",
-                ),
-            );
-            return;
-        }
-        if (!requireCustomerManagedKey) return;
-        if (!table.serverSideEncryption.kmsKeyArn) {
-            reportViolation(
-                violation(label, "encrypted with the AWS managed key, but this stack requires a customer managed key", "serverSideEncryption.kmsKeyArn to a customer managed KMS key ARN", {
-                    urn: args.urn,
-                    configKey: "tollgate:tables.kmsKeyArn",
-                }),
-            );
-        }
-        (table.replicas ?? []).forEach((replica, index) => {
-            if (!replica.kmsKeyArn) {
+    validateResource: [
+        validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+            const requireCustomerManagedKey = args.getConfig<EncryptionConfig>().requireCustomerManagedKey === true;
+            const label = resourceLabel(args.type, args.name, table.name);
+            if (table.serverSideEncryption?.enabled !== true) {
                 reportViolation(
-                    violation(label, `replica in ${replica.regionName} has no customer managed key`, `replicas[${index}].kmsKeyArn to a KMS key ARN in ${replica.regionName}`, {
+                    violation(
+                        label,
+                        "server-side encryption is off, so the table is encrypted only with the AWS-owned key",
+                        requireCustomerManagedKey
+                            ? "serverSideEncryption = { enabled: true, kmsKeyArn: <customer managed KMS key ARN> }"
+                            : "serverSideEncryption = { enabled: true }",
+                    ),
+                );
+                return;
+            }
+            if (!requireCustomerManagedKey) return;
+            if (!table.serverSideEncryption.kmsKeyArn) {
+                reportViolation(
+                    violation(label, "encrypted with the AWS managed key, but this stack requires a customer managed key", "serverSideEncryption.kmsKeyArn to a customer managed KMS key ARN", {
                         urn: args.urn,
-                        configKey: `tollgate:tables.replicaKmsKeyArns.${replica.regionName}`,
+                        configKey: "tollgate:tables.kmsKeyArn",
                     }),
                 );
             }
-        });
-    }),
+            (table.replicas ?? []).forEach((replica, index) => {
+                if (!replica.kmsKeyArn) {
+                    reportViolation(
+                        violation(label, `replica in ${replica.regionName} has no customer managed key`, `replicas[${index}].kmsKeyArn to a KMS key ARN in ${replica.regionName}`, {
+                            urn: args.urn,
+                            configKey: `tollgate:tables.replicaKmsKeyArns.${replica.regionName}`,
+                        }),
+                    );
+                }
+            });
+        }),
+        validateResourceOfType(aws.dynamodb.TableReplica, (replica, args, reportViolation) => {
+            if (args.getConfig<EncryptionConfig>().requireCustomerManagedKey !== true) args.notApplicable("customer managed keys are not required");
+            if (!replica.kmsKeyArn) {
+                const region = replica.region ?? "the replica's region";
+                reportViolation(
+                    violation(resourceLabel(args.type, args.name), `the replica in ${region} has no customer managed key`, `kmsKeyArn to a KMS key ARN in ${region}`, {
+                        urn: args.urn,
+                        configKey: `tollgate:tables.replicaKmsKeyArns.${region}`,
+                    }),
+                );
+            }
+        }),
+    ],
 };
 
 export const dynamodbPointInTimeRecovery: ResourceValidationPolicy = {
     name: "dynamodb-point-in-time-recovery",
     description: "DynamoDB tables (and their replicas) have point-in-time recovery enabled, so a bad write can be rolled back.",
     enforcementLevel: "mandatory",
-    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
-        const label = resourceLabel(args.type, args.name, table.name);
-        if (table.pointInTimeRecovery?.enabled !== true) {
-            reportViolation(violation(label, "point-in-time recovery is off", "pointInTimeRecovery = { enabled: true }", { urn: args.urn, configKey: "tollgate:tables.pointInTimeRecovery: true" }));
-        }
-        (table.replicas ?? []).forEach((replica, index) => {
+    validateResource: [
+        validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+            const label = resourceLabel(args.type, args.name, table.name);
+            if (table.pointInTimeRecovery?.enabled !== true) {
+                reportViolation(violation(label, "point-in-time recovery is off", "pointInTimeRecovery = { enabled: true }", { urn: args.urn, configKey: "tollgate:tables.pointInTimeRecovery: true" }));
+            }
+            (table.replicas ?? []).forEach((replica, index) => {
+                if (replica.pointInTimeRecovery !== true) {
+                    reportViolation(
+                        violation(label, `point-in-time recovery is off on the replica in ${replica.regionName}`, `replicas[${index}].pointInTimeRecovery = true`, {
+                            urn: args.urn,
+                            configKey: "tollgate:tables.pointInTimeRecovery: true",
+                        }),
+                    );
+                }
+            });
+        }),
+        // A TableReplica's pointInTimeRecovery defaults to false.
+        validateResourceOfType(aws.dynamodb.TableReplica, (replica, args, reportViolation) => {
             if (replica.pointInTimeRecovery !== true) {
                 reportViolation(
-                    violation(label, `point-in-time recovery is off on the replica in ${replica.regionName}`, `replicas[${index}].pointInTimeRecovery = true`, {
+                    violation(resourceLabel(args.type, args.name), `point-in-time recovery is off on the replica in ${replica.region ?? "its region"}`, "pointInTimeRecovery = true", {
                         urn: args.urn,
                         configKey: "tollgate:tables.pointInTimeRecovery: true",
                     }),
                 );
             }
-        });
-    }),
+        }),
+    ],
 };
 
 /** Pack config of `dynamodb-on-demand-billing`. */
@@ -106,7 +136,7 @@ export const indexScalableDimensions = ["dynamodb:index:ReadCapacityUnits", "dyn
 export const dynamodbOnDemandBilling: StackValidationPolicy = {
     name: "dynamodb-on-demand-billing",
     description:
-        "DynamoDB tables use on-demand (PAY_PER_REQUEST) billing; a PROVISIONED table passes only where pack config allows it and the stack registers autoscaling targets for the read and write capacity of the table and each of its global secondary indexes.",
+        "DynamoDB tables use on-demand (PAY_PER_REQUEST) billing; a PROVISIONED table passes only where pack config allows it and the stack registers autoscaling targets for the read and write capacity of the table and each of its global secondary indexes, and its replicas (TableReplica resources, not replica blocks) wait for its write-capacity scaling policies.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -160,6 +190,38 @@ export const dynamodbOnDemandBilling: StackValidationPolicy = {
                     resource.urn,
                 );
             }
+            // DynamoDB refuses a replica of a table whose write capacity is neither on demand nor
+            // autoscaled; replica blocks are added while the table is created, before its scaling exists.
+            if ((table.replicas ?? []).length > 0) {
+                reportViolation(
+                    violation(
+                        label,
+                        `${mode} with replica blocks, which are created with the table, before its autoscaling exists, and DynamoDB refuses them ("Table write capacity should either be Pay-Per-Request or AutoScaled")`,
+                        "the replicas as aws.dynamodb.TableReplica resources that dependOn the table's write-capacity scaling policies, and ignoreChanges: [\"replicas\"] on the table",
+                    ),
+                    resource.urn,
+                );
+            }
+            const writeScaling = needed.filter((need) => need.dimension.endsWith(":WriteCapacityUnits"));
+            for (const replicaResource of args.resources.filter((candidate) => candidate.isType(aws.dynamodb.TableReplica))) {
+                const replica = replicaResource.asType(aws.dynamodb.TableReplica)!;
+                if (!table.arn || replica.globalTableArn !== table.arn) continue;
+                const awaited = replicaResource.dependencies.flatMap((dependency) => {
+                    const policy = dependency.asType(aws.appautoscaling.Policy);
+                    return policy ? [`${policy.resourceId} ${policy.scalableDimension}`] : [];
+                });
+                const notAwaited = writeScaling.filter((need) => !awaited.includes(`${need.resourceId} ${need.dimension}`));
+                if (notAwaited.length > 0) {
+                    reportViolation(
+                        violation(
+                            resourceLabel(replicaResource.type, replicaResource.name),
+                            `replicates the ${billingMode} table ${tableName} without waiting for its write autoscaling (${notAwaited.map((need) => `${need.resourceId} ${need.dimension}`).join(", ")}), so DynamoDB may refuse it`,
+                            "dependsOn to the aws.appautoscaling.Policy of each of those",
+                        ),
+                        replicaResource.urn,
+                    );
+                }
+            }
         }
     },
 };
@@ -207,21 +269,33 @@ export const dynamodbDeletionProtection: ResourceValidationPolicy = {
     description:
         "DynamoDB tables, and each replica of a global table, have deletion protection enabled, so a replacement, a dropped replica or `pulumi destroy` cannot drop their data (advisory unless pack config makes it mandatory).",
     enforcementLevel: "advisory",
-    validateResource: validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
-        const label = resourceLabel(args.type, args.name, table.name);
-        if (table.deletionProtectionEnabled !== true) {
-            reportViolation(violation(label, "deletion protection is off", "deletionProtectionEnabled = true", { urn: args.urn, configKey: "tollgate:tables.deletionProtection: true" }));
-        }
-        // Each replica is a table of its own in its region, protected (or not) on its own.
-        (table.replicas ?? []).forEach((replica, index) => {
+    validateResource: [
+        validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+            const label = resourceLabel(args.type, args.name, table.name);
+            if (table.deletionProtectionEnabled !== true) {
+                reportViolation(violation(label, "deletion protection is off", "deletionProtectionEnabled = true", { urn: args.urn, configKey: "tollgate:tables.deletionProtection: true" }));
+            }
+            // Each replica is a table of its own in its region, protected (or not) on its own.
+            (table.replicas ?? []).forEach((replica, index) => {
+                if (replica.deletionProtectionEnabled !== true) {
+                    reportViolation(
+                        violation(label, `deletion protection is off on the replica in ${replica.regionName}`, `replicas[${index}].deletionProtectionEnabled = true`, {
+                            urn: args.urn,
+                            configKey: "tollgate:tables.deletionProtection: true",
+                        }),
+                    );
+                }
+            });
+        }),
+        validateResourceOfType(aws.dynamodb.TableReplica, (replica, args, reportViolation) => {
             if (replica.deletionProtectionEnabled !== true) {
                 reportViolation(
-                    violation(label, `deletion protection is off on the replica in ${replica.regionName}`, `replicas[${index}].deletionProtectionEnabled = true`, {
+                    violation(resourceLabel(args.type, args.name), `deletion protection is off on the replica in ${replica.region ?? "its region"}`, "deletionProtectionEnabled = true", {
                         urn: args.urn,
                         configKey: "tollgate:tables.deletionProtection: true",
                     }),
                 );
             }
-        });
-    }),
+        }),
+    ],
 };
