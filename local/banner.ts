@@ -39,7 +39,8 @@ export function readyLine(url: string, elapsedMs: number): string {
 
 export function describeRateLimit(route: LocalRoute): string {
     const policy = route.rateLimit;
-    return `${policy.limit}/${policy.windowSeconds}s ${policy.algorithm} by ${policy.by}${route.defaultRateLimit ? " (default)" : ""}`;
+    const shared = route.defaultRateLimit ? " (default)" : "bucket" in policy && policy.bucket !== undefined ? ` (bucket ${policy.bucket})` : "";
+    return `${policy.limit}/${policy.windowSeconds}s ${policy.algorithm} by ${policy.by}${shared}`;
 }
 
 function routeTable(routes: LocalRoute[]): string[] {

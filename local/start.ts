@@ -13,7 +13,7 @@ import { type RuntimeSettings } from "../runtime/settings";
 import { capturedSettings } from "../specs/lambda";
 import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
-import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "../specs/routes";
+import { isLoopbackUpstream, type RateLimitPolicy, type RouteRateLimit, type RouteSpec } from "../specs/routes";
 import { startEchoUpstream, type EchoUpstream } from "./echo";
 import { startLoginUpstream, type LoginUpstream } from "./login";
 import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
@@ -32,7 +32,7 @@ export interface LocalRoute {
     pathPrefix: string;
     auth: RouteSpec["auth"];
     permissions: string[];
-    rateLimit: RateLimitPolicy;
+    rateLimit: RouteRateLimit;
     /** True when the route has no limit of its own and `tollgate:defaultRateLimit` applies. */
     defaultRateLimit: boolean;
     upstream: string;

@@ -30,7 +30,7 @@ import { authorizationCredentials, presentedSessionTokens, readCredential, type 
 import { live, ready } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
-import { rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
+import { counterScope, rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
@@ -115,8 +115,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
 
         const credential = readCredential(route.auth, request);
-        const policy = route.rateLimit ?? settings.defaultRateLimit;
-        const admission = await admit({ route, policy, request, credential, sessions, jwt, limiter });
+        const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), request, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
             route: route.name,

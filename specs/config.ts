@@ -124,6 +124,12 @@ export const rateLimitPolicySchema = z.strictObject({
     algorithm: z.enum(["fixed", "sliding"]).default("fixed"),
 });
 
+/** A route's own limit: the default's fields, and a bucket it may share with other routes. */
+const routeRateLimitSchema = rateLimitPolicySchema.extend({
+    /** Routes naming the same bucket share one counter (and must give the same limit, window, algorithm and key). */
+    bucket: name.optional(),
+});
+
 const upstreamUrl = z.string().refine((value) => {
     try {
         const url = new URL(value);
@@ -141,7 +147,7 @@ const routeSchema = z.strictObject({
     upstream: upstreamUrl,
     auth: z.enum(["none", "session", "jwt", "any"]).default("session"),
     permissions: z.array(z.string().min(1)).default([]),
-    rateLimit: rateLimitPolicySchema.optional(),
+    rateLimit: routeRateLimitSchema.optional(),
     sessions: z
         .strictObject({
             issue: z.boolean().default(false),
@@ -702,6 +708,33 @@ function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[])
         }
         names.add(route.name);
         prefixes.add(route.pathPrefix);
+    });
+    checkBuckets(routes, problems);
+}
+
+/** The routes of a bucket share one counter, so they must agree on what it counts and allows. */
+function checkBuckets(routes: z.output<typeof routeSchema>[], problems: string[]) {
+    const first = new Map<string, { index: number; policy: z.output<typeof routeRateLimitSchema> }>();
+    routes.forEach((route, i) => {
+        const policy = route.rateLimit;
+        if (policy?.bucket === undefined) return;
+        const at = `${configNamespace}:routes[${i}].rateLimit`;
+        if (policy.by === "route") {
+            problems.push(`${at}.bucket: by 'route' counts each route on its own, so it cannot share bucket '${policy.bucket}'; use by 'ip' or 'user'`);
+            return;
+        }
+        const earlier = first.get(policy.bucket);
+        if (!earlier) {
+            first.set(policy.bucket, { index: i, policy });
+            return;
+        }
+        for (const field of ["limit", "windowSeconds", "algorithm", "by"] as const) {
+            if (policy[field] !== earlier.policy[field]) {
+                problems.push(
+                    `${at}.${field}: ${JSON.stringify(policy[field])} differs from route '${routes[earlier.index].name}', which shares bucket '${policy.bucket}' with ${JSON.stringify(earlier.policy[field])}; routes of a bucket give the same ${field}`,
+                );
+            }
+        }
     });
 }
 

@@ -19,6 +19,11 @@ export interface RateLimitPolicy {
     algorithm: RateLimitAlgorithm;
 }
 
+export interface RouteRateLimit extends RateLimitPolicy {
+    /** A counter shared by every route naming this bucket (they all give the same policy); unset: the route's own counter. */
+    bucket?: string;
+}
+
 export interface RouteSpec {
     /** Unique name; used in rate-limit keys, metrics and the `RateLimit-Policy` header. */
     name: string;
@@ -29,8 +34,8 @@ export interface RouteSpec {
     auth: AuthMode;
     /** Permissions the caller must hold, all of them. */
     permissions: string[];
-    /** The route's own limit; `undefined` means `tollgate:defaultRateLimit`. */
-    rateLimit?: RateLimitPolicy;
+    /** The route's own limit, counting its own requests (or its bucket's); `undefined` means `tollgate:defaultRateLimit`'s shared counter. */
+    rateLimit?: RouteRateLimit;
     /** Whether the upstream may issue or end sessions with `x-gateway-session`; unset: neither. */
     sessions?: RouteSessions;
     /**

@@ -322,7 +322,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             new QueryCommand({
                 TableName: environment[environmentNames.rateLimitTable],
                 KeyConditionExpression: "limiter_key = :key",
-                ExpressionAttributeValues: { ":key": `ip:${ip}` },
+                ExpressionAttributeValues: { ":key": `ip:${ip}:route:quota` },
                 ConsistentRead: true,
             }),
         );

@@ -9,7 +9,7 @@
 import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as path from "node:path";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
 import { parseOptions } from "../local/options";
 import { startLocal, type CreateHandler, type LocalGateway } from "../local/start";
@@ -61,6 +61,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
     let upstream: RecordingUpstream;
     let gateway: LocalGateway;
     let sessions: Sessions;
+    let documents: DynamoDBDocumentClient;
     let destroyClient: () => void;
 
     before(async function () {
@@ -76,7 +77,8 @@ describe("the trust boundary, against the local gateway and a recording upstream
         gateway = await startLocal(options, stack, createHandler);
         const client = clientFor(gateway.store.endpoint);
         destroyClient = () => client.destroy();
-        sessions = createSessions({ dynamo: DynamoDBDocumentClient.from(client), tableName: gateway.settings.tables.sessions });
+        documents = DynamoDBDocumentClient.from(client);
+        sessions = createSessions({ dynamo: client, tableName: gateway.settings.tables.sessions });
     });
     after(async () => {
         destroyClient?.();
@@ -278,6 +280,47 @@ describe("the trust boundary, against the local gateway and a recording upstream
             assert.equal(atLimit.status, 200);
             assert.equal(atLimit.body.length, 4_500_000);
             assert.equal(over.status, 502);
+        });
+    });
+
+    describe("per-route counters", function () {
+        /** The counters stored for one client address, by limiter_key. */
+        async function countersOf(ip: string): Promise<Record<string, number>> {
+            const { Items = [] } = await documents.send(new ScanCommand({ TableName: gateway.settings.tables.rateLimits, ConsistentRead: true }));
+            return Object.fromEntries(Items.filter((item) => String(item.limiter_key).startsWith(`ip:${ip}`)).map((item) => [item.limiter_key, item.request_count]));
+        }
+
+        /** The gateway counts in real 60 s windows: start a counting test with at least 10 s of its window left. */
+        async function clearOfWindowEdge(): Promise<void> {
+            const intoWindow = Date.now() % 60_000;
+            if (intoWindow > 50_000) await new Promise((resolve) => setTimeout(resolve, 60_000 - intoWindow + 100));
+        }
+
+        it("counts a route's own limit against that route's requests only: five products leave /login its five", async function () {
+            this.timeout(30_000);
+            await clearOfWindowEdge();
+            // given a client that browsed five products (limit 100 a minute)
+            for (let i = 0; i < 5; i++) assert.equal((await send(`/products/${i}`)).status, 200);
+            // when it logs in (limit 5 a minute) six times
+            const logins = [];
+            for (let i = 0; i < 6; i++) logins.push(await send("/login", [], { method: "POST" }));
+            // then the first five logins are admitted, each counted on the login counter
+            assert.deepEqual(logins.map((answer) => answer.status), [200, 200, 200, 200, 200, 429]);
+            assert.match(String(logins[0].headers.ratelimit), /^"login";r=4;t=\d+$/);
+            const counters = await countersOf("127.0.0.1");
+            assert.equal(counters["ip:127.0.0.1:route:products"], 5);
+            assert.equal(counters["ip:127.0.0.1:route:login"], 5);
+        });
+
+        it("shares a bucket's counter between its routes, under the bucket's name", async function () {
+            this.timeout(30_000);
+            await clearOfWindowEdge();
+            const answers = [await send("/signup", [], { method: "POST" }), await send("/reset", [], { method: "POST" }), await send("/signup", [], { method: "POST" }), await send("/reset", [], { method: "POST" })];
+
+            assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 200, 429]);
+            assert.equal(answers[0].headers["ratelimit-policy"], '"account-forms";q=3;w=60');
+            assert.match(String(answers[2].headers.ratelimit), /^"account-forms";r=0;/);
+            assert.equal((await countersOf("127.0.0.1"))["ip:127.0.0.1:bucket:account-forms"], 3);
         });
     });
 

@@ -46,6 +46,16 @@ const badConfigs: { title: string; config: Record<string, string>; names: string
         names: "tollgate:jwt.audience: required because routes 'orders', 'admin' accept JWTs",
     },
     {
+        title: "routes sharing a bucket with different limits",
+        config: devConfigWith({
+            "tollgate:routes": [
+                { name: "signup", pathPrefix: "/signup", upstream: "https://accounts.example.com", auth: "none", rateLimit: { by: "ip", limit: 3, windowSeconds: 60, bucket: "forms" } },
+                { name: "reset", pathPrefix: "/reset", upstream: "https://accounts.example.com", auth: "none", rateLimit: { by: "ip", limit: 5, windowSeconds: 60, bucket: "forms" } },
+            ],
+        }),
+        names: "tollgate:routes[reset].rateLimit.limit: 5 differs from route 'signup', which shares bucket 'forms' with 3",
+    },
+    {
         title: "a table class other than STANDARD or STANDARD_INFREQUENT_ACCESS",
         config: devConfigWith({ "tollgate:appTables": appTable({ tableClass: "GLACIER" }) }),
         names: "tollgate:appTables[catalogue].tableClass: must be one of STANDARD, STANDARD_INFREQUENT_ACCESS, got 'GLACIER'",

@@ -156,9 +156,9 @@ for (const kind of dynamoKinds) {
                 const second = await handler(event({ path: "/mine", headers: bearer(token) }));
                 // then both are sent at once
                 assert.deepEqual(suite.counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"]);
-                // and both requests were charged to one counter, user:u-6
+                // and both requests were charged to one counter, the user's on this route: user:u-6:route:mine
                 assert.deepEqual([first.headers!.ratelimit, second.headers!.ratelimit], ['"mine";r=99;t=60', '"mine";r=98;t=60']);
-                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-6", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-6:route:mine", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
                 assert.equal(counter.Item?.request_count, 2);
             });
 

@@ -105,7 +105,7 @@ for (const kind of dynamoKinds) {
             assert.equal(entry.status, 200);
             assert.equal(entry.decision, "admitted");
             assert.equal(typeof entry.latency_ms, "number");
-            assert.equal(entry.limiter_key_hash, createHash("sha256").update("ip:192.0.2.44").digest("hex").slice(0, 16));
+            assert.equal(entry.limiter_key_hash, createHash("sha256").update("ip:192.0.2.44:route:open").digest("hex").slice(0, 16));
             assert.ok(!lines.join("\n").includes("192.0.2.44"), "the client IP is not logged");
             assert.equal(entry.level, "INFO");
             assert.equal(entry.method, "GET");

@@ -48,7 +48,7 @@ for (const kind of dynamoKinds) {
             assert.equal(results.filter((r) => r.statusCode === 200).length, 10);
             assert.equal(results.filter((r) => r.statusCode === 429).length, 40);
             assert.equal(suite.upstream.requests.length, 10);
-            const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "ip:198.51.100.7", window_start: windowStart() }, ConsistentRead: true }));
+            const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "ip:198.51.100.7:route:orders", window_start: windowStart() }, ConsistentRead: true }));
             assert.equal(counter.Item?.request_count, 10);
         });
 
@@ -57,8 +57,8 @@ for (const kind of dynamoKinds) {
             suite.clock.advance(7_500);
             await gateway(fixed10)(event({ path: "/orders" }));
             // then
-            const { Items } = await suite.dynamo.doc.send(new QueryCommand({ TableName: suite.tables.rateLimits, KeyConditionExpression: "limiter_key = :k", ExpressionAttributeValues: { ":k": "ip:198.51.100.7" } }));
-            assert.deepEqual(Items, [{ limiter_key: "ip:198.51.100.7", window_start: windowStart(), request_count: 1, last_updated: suite.clock.seconds, expires_at: windowStart() + 2 * windowSeconds }]);
+            const { Items } = await suite.dynamo.doc.send(new QueryCommand({ TableName: suite.tables.rateLimits, KeyConditionExpression: "limiter_key = :k", ExpressionAttributeValues: { ":k": "ip:198.51.100.7:route:orders" } }));
+            assert.deepEqual(Items, [{ limiter_key: "ip:198.51.100.7:route:orders", window_start: windowStart(), request_count: 1, last_updated: suite.clock.seconds, expires_at: windowStart() + 2 * windowSeconds }]);
         });
 
         it("charges one UpdateItem per admitted request, and refuses a refused key from memory until its window ends", async () => {

@@ -24,13 +24,13 @@
  * failed closed (503) > limited (429) > no valid credential (401) > missing
  * permission (403) > admitted.
  */
-import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
+import type { RouteSpec } from "../../specs/routes";
 import type { Identity, Verification } from "../auth/identity";
 import type { JwtVerifier } from "../auth/jwt";
 import type { SessionAuthenticator, SessionVerification } from "../auth/sessionAuth";
 import type { Session } from "../stores/sessionStore";
 import { holdsPermissions, type Credential } from "./authenticate";
-import { limiterKeyFor, type RateLimitDecision, type RateLimiter } from "./rateLimit";
+import { limiterKeyFor, type CounterScope, type RateLimitDecision, type RateLimiter } from "./rateLimit";
 import type { GatewayRequest } from "./request";
 
 export type AdmissionStatus =
@@ -53,7 +53,8 @@ export interface Admission {
 
 export interface AdmitContext {
     route: RouteSpec;
-    policy: RateLimitPolicy;
+    /** The counter the route's requests are charged to, and its policy. */
+    scope: CounterScope;
     request: GatewayRequest;
     credential: Credential;
     sessions: SessionAuthenticator;
@@ -62,10 +63,11 @@ export interface AdmitContext {
 }
 
 export async function admit(context: AdmitContext): Promise<Admission> {
-    const { route, policy, request, credential, limiter } = context;
-    const keyFor = (userId: string | undefined) => limiterKeyFor(policy, route.name, userId, request.sourceIp);
-    const check = (key: string) => limiter.check(key, policy, route.name);
-    const refusedLocally = (key: string) => limiter.refusedLocally(key, policy, route.name);
+    const { route, scope, request, credential, limiter } = context;
+    const policy = scope.policy;
+    const keyFor = (userId: string | undefined) => limiterKeyFor(scope, userId, request.sourceIp);
+    const check = (key: string) => limiter.check(key, policy, scope.name);
+    const refusedLocally = (key: string) => limiter.refusedLocally(key, policy, scope.name);
 
     if (credential.kind === "missing") return { status: "missing-credential" };
 

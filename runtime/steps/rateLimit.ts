@@ -15,7 +15,7 @@
  * conditional UpdateItem whose limit is the part of the window's budget the
  * previous window has not used up: `floor(limit - previous * weight)`.
  */
-import type { RateLimitPolicy } from "../../specs/routes";
+import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import { ExpiringCache } from "../expiringCache";
 import type { RateLimitStore } from "../stores/rateLimitStore";
 
@@ -39,19 +39,37 @@ export interface RateLimitDecision {
 }
 
 /**
- * The counter a request is charged to: `ip:<ip>`, `user:<id>` or
- * `user:<id>:route:<name>`; without a user, `user` falls back to `ip:<ip>`
- * and `route` to `ip:<ip>:route:<name>`.
+ * Which requests share a counter, and under what name the `RateLimit-Policy`
+ * header shows it. A route's own `rateLimit` counts that route's requests
+ * only; a `rateLimit.bucket` counts the requests of every route naming it;
+ * routes without a limit of their own share `tollgate:defaultRateLimit`'s.
  */
-export function limiterKeyFor(policy: RateLimitPolicy, routeName: string, userId: string | undefined, sourceIp: string): string {
-    switch (policy.by) {
-        case "ip":
-            return `ip:${sourceIp}`;
-        case "user":
-            return userId !== undefined ? `user:${userId}` : `ip:${sourceIp}`;
-        case "route":
-            return userId !== undefined ? `user:${userId}:route:${routeName}` : `ip:${sourceIp}:route:${routeName}`;
-    }
+export interface CounterScope {
+    policy: RateLimitPolicy;
+    /** Appended to the caller part of the key: `""`, `:route:<name>` or `:bucket:<name>`. */
+    suffix: string;
+    /** The route's name, or the bucket's. */
+    name: string;
+}
+
+export function counterScope(route: Pick<RouteSpec, "name" | "rateLimit">, defaultPolicy: RateLimitPolicy): CounterScope {
+    const own = route.rateLimit;
+    if (!own) return { policy: defaultPolicy, suffix: defaultPolicy.by === "route" ? `:route:${route.name}` : "", name: route.name };
+    if (own.bucket !== undefined) return { policy: own, suffix: `:bucket:${own.bucket}`, name: own.bucket };
+    return { policy: own, suffix: `:route:${route.name}`, name: route.name };
+}
+
+/**
+ * The counter a request is charged to (the stored `limiter_key`): the caller,
+ * `user:<id>` when the policy keys on users and the request has one, else
+ * `ip:<ip>`, followed by the scope: `ip:<ip>` and `user:<id>` for the default
+ * policy's shared counter, `ip:<ip>:route:<name>` and `user:<id>:route:<name>`
+ * for a route's own limit (and for `by: route` under the default policy),
+ * `ip:<ip>:bucket:<name>` and `user:<id>:bucket:<name>` for a bucket.
+ */
+export function limiterKeyFor(scope: CounterScope, userId: string | undefined, sourceIp: string): string {
+    const caller = scope.policy.by !== "ip" && userId !== undefined ? `user:${userId}` : `ip:${sourceIp}`;
+    return `${caller}${scope.suffix}`;
 }
 
 /** The IETF httpapi RateLimit headers (draft-ietf-httpapi-ratelimit-headers), and Retry-After on refusals. */

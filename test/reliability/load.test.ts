@@ -62,9 +62,9 @@ describe("reliability: load through the local gateway", function () {
         const tokens = new Map<string, string>();
         for (const user of users) tokens.set(user, (await sessions.create({ userId: user })).token);
         const keyed: KeyedRequest[] = [
-            { route: "catalog", limiterKey: "ip:127.0.0.1", path: "/catalog/items?page=2", headers: {} },
+            { route: "catalog", limiterKey: "ip:127.0.0.1:route:catalog", path: "/catalog/items?page=2", headers: {} },
             { route: "search", limiterKey: "ip:127.0.0.1:route:search", path: "/search/q?text=tea", headers: {} },
-            ...users.map((user) => ({ route: "account", limiterKey: `user:${user}`, path: "/account/me", headers: { authorization: `Bearer ${tokens.get(user)}` } })),
+            ...users.map((user) => ({ route: "account", limiterKey: `user:${user}:route:account`, path: "/account/me", headers: { authorization: `Bearer ${tokens.get(user)}` } })),
             ...users.map((user) => ({ route: "orders", limiterKey: `user:${user}:route:orders`, path: "/orders/recent", headers: { cookie: `session=${tokens.get(user)}` } })),
         ];
         const seen = keyed.map(() => new Map<number, number>());
