@@ -7,7 +7,6 @@
  * sessions kept across a restart when the data is on disk.
  */
 import * as assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as net from "node:net";
@@ -18,6 +17,7 @@ import type { EchoReport } from "../local/echo";
 import { createSessions } from "../runtime/sessions";
 import { clientFor } from "./support/dynamo";
 import { freePort, listenOnLoopback } from "./support/loopback";
+import { runCli, shell, startCli as startNpmStart, stop, type RunningCli } from "./support/npmStart";
 
 const projectDir = path.resolve(__dirname, "..");
 const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.local-test.yaml");
@@ -36,49 +36,8 @@ function signJwt(secret: string, claims: Record<string, unknown>): Promise<strin
         .sign(new TextEncoder().encode(secret));
 }
 
-interface RunningCli {
-    child: ChildProcess;
-    url: string;
-    dynamoPort: number;
-    output: () => string;
-    exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Runs `npm start`'s command line; resolves when it exits (`ready: false`) or prints its ready line. */
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}) {
-    const child = spawn(process.execPath, ["--import", "tsx", "local/main.ts", ...args], {
-        cwd: projectDir,
-        env: { ...process.env, TOLLGATE_JWT_SECRET: "", ...env },
-        stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (chunk) => (stdout += chunk));
-    child.stderr!.on("data", (chunk) => (stderr += chunk));
-    const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-    const ready = new Promise<string | undefined>((resolve) => {
-        child.stdout!.on("data", () => {
-            const match = /ready on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-            if (match) resolve(match[1]);
-        });
-        exit.then(() => resolve(undefined));
-    });
-    return { child, exit, ready, stdout: () => stdout, stderr: () => stderr };
-}
-
-async function startCli(extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<RunningCli> {
-    const dynamoPort = await freePort();
-    const port = await freePort();
-    const run = runCli(["--config", stackFile, "--port", String(port), ...extraArgs], { DYNAMODB_PORT: String(dynamoPort), ...env });
-    const url = await run.ready;
-    if (!url) assert.fail(`npm start did not become ready:\n${run.stdout()}\n${run.stderr()}`);
-    return { child: run.child, url, dynamoPort, exit: run.exit, output: () => run.stdout() + run.stderr() };
-}
-
-async function stop(cli: RunningCli): Promise<number | null> {
-    if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill("SIGINT");
-    return (await cli.exit).code;
-}
+/** `npm start` with the test stack file and `extraArgs`, on free ports. */
+const startCli = (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}) => startNpmStart(["--config", stackFile, ...extraArgs], env);
 
 /** A session created straight in the running gateway's store, as the sessions command does. */
 async function createSession(dynamoPort: number, userId: string, permissions: string[] = []): Promise<string> {
@@ -89,18 +48,6 @@ async function createSession(dynamoPort: number, userId: string, permissions: st
     } finally {
         client.destroy();
     }
-}
-
-/** Runs a command line in a POSIX shell in the project, as a developer pasting it would; resolves its stdout. */
-function shell(commandLine: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-        const child = spawn("/bin/sh", ["-c", commandLine], { cwd: projectDir, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (chunk) => (stdout += chunk));
-        child.stderr.on("data", (chunk) => (stderr += chunk));
-        child.once("exit", (code) => (code === 0 ? resolve(stdout) : reject(new Error(`'${commandLine}' exited ${code}: ${stderr}`))));
-    });
 }
 
 function portIsFree(port: number): Promise<boolean> {

@@ -7,7 +7,13 @@
  * - session: `users` (auth session, sliding, by user), 10 users at the same
  *   rate, with `sessionCacheSeconds` 0 and 10;
  * - flood: one client that has used up its `products` limit sends 1,000 more
- *   requests, 25 at a time, within the same second: operations per refusal.
+ *   requests, 25 at a time, within the same second: operations per refusal;
+ * - sessions through the gateway, on an issuing `/auth` and a revoking
+ *   `/auth/logout` route beside the prod routes (the built-in login upstream
+ *   behind them, a fixed limit by ip): per login, per logout, per logout of
+ *   every session of a user (5 each), and per request whose session is due
+ *   for renewal (`renewWithinSeconds` 3600, a day's session with half an hour
+ *   left, on the prod `users` route); 200 of each.
  *
  * The same runs give what the cost model needs from the handler itself: its
  * wall time per request (in this process, DynamoDB and the upstream on
@@ -15,6 +21,8 @@
  */
 import { performance } from "node:perf_hooks";
 import type { Handler } from "../../runtime/handler";
+import type { RouteSpec } from "../../specs/routes";
+import { startLoginUpstream, type LoginUpstream } from "../../local/login";
 import { gatewayEvent, SimulatedClock, startRig, type Rig } from "../support/inProcess";
 import { mean, percentile, round } from "../support/stats";
 
@@ -40,6 +48,14 @@ export interface DynamoOpsResult {
     session_nocache: OpsPerRequest;
     session_cache10: OpsPerRequest;
     flood: { ops_per_refused: number; requests: number; refused: number; operations: number; concurrency: number };
+    /** A login through an issuing route: the route's counter and the new session. */
+    login: OpsPerRequest;
+    /** `{"revoke": "current"}`: the session read, the route's counter, the delete. */
+    logout: OpsPerRequest;
+    /** `{"revoke": "all"}` for a user with `sessions_per_user` sessions, per logout. */
+    logout_all: OpsPerRequest & { sessions_per_user: number };
+    /** A request whose session is due for renewal: the usual read and counter, and the renewal's conditional write. */
+    renewed: OpsPerRequest;
     handler: { anonymous: HandlerCost; session_cache10: HandlerCost };
     workload: string;
 }
@@ -123,15 +139,93 @@ export async function measureDynamoOps(): Promise<DynamoOpsResult> {
         const floodCounts = rig.dynamo.counts();
         const floodOperations = floodCounts.reads + floodCounts.writes;
 
+        const lifecycle = await sessionLifecycle(rig);
+
         return {
+            ...lifecycle,
             anonymous: anonymous.ops,
             session_nocache: sessionNoCache.ops,
             session_cache10: sessionCache10.ops,
             flood: { ops_per_refused: round(floodOperations / Math.max(refused, 1), 4), requests: floodRequests, refused, operations: floodOperations, concurrency },
             handler: { anonymous: anonymous.cost, session_cache10: sessionCache10.cost },
-            workload: `${clients} clients x 1 request/s for ${steadyRequests / clients} simulated seconds; flood of ${floodRequests} from one client at its limit, ${concurrency} in flight`,
+            workload: `${clients} clients x 1 request/s for ${steadyRequests / clients} simulated seconds; flood of ${floodRequests} from one client at its limit, ${concurrency} in flight; ${lifecycleRuns} logins, logouts, logouts of 5 sessions and renewed requests`,
         };
     } finally {
         await rig.close();
+    }
+}
+
+const lifecycleRuns = 200;
+const sessionsPerUser = 5;
+
+/** Operations per request of `run`, which sends `requests` requests and throws on any answer it did not expect. */
+async function opsOf(rig: Rig, requests: number, run: () => Promise<void>): Promise<OpsPerRequest> {
+    rig.dynamo.reset();
+    await run();
+    const counts = rig.dynamo.counts();
+    return { writes_per_req: round(counts.writes / requests, 3), reads_per_req: round(counts.reads / requests, 3) };
+}
+
+function expect(result: { statusCode?: number; body?: string }, status: number, what: string): void {
+    if (result.statusCode !== status) throw new Error(`${what} answered ${result.statusCode}: ${result.body}`);
+}
+
+async function sessionLifecycle(rig: Rig): Promise<Pick<DynamoOpsResult, "login" | "logout" | "logout_all" | "renewed">> {
+    const login: LoginUpstream = await startLoginUpstream("bench-login");
+    try {
+        const clock = new SimulatedClock();
+        const byIp = { by: "ip", limit: 1000, windowSeconds: 60, algorithm: "fixed" } as const;
+        const prod = rig.prodSettings();
+        const routes: RouteSpec[] = [
+            ...prod.routes,
+            { name: "auth", pathPrefix: "/auth", upstream: login.url, auth: "none", permissions: [], rateLimit: byIp, sessions: { issue: true, returnToken: false, revoke: false } },
+            { name: "logout", pathPrefix: "/auth/logout", upstream: `${login.url}/logout`, auth: "session", permissions: [], rateLimit: byIp, sessions: { issue: false, returnToken: false, revoke: true } },
+        ];
+        const handler = rig.handler({ ...prod, routes, sessions: { ...prod.sessions!, renewWithinSeconds: 3600 } }, clock);
+        const ipOf = (i: number) => `198.51.100.${(i % clients) + 101}`;
+        const logIn = async (i: number, username: string): Promise<string> => {
+            const body = JSON.stringify({ username });
+            const result = await handler(gatewayEvent({ method: "POST", path: "/auth/login", sourceIp: ipOf(i), headers: { "content-type": "application/json" }, body }));
+            expect(result, 200, "login");
+            clock.advance(stepMs);
+            return /^session=([^;]+);/.exec(result.cookies?.find((cookie) => cookie.startsWith("session=")) ?? "")![1];
+        };
+        const logOut = async (i: number, token: string, path: string) => {
+            expect(await handler(gatewayEvent({ method: "POST", path, sourceIp: ipOf(i), cookies: [`session=${token}`] })), 200, path);
+            clock.advance(stepMs);
+        };
+
+        const tokens: string[] = [];
+        const loginOps = await opsOf(rig, lifecycleRuns, async () => {
+            for (let i = 0; i < lifecycleRuns; i++) tokens.push(await logIn(i, `bench-login-${i}`));
+        });
+        const logoutOps = await opsOf(rig, lifecycleRuns, async () => {
+            for (let i = 0; i < lifecycleRuns; i++) await logOut(i, tokens[i], "/auth/logout");
+        });
+        const users = lifecycleRuns / sessionsPerUser;
+        const perUser: string[][] = [];
+        for (let u = 0; u < users; u++) {
+            const mine: string[] = [];
+            for (let s = 0; s < sessionsPerUser; s++) mine.push(await logIn(u, `bench-everywhere-${u}`));
+            perUser.push(mine);
+        }
+        const logoutAllOps = await opsOf(rig, users, async () => {
+            for (let u = 0; u < users; u++) await logOut(u, perUser[u][0], "/auth/logout/all");
+        });
+
+        // A day's sessions issued 23.5 hours ago: half an hour left, inside the hour's window.
+        const issuedAt = clock.ms - 23.5 * 3600_000;
+        const due = await Promise.all(Array.from({ length: lifecycleRuns }, (_, i) => rig.session(`bench-rolling-${i}`, clock, issuedAt)));
+        const renewedOps = await opsOf(rig, lifecycleRuns, async () => {
+            for (let i = 0; i < lifecycleRuns; i++) {
+                const result = await handler(gatewayEvent({ path: "/users/me", sourceIp: ipOf(i), cookies: [`session=${due[i]}`] }));
+                expect(result, 200, "renewed request");
+                if (!result.cookies?.some((cookie) => cookie.startsWith(`session=${due[i]};`))) throw new Error("renewed request: no refreshed cookie");
+                clock.advance(stepMs);
+            }
+        });
+        return { login: loginOps, logout: logoutOps, logout_all: { ...logoutAllOps, sessions_per_user: sessionsPerUser }, renewed: renewedOps };
+    } finally {
+        await login.close();
     }
 }

@@ -35,8 +35,8 @@ export interface Rig {
     /** The prod stack's settings, upstreams pointed at the echo. */
     prodSettings(overrides?: Partial<RuntimeSettings>): RuntimeSettings;
     handler(settings: RuntimeSettings, clock: SimulatedClock, log?: (line: string) => void): Handler;
-    /** A session token for `userId`, created with the session library. */
-    session(userId: string, clock: SimulatedClock): Promise<string>;
+    /** A session token for `userId`, created with the session library at the clock's time (or `issuedAt`, epoch ms). */
+    session(userId: string, clock: SimulatedClock, issuedAt?: number): Promise<string>;
     close(): Promise<void>;
 }
 
@@ -70,7 +70,8 @@ export async function startRig(): Promise<Rig> {
             };
         },
         handler: (settings, clock, log = () => undefined) => createHandler(settings, { now: clock.now, dynamo: dynamo.client, log }),
-        session: async (userId, clock) => (await createSessions({ dynamo: dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId, ttlSeconds: 86_400 })).token,
+        session: async (userId, clock, issuedAt) =>
+            (await createSessions({ dynamo: dynamo.client, tableName: tables.sessions, now: issuedAt === undefined ? clock.now : () => issuedAt }).create({ userId, ttlSeconds: 86_400 })).token,
         close: async () => {
             dynamo.destroy();
             await echo.close();
@@ -82,7 +83,7 @@ export async function startRig(): Promise<Rig> {
 let eventCounter = 0;
 
 /** An API Gateway HTTP API 2.0 event as the deployed API sends it (route `ANY /{proxy+}`). */
-export function gatewayEvent(options: { path: string; sourceIp: string; headers?: Record<string, string>; method?: string }): APIGatewayProxyEventV2 {
+export function gatewayEvent(options: { path: string; sourceIp: string; headers?: Record<string, string>; method?: string; cookies?: string[]; body?: string }): APIGatewayProxyEventV2 {
     const method = options.method ?? "GET";
     const now = new Date();
     return {
@@ -104,6 +105,8 @@ export function gatewayEvent(options: { path: string; sourceIp: string; headers?
             timeEpoch: now.getTime(),
         },
         pathParameters: { proxy: options.path.slice(1) },
+        ...(options.cookies ? { cookies: options.cookies } : {}),
+        ...(options.body !== undefined ? { body: options.body } : {}),
         isBase64Encoded: false,
     };
 }
