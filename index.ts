@@ -89,6 +89,7 @@ const gateway = new Gateway("gateway", {
     logLevel: settings.logLevel,
     jwtSecret: settings.jwtSecret === undefined ? undefined : pulumi.secret(settings.jwtSecret),
     vpc: settings.vpc,
+    kms: { tablesKeyArn: settings.tables.kmsKeyArn, secretsKeyArn: settings.secretsKmsKeyArn },
     tags,
 });
 resolveApiId(gateway.api.id);

@@ -6,7 +6,9 @@
  * factory loads the bundled runtime once per container and hands it the
  * routes and behaviour captured at deploy time. The Lambda has its own role:
  * exactly the DynamoDB actions the handler uses on exactly its tables, its log
- * group, and the one Secrets Manager secret holding the JWT key.
+ * group, and the one Secrets Manager secret holding the JWT key; with
+ * customer-managed keys, `kms:Decrypt` through DynamoDB for its two tables and
+ * through Secrets Manager for its secrets, and nothing else of the keys.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -172,6 +174,22 @@ export interface GatewayArgs {
     jwtSecret?: pulumi.Input<string>;
     /** Run the Lambda in private subnets of a new VPC. @default { enabled: false } */
     vpc?: { enabled?: boolean; natGateways?: number };
+    /** Customer-managed KMS keys, in the stack's region. @default {} (AWS-managed keys) */
+    kms?: {
+        /**
+         * The key the tables are encrypted with: the role may have DynamoDB decrypt
+         * the rate-limits and sessions tables with it (and nothing else).
+         * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+         */
+        tablesKeyArn?: string;
+        /**
+         * The key every Secrets Manager secret the Gateway creates is encrypted with
+         * (`kmsKeyId`, applied in one place to any secret among its children); the
+         * role may have Secrets Manager decrypt exactly those secrets with it.
+         * @default the AWS-managed `aws/secretsmanager` key
+         */
+        secretsKeyArn?: string;
+    };
     /** Extra environment variables for the Lambda, added to the ones the Gateway sets. @default {} */
     environment?: Record<string, pulumi.Input<string>>;
     /** Tags added to every taggable resource. @default {} */
@@ -208,6 +226,7 @@ function resolveGatewayArgs(args: GatewayArgs) {
         cors,
         logLevel: args.logLevel ?? defaults.logLevel,
         vpc: { ...defaults.vpc, ...args.vpc },
+        kms: args.kms ?? {},
         environment: args.environment ?? {},
         tags: args.tags ?? {},
         transform: args.transform ?? {},
@@ -238,6 +257,57 @@ function programDependencies(): string[] {
     return [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
 }
 
+/**
+ * What the role may do with customer-managed keys: `kms:Decrypt` and nothing
+ * else, only as DynamoDB or Secrets Manager in this region calls it on the
+ * role's behalf (`kms:ViaService`), and only for the gateway's own tables and
+ * secrets (the encryption context each service sends). DynamoDB decrypts a
+ * table's key with the caller's permission when the caller first reads or
+ * writes the table ("The user is the principal in your AWS account who is
+ * accessing the table", AWS KMS developer guide, How Amazon DynamoDB uses
+ * AWS KMS); Secrets Manager decrypts a secret's value for GetSecretValue
+ * (AWS Secrets Manager user guide, Secret encryption and decryption). The
+ * replicas' keys are not granted: the gateway reads and writes its tables in
+ * its own region only.
+ */
+export function keyStatements(
+    kms: { tablesKeyArn?: string; secretsKeyArn?: string },
+    region: pulumi.Input<string>,
+    tableNames: pulumi.Input<string>[],
+    secretArns: pulumi.Input<string[]>,
+): unknown[] {
+    const statements: unknown[] = [];
+    if (kms.tablesKeyArn) {
+        statements.push({
+            Sid: "TablesKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: kms.tablesKeyArn,
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": pulumi.interpolate`dynamodb.${region}.amazonaws.com`,
+                    "kms:EncryptionContext:aws:dynamodb:tableName": tableNames,
+                },
+            },
+        });
+    }
+    if (kms.secretsKeyArn) {
+        statements.push({
+            Sid: "SecretsKey",
+            Effect: "Allow",
+            Action: ["kms:Decrypt"],
+            Resource: kms.secretsKeyArn,
+            Condition: {
+                StringEquals: {
+                    "kms:ViaService": pulumi.interpolate`secretsmanager.${region}.amazonaws.com`,
+                    "kms:EncryptionContext:SecretARN": secretArns,
+                },
+            },
+        });
+    }
+    return statements;
+}
+
 export class Gateway extends pulumi.ComponentResource {
     readonly api: aws.apigatewayv2.Api;
     readonly stage: aws.apigatewayv2.Stage;
@@ -251,6 +321,8 @@ export class Gateway extends pulumi.ComponentResource {
     readonly jwtSecretVersion: aws.secretsmanager.SecretVersion;
     /** Set when no `jwtSecret` was given. */
     readonly generatedJwtSecret?: random.RandomPassword;
+    /** Every Secrets Manager secret among the Gateway's children, each under `kms.secretsKeyArn` when it is set. */
+    readonly secrets: readonly aws.secretsmanager.Secret[];
     /** Set when `vpc.enabled`. */
     readonly network?: Network;
     /** The runtime bundle shipped next to `__index.js`. */
@@ -259,11 +331,24 @@ export class Gateway extends pulumi.ComponentResource {
     readonly url: pulumi.Output<string>;
 
     constructor(name: string, args: GatewayArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("tollgate:gateway:Gateway", name, {}, opts);
         const settings = resolveGatewayArgs(args);
+        // The one place the secrets' key is applied: every Secrets Manager secret created
+        // under this component, whoever writes it, gets kmsKeyId (unless it names its own)
+        // and joins the secrets the role may have Secrets Manager decrypt.
+        const secrets: aws.secretsmanager.Secret[] = [];
+        const holdSecrets: pulumi.ResourceTransformation = ({ type, resource, props, opts: resourceOpts }) => {
+            if (type !== "aws:secretsmanager/secret:Secret") return undefined;
+            secrets.push(resource as aws.secretsmanager.Secret);
+            if (!settings.kms.secretsKeyArn || props.kmsKeyId !== undefined) return undefined;
+            return { props: { ...props, kmsKeyId: settings.kms.secretsKeyArn }, opts: resourceOpts };
+        };
+        super("tollgate:gateway:Gateway", name, {}, { ...opts, transformations: [holdSecrets, ...(opts?.transformations ?? [])] });
+        this.secrets = secrets;
         const { prefix, tables, logGroups, transform, tags } = settings;
         const child = { parent: this };
         const region = aws.getRegionOutput({}, child).region;
+        // Resolved once every child exists, so a secret created after the role policy is in it too.
+        const [secretArns, resolveSecretArns] = pulumi.deferredOutput<string[]>();
 
         // The JWT key lives in Secrets Manager; the Lambda reads it at cold start.
         this.jwtSecret = new aws.secretsmanager.Secret(
@@ -304,6 +389,7 @@ export class Gateway extends pulumi.ComponentResource {
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroups.lambda.arn}:*` },
             { Sid: "JwtSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.jwtSecret.arn },
         ];
+        statements.push(...keyStatements(settings.kms, region, [tables.rateLimits.name, tables.sessions.name], secretArns));
         if (this.network) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
         this.policy = new aws.iam.RolePolicy(
             ...transformed(transform.policy, `${name}-policy`, { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) }, { ...child }),
@@ -419,6 +505,7 @@ export class Gateway extends pulumi.ComponentResource {
             ),
         );
 
+        resolveSecretArns(pulumi.all(secrets.map((secret) => secret.arn)));
         this.url = this.api.apiEndpoint;
         this.registerOutputs({ url: this.url, functionName: this.function.name, apiId: this.api.id });
     }

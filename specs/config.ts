@@ -27,7 +27,19 @@ const awsRegion = z
     .string()
     .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "must be an AWS region name such as eu-central-1")
     .max(nameBudget.regionName, "no AWS region code is that long (eu-central-1 is 12)");
-const kmsKeyArn = z.string().regex(/^arn:aws[a-z-]*:kms:/, "must be a KMS key ARN");
+/**
+ * A KMS key by its key ARN. Not an alias ARN: an IAM policy grants use of a
+ * key only through the key's own ARN, so the role could not use a key named by alias.
+ */
+const kmsKeyArn = z
+    .string()
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:/, "must be a KMS key ARN such as arn:aws:kms:eu-west-1:123456789012:key/1234abcd-...")
+    .regex(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, "must be the key's ARN (...:key/<key id>), not an alias: an IAM policy grants use of a key through its key ARN only");
+
+/** The region a KMS key ARN names. */
+export function kmsKeyRegion(arn: string): string {
+    return arn.split(":")[3];
+}
 
 /** The AWS Backup rule's default: every day at 02:00 UTC. */
 export const defaultBackupSchedule = "cron(0 2 * * ? *)";
@@ -279,6 +291,12 @@ export const configSchema = z.strictObject({
         .optional(),
     /** Email address subscribed to the alarm topic. */
     alarmEmail: z.email().optional(),
+    /**
+     * Customer-managed KMS key (in the stack's region) for every Secrets Manager secret
+     * the gateway holds (the JWT key, ...). Default: `tables.kmsKeyArn`; with neither,
+     * the AWS-managed `aws/secretsmanager` key.
+     */
+    secretsKmsKeyArn: kmsKeyArn.optional(),
     /** HS256 secret for JWT routes; stored in Secrets Manager. Unset: a random 64-character secret is generated there. */
     jwtSecret: z.string().min(32, "must be at least 32 characters (HS256 wants 256 bits)").optional(),
     /** JWT checks on `jwt` and `any` routes (issuer and audience are required once a route takes JWTs), and a JWKS URL to accept RS256 tokens. */
@@ -380,7 +398,7 @@ export interface SettingsContext {
 }
 
 /** Config keys whose value is a plain string (not JSON) when it comes from `pulumi.Config`. */
-export const stringKeys = new Set(["prefix", "environment", "alarmEmail", "jwtSecret", "rateLimitFailureMode", "logLevel"]);
+export const stringKeys = new Set(["prefix", "environment", "alarmEmail", "secretsKmsKeyArn", "jwtSecret", "rateLimitFailureMode", "logLevel"]);
 
 export class ConfigError extends Error {
     constructor(readonly problems: string[]) {
@@ -429,12 +447,28 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     if (config.vpc.enabled && config.vpc.natGateways < 1) {
         problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
     }
+    checkKeyRegions(config, context, problems);
     if (config.backup.copyToRegion !== undefined && config.backup.copyToRegion === context.region) {
         problems.push(`${configNamespace}:backup.copyToRegion: '${context.region}' is the stack's own region (aws:region); a copy there survives nothing the original does not`);
     }
     if (problems.length > 0) throw new ConfigError(nameEntries(problems, raw));
     const backup = { ...config.backup, enabled: config.backup.enabled ?? config.environment === "prod" };
-    return { ...config, appTables, backup, routes: config.routes as RouteSpec[] };
+    const secretsKmsKeyArn = config.secretsKmsKeyArn ?? config.tables.kmsKeyArn;
+    return { ...config, appTables, backup, secretsKmsKeyArn, routes: config.routes as RouteSpec[] };
+}
+
+/** The tables' and the secrets' customer keys live where the tables and the secrets do: in the stack's region. */
+function checkKeyRegions(config: z.output<typeof configSchema>, context: SettingsContext, problems: string[]) {
+    if (!context.region) return;
+    const keys: [string, string | undefined, string][] = [
+        ["tables.kmsKeyArn", config.tables.kmsKeyArn, "the tables"],
+        ["secretsKmsKeyArn", config.secretsKmsKeyArn, "the gateway's secrets"],
+    ];
+    for (const [key, arn, what] of keys) {
+        if (arn && kmsKeyRegion(arn) !== context.region) {
+            problems.push(`${configNamespace}:${key}: the key is in '${kmsKeyRegion(arn)}', and ${what} are in the stack's region '${context.region}' (aws:region); a KMS key serves its own region only, so give a key there`);
+        }
+    }
 }
 
 /**

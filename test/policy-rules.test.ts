@@ -228,9 +228,41 @@ describe("policies: API Gateway and CloudWatch", function () {
         assert.deepEqual(reported(thirtyDays, "cloudwatch-log-retention"), ["kept-forever", "zero-retention"]);
     });
 
-    it("reports nothing against the compliant stages and log group", async () => {
+    it("apigateway-domain-tls refuses HTTP and REST custom domains below TLS 1.2, or with no security policy, and accepts TLS_1_2 and an enhanced TLS 1.3 policy", async () => {
         const evaluation = await evaluate("policy-edge");
-        assert.deepEqual(evaluation.violations.filter((v) => ["throttled", "access-logs", "rest-with-logs", "api"].includes(v.resourceName ?? "")), []);
+        assert.deepEqual(reported(evaluation, "apigateway-domain-tls"), ["http-tls10-domain", "rest-tls10-domain", "rest-unset-domain"]);
+        assert.match(
+            messageFor(evaluation, "apigateway-domain-tls", "http-tls10-domain"),
+            /API Gateway v2 domain name "http-tls10-domain" \(old\.fixture\.example\.com\): security policy is TLS_1_0, which accepts TLS below 1\.2; set domainNameConfiguration\.securityPolicy = "TLS_1_2"/,
+        );
+        assert.match(messageFor(evaluation, "apigateway-domain-tls", "rest-unset-domain"), /no security policy is set.*; set securityPolicy = "TLS_1_2"/);
+        assert.ok(evaluation.violations.filter((v) => v.policyName === "apigateway-domain-tls").every((v) => v.enforcementLevel === "mandatory"));
+    });
+
+    it("reports nothing against the compliant stages, log group and domains", async () => {
+        const evaluation = await evaluate("policy-edge");
+        assert.deepEqual(
+            evaluation.violations.filter((v) => ["throttled", "access-logs", "rest-with-logs", "api", "http-tls12-domain", "rest-tls12-domain", "rest-tls13-domain"].includes(v.resourceName ?? "")),
+            [],
+        );
+    });
+});
+
+describe("policies: Secrets Manager", function () {
+    it("secretsmanager-customer-key is not applicable unless the pack config requires customer keys", async () => {
+        const evaluation = await evaluate("policy-secrets");
+        assert.deepEqual(reported(evaluation, "secretsmanager-customer-key"), []);
+        assert.ok(evaluation.notApplicable.some((n) => n.policyName === "secretsmanager-customer-key" && n.reason === "customer managed keys are not required"));
+    });
+
+    it("secretsmanager-customer-key with requireCustomerManagedKey refuses a secret on the AWS managed key, by default or by alias, naming kmsKeyId", async () => {
+        const evaluation = await evaluate("policy-secrets", { "secretsmanager-customer-key": { requireCustomerManagedKey: true } });
+        assert.deepEqual(reported(evaluation, "secretsmanager-customer-key"), ["aws-managed-alias-secret", "default-key-secret"]);
+        assert.match(
+            messageFor(evaluation, "secretsmanager-customer-key", "default-key-secret"),
+            /Secrets Manager secret "default-key-secret" \(fixture-default-key-\): encrypted with the AWS managed key aws\/secretsmanager, but this stack requires a customer managed key; set kmsKeyId to a customer managed KMS key ARN/,
+        );
+        assert.match(messageFor(evaluation, "secretsmanager-customer-key", "aws-managed-alias-secret"), /kmsKeyId alias\/aws\/secretsmanager is the AWS managed key/);
     });
 });
 
@@ -392,9 +424,20 @@ describe("the pack served by @pulumi/policy agrees with the offline evaluator", 
         }
     });
 
-    for (const stack of ["dev", "prod"] as const) {
-        it(`reports what the offline evaluator reports, under the ${stack} pack config`, async () => {
-            const packConfig = resolvePackConfig(tollgatePolicies, packEnforcementLevel, require(`../policies/config/${stack}.json`));
+    const prodWithCustomerKeys = {
+        ...prodPackConfig,
+        "dynamodb-encryption": { requireCustomerManagedKey: true },
+        "secretsmanager-customer-key": { requireCustomerManagedKey: true },
+    };
+    const packConfigs: [string, PackConfigFile][] = [
+        ["the dev pack config", require("../policies/config/dev.json")],
+        ["the prod pack config", prodPackConfig],
+        ["the prod pack config with customer keys required", prodWithCustomerKeys],
+    ];
+    for (const [label, packConfigFile] of packConfigs) {
+        it(`reports what the offline evaluator reports, under ${label}`, async () => {
+            const packConfig = resolvePackConfig(tollgatePolicies, packEnforcementLevel, packConfigFile);
+            const silentByConfig = new Set<string>();
             const configure = new analyzerProto.ConfigureAnalyzerRequest();
             for (const [name, config] of packConfig) {
                 configure.getPolicyconfigMap().set(name, new analyzerProto.PolicyConfig().setEnforcementlevel(levels[config.enforcementLevel]).setProperties(struct(config.properties)));
@@ -404,7 +447,7 @@ describe("the pack served by @pulumi/policy agrees with the offline evaluator", 
             const served: string[] = [];
             const offline: string[] = [];
             const key = (policy: string, urn: string | undefined, level: string, message: string) => `${policy} | ${urn ?? "(stack)"} | ${level} | ${message}`;
-            for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge"]) {
+            for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge", "policy-secrets"]) {
                 const run = await runFixture(fixture);
                 const options = (resource: (typeof run.resources)[number]) =>
                     new analyzerProto.AnalyzerResourceOptions().setProtect(resource.protect).setCustomtimeouts(new analyzerProto.AnalyzerResourceOptions.CustomTimeouts()).setParent(resource.parent ?? "");
@@ -439,8 +482,15 @@ describe("the pack served by @pulumi/policy agrees with the offline evaluator", 
 
                 const evaluation = await evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig });
                 offline.push(...evaluation.violations.map((v) => key(v.policyName, v.urn, v.enforcementLevel, v.message)));
+                evaluation.notApplicable.filter((n) => n.reason === "customer managed keys are not required").forEach((n) => silentByConfig.add(n.policyName));
             }
-            assert.equal(new Set(offline.map((line) => line.split(" | ")[0])).size, tollgatePolicies.length, "every policy reports something");
+            // Every policy reports something, but one this pack config switches off (customer keys not required).
+            const reporting = new Set(offline.map((line) => line.split(" | ")[0]));
+            assert.deepEqual(
+                tollgatePolicies.map((p) => p.name).filter((name) => !reporting.has(name) && !silentByConfig.has(name)),
+                [],
+                "every policy reports something",
+            );
             assert.deepEqual(served.sort(), offline.sort());
         });
     }

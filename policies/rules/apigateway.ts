@@ -1,6 +1,6 @@
 /**
- * API Gateway policies: stage throttling that actually admits traffic, and
- * access logs on every stage.
+ * API Gateway policies: stage throttling that actually admits traffic, access
+ * logs on every stage, and TLS 1.2 or later on every custom domain.
  */
 import * as aws from "@pulumi/aws";
 import { validateResourceOfType, type ResourceValidationPolicy } from "@pulumi/policy";
@@ -67,6 +67,44 @@ export const apigatewayAccessLogging: ResourceValidationPolicy = {
             const settings = stage.accessLogSettings;
             if (!settings?.destinationArn || !settings.format) {
                 reportViolation(violation(resourceLabel(args.type, args.name, stage.stageName), settings ? "access log destination or format is empty" : "access logging is off", accessLogFix));
+            }
+        }),
+    ],
+};
+
+/**
+ * Security policies of a custom domain that refuse TLS 1.0 and 1.1: the legacy
+ * `TLS_1_2` ("accepts TLS 1.2 and TLS 1.3 traffic and rejects TLS 1.0 traffic")
+ * and the enhanced `SecurityPolicy_TLS12_*` / `SecurityPolicy_TLS13_*` policies
+ * of REST API domains. https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-custom-domain-tls-version.html
+ */
+export function isTls12OrLater(securityPolicy: string | undefined): boolean {
+    return securityPolicy === "TLS_1_2" || /^SecurityPolicy_TLS1[23]_/.test(securityPolicy ?? "");
+}
+
+export const apigatewayDomainTls: ResourceValidationPolicy = {
+    name: "apigateway-domain-tls",
+    description: "API Gateway custom domains (HTTP and REST) set a security policy of TLS 1.2 or later (TLS_1_2, or an enhanced SecurityPolicy_TLS12_/TLS13_ policy), never TLS_1_0 or an unset one.",
+    enforcementLevel: "mandatory",
+    validateResource: [
+        validateResourceOfType(aws.apigatewayv2.DomainName, (domain, args, reportViolation) => {
+            const policy = domain.domainNameConfiguration?.securityPolicy;
+            if (!isTls12OrLater(policy)) {
+                reportViolation(
+                    violation(resourceLabel(args.type, args.name, domain.domainName), `security policy is ${policy ?? "unset"}, which accepts TLS below 1.2`, 'domainNameConfiguration.securityPolicy = "TLS_1_2"'),
+                );
+            }
+        }),
+        validateResourceOfType(aws.apigateway.DomainName, (domain, args, reportViolation) => {
+            const policy = domain.securityPolicy;
+            if (!isTls12OrLater(policy)) {
+                reportViolation(
+                    violation(
+                        resourceLabel(args.type, args.name, domain.domainName),
+                        policy ? `security policy is ${policy}, which accepts TLS below 1.2` : "no security policy is set, so the minimum TLS version is left to API Gateway's default",
+                        'securityPolicy = "TLS_1_2" (or an enhanced SecurityPolicy_TLS13_* policy)',
+                    ),
+                );
             }
         }),
     ],

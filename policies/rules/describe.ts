@@ -22,6 +22,9 @@ const kinds: Record<string, string> = {
     "aws:apigatewayv2/stage:Stage": "API Gateway v2 stage",
     "aws:apigateway/stage:Stage": "API Gateway REST stage",
     "aws:cloudwatch/logGroup:LogGroup": "CloudWatch log group",
+    "aws:secretsmanager/secret:Secret": "Secrets Manager secret",
+    "aws:apigatewayv2/domainName:DomainName": "API Gateway v2 domain name",
+    "aws:apigateway/domainName:DomainName": "API Gateway REST domain name",
 };
 
 /** The resource as a person would name it: kind, Pulumi name, and physical name when it differs. */

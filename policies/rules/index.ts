@@ -8,15 +8,17 @@
  * run from this directory alone.
  */
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
-import { apigatewayAccessLogging, apigatewayStageThrottling } from "./apigateway";
+import { apigatewayAccessLogging, apigatewayDomainTls, apigatewayStageThrottling } from "./apigateway";
 import { cloudwatchLogRetention } from "./cloudwatch";
 import { dynamodbDeletionProtection, dynamodbEncryption, dynamodbOnDemandBilling, dynamodbPointInTimeRecovery, dynamodbTtlOnExpiringTables } from "./dynamodb";
 import { iamNoWildcardDynamoDb } from "./iam";
 import { lambdaPermissionSourceArn, lambdaSupportedRuntime } from "./lambda";
+import { secretsmanagerCustomerKey } from "./secretsmanager";
 
 export const packName = "tollgate";
 
-export const packDescription = "Encryption, point-in-time recovery and on-demand billing for DynamoDB, and the Lambda, IAM, API Gateway and CloudWatch rules tollgate deploys by.";
+export const packDescription =
+    "Encryption, point-in-time recovery and on-demand billing for DynamoDB, customer keys for secrets, and the Lambda, IAM, API Gateway (throttling, access logs, TLS 1.2 domains) and CloudWatch rules tollgate deploys by.";
 
 /** The level of a policy that sets none (every policy here sets its own). */
 export const packEnforcementLevel: EnforcementLevel = "mandatory";
@@ -33,6 +35,8 @@ export const tollgatePolicies: Policies = [
     apigatewayAccessLogging,
     cloudwatchLogRetention,
     lambdaPermissionSourceArn,
+    secretsmanagerCustomerKey,
+    apigatewayDomainTls,
 ];
 
 export * from "./apigateway";
@@ -40,3 +44,4 @@ export * from "./cloudwatch";
 export * from "./dynamodb";
 export * from "./iam";
 export * from "./lambda";
+export * from "./secretsmanager";
