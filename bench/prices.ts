@@ -8,8 +8,8 @@
  */
 export const prices = {
     region: "us-east-1",
-    /** When these were read from the sources below. */
-    asOf: "2026-11-22",
+    /** When these were last read from the sources below (each source says when it was read). */
+    asOf: "2026-11-26",
     currency: "USD",
     apiGateway: {
         /** HTTP APIs, first 300 million requests a month (each 512 KB of a request counts as one). */
@@ -29,14 +29,22 @@ export const prices = {
         perMillionReadRequestUnits: 0.125,
     },
     cloudwatchLogs: {
-        /** Standard log class ingestion (the first tier of the Lambda log tiers since May 2025). */
+        /**
+         * Ingestion into a Standard class log group. Lambda's logs are billed as
+         * vended logs since May 2025, whose first tier (up to 10 TB a month) is
+         * this price; API Gateway's access logs are vended logs too.
+         */
         ingestionPerGb: 0.5,
+        /** Ingestion into an Infrequent Access class log group: half the Standard price (first tier of the vended logs too). */
+        infrequentAccessIngestionPerGb: 0.25,
     },
     sources: [
-        "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs: $1.00 per million, first 300 million, in its US example)",
-        "https://aws.amazon.com/lambda/pricing/ ($0.20 per million requests; Arm $0.0000133334 per GB-s, first 7.5 billion GB-s)",
-        "https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per million WRU, $0.125 per million RRU, us-east-1, since 2024-11-01)",
-        "https://aws.amazon.com/cloudwatch/pricing/ (Logs ingestion, Standard: $0.50 per GB, us-east-1)",
+        "https://aws.amazon.com/api-gateway/pricing/ (HTTP APIs: $1.00 per million, first 300 million, in its US example; read 2026-11-22)",
+        "https://aws.amazon.com/lambda/pricing/ ($0.20 per million requests; Arm $0.0000133334 per GB-s, first 7.5 billion GB-s; read 2026-11-22)",
+        "https://aws.amazon.com/dynamodb/pricing/on-demand/ ($0.625 per million WRU, $0.125 per million RRU, us-east-1, since 2024-11-01; read 2026-11-22)",
+        "https://aws.amazon.com/cloudwatch/pricing/ (Logs ingestion, Standard: $0.50 per GB, us-east-1; read 2026-11-22)",
+        "https://aws.amazon.com/cloudwatch/pricing/ (Logs ingestion, Infrequent Access: $0.25 per GB, us-east-1, '50% lower per GB ingestion price than Standard' in AWS's announcement of the class, November 2023; read 2026-11-26)",
+        "CloudWatch Logs bills ingestion by the uncompressed bytes of the events' messages; the 26 bytes per event that PutLogEvents counts against its batch size are not priced here",
     ],
 } as const;
 

@@ -21,6 +21,7 @@ import { measureColdStart } from "./phases/coldStart";
 import { measureCommands } from "./phases/commands";
 import { costModel } from "./phases/cost";
 import { measureDynamoOps } from "./phases/dynamoOps";
+import { measureHandlerCpu } from "./phases/handlerCpu";
 import { measureOverhead } from "./phases/overhead";
 import { evaluateStack } from "./phases/program";
 import { formatTable } from "./table";
@@ -49,6 +50,7 @@ async function main(argv: string[]): Promise<number> {
     const cold = await phase("cold start, bundled and naive archives", () => measureColdStart(prod.run, quick ? 3 : 7));
     const ddb = await phase("DynamoDB operations per request", () => measureDynamoOps());
     const cost = costModel(ddb);
+    const cpu = await phase("handler CPU, DynamoDB answered in memory", () => measureHandlerCpu(quick ? { rounds: 3, requestsPerRound: 500 } : { rounds: 7, requestsPerRound: 1500 }));
     const accuracy = await phase("limiter accuracy", () => measureAccuracy());
     const overhead = await phase("gateway overhead under autocannon", () =>
         measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 3, singleConnectionSeconds: 5 }),
@@ -77,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
         commands,
         details: {
             overhead: { single_connection: overhead.single_connection, load: overhead.load, gateway_peak_rss_mb: overhead.gateway_peak_rss_mb },
-            handler: ddb.handler,
+            handler: { ...cpu, ...ddb.handler },
             ddb_workload: ddb.workload,
             prices,
         },

@@ -80,12 +80,15 @@ const vpcNetworkInterfaceActions = [
 /**
  * One JSON object per request in the access log; `$context` variables of
  * HTTP APIs. It holds what the Lambda's own line cannot: the client's address,
- * and what happened to requests the Lambda never answered (API Gateway's
- * throttling, a Lambda that failed or timed out: `error`, `integrationError`).
- * `requestId` is the Lambda line's `correlation_id`. Left out because every
+ * and what happened to requests the Lambda never answered: API Gateway's own
+ * answers (a throttle's 429, a 5xx when the Lambda fails) by their status, and
+ * why the Lambda failed or timed out in `integrationError`.
+ * `requestId` is the Lambda line's `correlation_id`; `responseLatency` is the
+ * only per-request record of a cold start's wait. Left out because every
  * request would pay for them: the route key (always the catch-all), the
  * protocol, the request time (the event's own timestamp), the user agent,
- * lengths and the integration's latency; a stage transform can add any back.
+ * lengths, the integration's latency and status, and API Gateway's error
+ * message (its status says the same); a stage transform can add any back.
  */
 export const accessLogFormat = {
     requestId: "$context.requestId",
@@ -94,7 +97,6 @@ export const accessLogFormat = {
     path: "$context.path",
     status: "$context.status",
     responseLatency: "$context.responseLatency",
-    error: "$context.error.message",
     integrationError: "$context.integrationErrorMessage",
 };
 

@@ -207,8 +207,8 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.equal(format.status, "$context.status");
                 assert.equal(format.ip, "$context.identity.sourceIp");
                 // What the Lambda cannot log itself: a request it never answered (API Gateway's throttle, a failed invocation).
-                assert.equal(format.error, "$context.error.message");
                 assert.equal(format.integrationError, "$context.integrationErrorMessage");
+                assert.equal(format.responseLatency, "$context.responseLatency");
                 assert.equal(format.userAgent, undefined, "no field every request pays for without need");
             });
 

@@ -139,6 +139,6 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
         const documents = stdout.trim().split("\n").map((line) => JSON.parse(line));
         const entry = documents.find((document) => document.correlation_id === "bundle-log");
         assert.equal(entry?.status, 200);
-        assert.equal(entry?.level, "INFO");
+        assert.equal(entry?.route, "health");
     });
 });

@@ -78,9 +78,21 @@ describe("observe: the request line", () => {
         const { observer, logLines } = recording();
         observer.request({ ...admitted, route: "users", authenticated: true, auth: "valid", limiterKey: "user:alice@example.com" });
         const [entry] = logLines();
-        assert.deepEqual(Object.keys(entry), ["level", "timestamp", "correlation_id", "route", "method", "status", "latency_ms", "limiter_key_hash", "decision", "auth", "upstream_ms"]);
+        assert.deepEqual(Object.keys(entry), ["correlation_id", "route", "method", "status", "latency_ms", "limiter_key_hash", "decision", "auth", "upstream_ms"]);
         assert.match(entry.limiter_key_hash, /^[0-9a-f]{16}$/);
         assert.ok(!JSON.stringify(entry).includes("alice"), "the limiter key itself is not logged");
+    });
+
+    it("gives a WARN or ERROR line its level and an RFC 3339 timestamp, and leaves both to Lambda on an INFO line", () => {
+        const { observer, logLines } = recording();
+        observer.request(admitted);
+        observer.request({ ...admitted, requestId: "limited", status: 429, decision: "limited" });
+        observer.request({ ...admitted, requestId: "broken", status: 504, upstreamError: "timeout" });
+        const [info, warn, error] = logLines();
+        assert.deepEqual([info.level, info.timestamp], [undefined, undefined]);
+        assert.equal(warn.level, "WARN");
+        assert.equal(error.level, "ERROR");
+        for (const entry of [warn, error]) assert.equal(entry.timestamp, new Date(Date.UTC(2031, 0, 1, 12, 0, 0)).toISOString());
     });
 
     it("writes nothing below the log level, and refusals and errors still at WARN", () => {

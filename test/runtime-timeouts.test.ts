@@ -6,12 +6,15 @@
  * Without `throwOnRequestTimeout` the SDK would only log a warning and wait.
  */
 import { strict as assert } from "node:assert";
+import * as http from "node:http";
 import * as net from "node:net";
+import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { createHandler, type Handler } from "../runtime/handler";
 import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 import { secretsManagerLoader } from "../runtime/auth/secret";
-import { storeGiveUpMs, storeTimeouts } from "../runtime/stores/dynamo";
+import { createDynamoClient, storeGiveUpMs, storeTimeouts, storeUserAgent } from "../runtime/stores/dynamo";
+import { listenOnLoopback } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
 import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
@@ -140,6 +143,30 @@ describe("timeouts that hold", function () {
             assert.match(String(open.headers!.ratelimit), /^"open";r=\d+;t=\d+$/);
             assert.equal(session.statusCode, 200);
         });
+    });
+
+    it("sends the same short User-Agent on every call instead of one the SDK builds per call", async () => {
+        // given a DynamoDB stand-in that records the headers it is sent
+        const agents: (string | undefined)[] = [];
+        const server = http.createServer((request, response) => {
+            agents.push(request.headers["user-agent"]);
+            request.resume();
+            request.on("end", () => {
+                response.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+                response.end("{}");
+            });
+        });
+        const { url, close } = await listenOnLoopback(server);
+        const client = createDynamoClient({ region: "eu-west-1", endpoint: url });
+        try {
+            // when the store's client sends two calls
+            for (let i = 0; i < 2; i++) await client.send(new GetItemCommand({ TableName: "t", Key: { k: { S: String(i) } } }));
+            // then both carry the fixed User-Agent
+            assert.deepEqual(agents, [storeUserAgent, storeUserAgent]);
+        } finally {
+            client.destroy();
+            await close();
+        }
     });
 
     describe("given a Secrets Manager that accepts connections and never answers", () => {

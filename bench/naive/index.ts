@@ -17,13 +17,13 @@ import { loadStackConfig, projectDir } from "../../specs/stackFile";
 export const naiveBuildDir = ".tollgate/bench/naive";
 
 function compileRuntime(): string {
-    const runtimeDir = path.join(projectDir, "runtime");
-    const sources = (fs.readdirSync(runtimeDir, { recursive: true }) as string[])
-        .filter((file) => file.endsWith(".ts"))
-        .map((file) => path.join(runtimeDir, file));
-    const outdir = path.join(projectDir, naiveBuildDir, "runtime");
+    // runtime/ and the specs/ it imports, each file beside the others as in the repository.
+    const sources = ["runtime", "specs"].flatMap((part) =>
+        (fs.readdirSync(path.join(projectDir, part), { recursive: true }) as string[]).filter((file) => file.endsWith(".ts")).map((file) => path.join(projectDir, part, file)),
+    );
+    const outdir = path.join(projectDir, naiveBuildDir);
     fs.rmSync(outdir, { recursive: true, force: true });
-    esbuild.buildSync({ entryPoints: sources, outdir, outbase: runtimeDir, bundle: false, platform: "node", format: "cjs", target: `node${lambdaNodeMajor}`, logLevel: "silent" });
+    esbuild.buildSync({ entryPoints: sources, outdir, outbase: projectDir, bundle: false, platform: "node", format: "cjs", target: `node${lambdaNodeMajor}`, logLevel: "silent" });
     return `./${naiveBuildDir}/runtime/lambda.js`;
 }
 
