@@ -137,6 +137,12 @@ export interface GatewayArgs {
         timeoutSeconds?: number;
         /** @default "arm64" */
         architecture?: "arm64" | "x86_64";
+        /**
+         * X-Ray active tracing: Lambda records a trace of every invocation, and the
+         * role may send it (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`).
+         * @default false
+         */
+        tracing?: boolean;
     };
     /**
      * Stage-wide throttling. Both limits are always set: API Gateway reads an
@@ -393,6 +399,8 @@ export class Gateway extends pulumi.ComponentResource {
         ];
         statements.push(...keyStatements(settings.kms, region, [tables.rateLimits.name, tables.sessions.name], secretArns));
         if (this.network) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
+        // X-Ray has no resource to scope these to (AWSXRayDaemonWriteAccess grants them on "*" too).
+        if (settings.lambda.tracing) statements.push({ Sid: "XRayTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" });
         this.policy = new aws.iam.RolePolicy(
             ...transformed(transform.policy, `${name}-policy`, { role: this.role.id, policy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements }) }, { ...child }),
         );
@@ -421,6 +429,7 @@ export class Gateway extends pulumi.ComponentResource {
             },
             loggingConfig: lambdaLoggingConfig(settings.logLevel, logGroups.lambda.name),
             vpcConfig: this.network ? { subnetIds: this.network.privateSubnetIds, securityGroupIds: [this.network.securityGroup.id] } : undefined,
+            tracingConfig: settings.lambda.tracing ? { mode: "Active" } : undefined,
             tags,
         };
         // The policy before the first invocation, the log group before Lambda would create its own.

@@ -2,7 +2,8 @@
  * Logging: where the gateway's logs go and who hears about trouble. The two
  * log groups (the Lambda's and the HTTP API's access log) with a retention,
  * the SNS topic every tollgate alarm notifies, the alarms on the Lambda and
- * the API, and one CloudWatch dashboard for the whole stack.
+ * the API, one CloudWatch dashboard for the whole stack, and the Logs
+ * Insights queries an operator starts from, saved under `tollgate/{prefix}/`.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -25,6 +26,52 @@ import { transformed, type Transform } from "./transform";
  * group, and its events go with the old one.
  */
 export const logGroupClasses = { lambda: "STANDARD", access: "INFREQUENT_ACCESS" } as const;
+
+/**
+ * The saved Logs Insights queries, read against the log lines the gateway
+ * writes (runtime/steps/observe.ts: one JSON line per request) and the access
+ * log's JSON (`accessLogFormat` in components/gateway.ts). test/lambda-e2e.test.ts
+ * checks every field a query on the Lambda's group reads against the lines the
+ * deployed handler writes. INFO lines may be sampled (`tollgate:logSampleRate`);
+ * refusals, errors and authentication failures never are.
+ */
+export const logsInsightsQueries = {
+    "slowest-requests": {
+        logGroup: "lambda",
+        description: "The 50 slowest requests the gateway answered, with the time its upstream took.",
+        query: ["fields @timestamp, correlation_id, route, method, status, latency_ms, upstream_ms", "filter ispresent(latency_ms)", "sort latency_ms desc", "limit 50"],
+    },
+    "refusals-by-route-and-key": {
+        logGroup: "lambda",
+        description: "Rate-limit refusals (429, and 503 when the limiter fails closed) counted by route and limiter key hash: who is being refused, without their address or id.",
+        query: [
+            'filter decision in ["limited", "limited-local", "failed-closed"]',
+            "stats count(*) as refusals, min(@timestamp) as first, max(@timestamp) as last by route, limiter_key_hash",
+            "sort refusals desc",
+            "limit 100",
+        ],
+    },
+    "5xx-with-upstream-errors": {
+        logGroup: "lambda",
+        description: "The gateway's 5xx answers by route, status and upstream error (refused, timeout, too-large), with the slowest upstream time.",
+        query: ["filter status >= 500", "stats count(*) as answers, max(upstream_ms) as slowest_upstream_ms by route, status, upstream_error", "sort answers desc"],
+    },
+    "auth-failures": {
+        logGroup: "lambda",
+        description: "Authentication failures (401, 403, and 503 when sessions could not be read) by route and outcome.",
+        query: ['filter auth in ["missing", "invalid", "forbidden", "unavailable"]', "stats count(*) as failures by route, auth, status", "sort failures desc"],
+    },
+    "api-gateway-5xx": {
+        logGroup: "access",
+        description: "5xx answers in the HTTP API's access log, API Gateway's own included (a Lambda that did not answer within 30 s shows as 503 with its integration error).",
+        query: ['filter status like /^5/', "fields @timestamp, requestId, httpMethod, path, status, integrationError, error, responseLatency", "sort @timestamp desc", "limit 100"],
+    },
+} as const satisfies Record<string, { logGroup: "lambda" | "access"; description: string; query: readonly string[] }>;
+
+/** The saved name of a query: a folder per stack in the Logs Insights console. */
+export function savedQueryName(prefix: string, query: keyof typeof logsInsightsQueries): string {
+    return `tollgate/${prefix}/${query}`;
+}
 
 /** An alarm as the Logging and Tables components create them: one metric (or query) against a threshold. */
 export type AlarmTransform = Transform<aws.cloudwatch.MetricAlarmArgs>;
@@ -82,6 +129,8 @@ export interface LoggingArgs {
         /** Applied to each of the Lambda and API alarms (the name tells which). */
         alarm?: AlarmTransform;
         dashboard?: Transform<aws.cloudwatch.DashboardArgs>;
+        /** Applied to each saved Logs Insights query (the name tells which). */
+        query?: Transform<aws.cloudwatch.QueryDefinitionArgs>;
     };
 }
 
@@ -122,6 +171,8 @@ export class Logging extends pulumi.ComponentResource {
         api5xx: aws.cloudwatch.MetricAlarm;
     };
     readonly dashboard: aws.cloudwatch.Dashboard;
+    /** The saved Logs Insights queries, by the keys of `logsInsightsQueries`. */
+    readonly queries: Readonly<Record<keyof typeof logsInsightsQueries, aws.cloudwatch.QueryDefinition>>;
     /** `{ lambda, api }`: the two log groups' names. */
     readonly logGroupNames: pulumi.Output<{ lambda: string; api: string }>;
 
@@ -217,6 +268,26 @@ export class Logging extends pulumi.ComponentResource {
                 { ...child },
             ),
         );
+
+        const groups = { lambda: this.lambdaLogGroup, access: this.accessLogGroup };
+        this.queries = Object.fromEntries(
+            Object.entries(logsInsightsQueries).map(([key, saved]) => [
+                key,
+                new aws.cloudwatch.QueryDefinition(
+                    ...transformed(
+                        transform.query,
+                        `${name}-query-${key}`,
+                        {
+                            // Named explicitly: an auto-name would add a suffix and drop the folder.
+                            name: savedQueryName(prefix, key as keyof typeof logsInsightsQueries),
+                            logGroupNames: [groups[saved.logGroup].name],
+                            queryString: saved.query.join("\n| "),
+                        },
+                        { ...child },
+                    ),
+                ),
+            ]),
+        ) as Record<keyof typeof logsInsightsQueries, aws.cloudwatch.QueryDefinition>;
 
         this.logGroupNames = pulumi.output({ lambda: this.lambdaLogGroup.name, api: this.accessLogGroup.name });
         this.registerOutputs({

@@ -82,7 +82,16 @@ export class Network extends pulumi.ComponentResource {
                 {
                     vpcId: this.vpc.vpcId,
                     description: `tollgate gateway Lambda (${settings.prefix}): egress only`,
-                    egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }],
+                    egress: [
+                        {
+                            description: "All outbound: upstreams on any port through NAT, DynamoDB through the gateway endpoint",
+                            protocol: "-1",
+                            fromPort: 0,
+                            toPort: 0,
+                            cidrBlocks: ["0.0.0.0/0"],
+                            ipv6CidrBlocks: ["::/0"],
+                        },
+                    ],
                     tags,
                 },
                 { parent: this },

@@ -203,6 +203,8 @@ export const configSchema = z.strictObject({
                 })
                 .default(30),
             architecture: z.enum(["arm64", "x86_64"]).default("arm64"),
+            /** AWS X-Ray active tracing of the Lambda (a trace per invocation, with the permission to send it). */
+            tracing: z.boolean().default(false),
         })
         .prefault({}),
     /** Stage-wide API Gateway throttling; both are always set (an unset one means 0: every request refused). */

@@ -151,6 +151,16 @@ export const nameLimits: readonly NameLimit[] = [
         source: "CloudWatch PutDashboard DashboardName: 'The maximum length is 255, and valid characters are A-Z, a-z, 0-9, \"-\", and \"_\"'",
     },
     {
+        kind: "Logs Insights saved query",
+        type: "aws:cloudwatch/queryDefinition:QueryDefinition",
+        argument: "name",
+        minLength: 1,
+        maxLength: 255,
+        pattern: /^([^:*/]+\/?)*[^:*/]+$/,
+        autoNameMaxLength: 255,
+        source: "https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutQueryDefinition.html: 'Minimum length of 1. Maximum length of 255. Pattern: ^([^:*\\/]+\\/?)*[^:*\\/]+$'",
+    },
+    {
         kind: "HTTP API",
         type: "aws:apigatewayv2/api:Api",
         argument: "name",

@@ -19,6 +19,8 @@ import * as path from "node:path";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { SignJWT } from "jose";
+import { accessLogFormat } from "../components/gateway";
+import { logsInsightsQueries } from "../components/logging";
 import { ensureTables } from "../data/createTables";
 import { createSessions, sessionIdOf, type Sessions } from "../runtime/sessions";
 import { environmentNames, lambdaNodeMajor, lambdaRuntime } from "../specs/lambda";
@@ -28,6 +30,7 @@ import { rateLimitsTable, sessionsTable } from "../specs/tables";
 import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
 import { startLambdaContainer, type LambdaContainer } from "./support/lambdaContainer";
 import { lambdaNode, nodePackage } from "./support/lambdaNode";
+import { freePort } from "./support/loopback";
 import { materialiseArchive, runStack } from "./support/program";
 import { answerWith, bodyOf, event, startUpstream, type Upstream } from "./support/runtime";
 import { startFakeSecretsManager, type FakeSecretsManager } from "./support/secretsManager";
@@ -51,10 +54,27 @@ const quotaRoute = (upstream: string): RouteSpec => ({
  * `recorder.tollgate.test`, which the Lambda container resolves to 127.0.0.1:
  * the program refuses loopback upstreams, as a deployed Lambda cannot reach them.
  */
-function routesAt(recorderUrl: string): RouteSpec[] {
+function routesAt(recorderUrl: string, closedPort: number): RouteSpec[] {
     const recorder = `http://recorder.tollgate.test:${new URL(recorderUrl).port}`;
     const moved = settings.routes.map((route) => ({ ...route, upstream: `${recorder}/${route.name}-service${new URL(route.upstream).pathname.replace(/\/$/, "")}` }));
-    return [...moved, quotaRoute(recorder)];
+    // An upstream nobody listens on: the gateway answers 502 and logs upstream_error.
+    const down: RouteSpec = { name: "down", pathPrefix: "/down", upstream: `http://recorder.tollgate.test:${closedPort}/down-service`, auth: "none", permissions: [] };
+    return [...moved, quotaRoute(recorder), down];
+}
+
+/**
+ * The log fields a saved Logs Insights query reads: its identifiers, less the
+ * query language's own words, `@` fields, aliases after `as`, and literals.
+ */
+function fieldsReadBy(query: readonly string[]): string[] {
+    const words = new Set(["fields", "filter", "stats", "sort", "limit", "by", "as", "desc", "asc", "in", "and", "or", "not", "like", "count", "min", "max", "ispresent"]);
+    const joined = query.join("\n");
+    const aliases = new Set([...joined.matchAll(/\bas\s+(\w+)/g)].map((match) => match[1]));
+    const text = joined
+        .replace(/"[^"]*"/g, " ")
+        .replace(/\/[^/\n]*\//g, " ")
+        .replace(/@\w+/g, " ");
+    return [...new Set((text.match(/[A-Za-z_][A-Za-z0-9_]*/g) ?? []).filter((word) => !words.has(word) && !aliases.has(word)))];
 }
 
 const header = (result: APIGatewayProxyStructuredResultV2, name: string) => result.headers?.[name] as string | undefined;
@@ -73,7 +93,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         this.timeout(240_000);
         recorder = await startUpstream();
         const [run, started] = await Promise.all([
-            runStack(stack, { override: { "tollgate:routes": JSON.stringify(routesAt(recorder.url)) } }),
+            runStack(stack, { override: { "tollgate:routes": JSON.stringify(routesAt(recorder.url, await freePort())) } }),
             startDynamo("dynamodb-local", { inMemory: true }),
         ]);
         dynamo = started;
@@ -332,6 +352,31 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         assert.equal(counter.window_start % 86_400, 0);
         assert.equal(counter.expires_at, counter.window_start + 2 * 86_400);
         assert.ok(counter.last_updated >= counter.window_start && counter.last_updated <= Date.now() / 1000);
+    });
+
+    it("writes a log line per request carrying every field the saved Logs Insights queries of its log group read, and the values they filter on", async () => {
+        // A 502 from an upstream that refuses the connection, beside the 200s, 401s, 403s and 429s above.
+        const down = await container.invoke(event({ path: "/down/x", sourceIp: "203.0.113.90" }));
+        assert.equal(down.statusCode, 502);
+
+        const lines = container
+            .stdout()
+            .split("\n")
+            .filter((line) => line.startsWith("{"))
+            .map((line) => JSON.parse(line))
+            .filter((line) => line.correlation_id !== undefined);
+        const keys = new Set(lines.flatMap((line) => Object.keys(line)));
+        const valuesOf = (field: string) => new Set(lines.map((line) => line[field]).filter((value) => value !== undefined));
+        for (const [name, saved] of Object.entries(logsInsightsQueries)) {
+            const fields = fieldsReadBy(saved.query);
+            assert.ok(fields.length > 0, name);
+            const known = saved.logGroup === "lambda" ? keys : new Set(Object.keys(accessLogFormat));
+            assert.deepEqual(fields.filter((field) => !known.has(field)), [], `${name} reads fields the ${saved.logGroup} log group's lines do not have`);
+        }
+        assert.ok(valuesOf("decision").has("limited"), "a refusal the refusals query counts");
+        for (const outcome of ["missing", "invalid", "forbidden"]) assert.ok(valuesOf("auth").has(outcome), `an auth failure '${outcome}' the auth query counts`);
+        assert.ok(lines.some((line) => line.status >= 500 && line.upstream_error === "refused" && line.route === "down"), "a 5xx with its upstream error");
+        assert.ok(lines.every((line) => typeof line.latency_ms === "number"), "every request line has latency_ms for the slowest-requests query");
     });
 });
 

@@ -29,6 +29,11 @@ describe("components used outside index.ts", function () {
             "obs-lambda",
             "obs-lambda-errors",
             "obs-lambda-throttles",
+            "obs-query-5xx-with-upstream-errors",
+            "obs-query-api-gateway-5xx",
+            "obs-query-auth-failures",
+            "obs-query-refusals-by-route-and-key",
+            "obs-query-slowest-requests",
         ]);
     });
 

@@ -42,7 +42,7 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
                 "tollgate:tables": JSON.stringify({ pointInTimeRecovery: true, deletionProtection: true, kmsKeyArn }),
                 "tollgate:jwtSecret": jwtSecret,
                 "tollgate:domain": JSON.stringify({ name: "api.dev.example.com", hostedZoneId: "Z0DEVZONE", certificateArn }),
-                "tollgate:lambda": JSON.stringify({ memoryMb: 256, timeoutSeconds: 20, architecture: "x86_64" }),
+                "tollgate:lambda": JSON.stringify({ memoryMb: 256, timeoutSeconds: 20, architecture: "x86_64", tracing: true }),
                 "tollgate:logLevel": "DEBUG",
                 "tollgate:logSampleRate": "0.25",
             },
@@ -67,6 +67,7 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
             const group = run.one("aws:ec2/securityGroup:SecurityGroup", "gateway-network-lambda").inputs;
             assert.equal(group.ingress, undefined);
             assert.deepEqual(group.egress.map((e: any) => e.protocol), ["-1"]);
+            assert.equal(group.egress[0].description, "All outbound: upstreams on any port through NAT, DynamoDB through the gateway endpoint");
         });
 
         it("routes DynamoDB traffic through a gateway endpoint on the private route tables", () => {
@@ -79,7 +80,8 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
 
         it("adds the network-interface actions Lambda needs in a VPC, and no DynamoDB wildcard", () => {
             const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "gateway-policy").inputs.policy);
-            const vpc = document.Statement.filter((s: any) => s.Resource === "*");
+            const vpc = document.Statement.filter((s: any) => s.Sid === "VpcNetworkInterfaces");
+            assert.equal(vpc[0].Resource, "*");
             assert.equal(vpc.length, 1);
             assert.deepEqual([...vpc[0].Action].sort(), [
                 "ec2:AssignPrivateIpAddresses",
@@ -189,6 +191,14 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
         } finally {
             fs.rmSync(archive.dir, { recursive: true, force: true });
         }
+    });
+
+    it("traces the Lambda with X-Ray when tollgate:lambda.tracing is on, and lets the role send the traces and nothing more", () => {
+        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        assert.deepEqual(fn.tracingConfig, { mode: "Active" });
+        const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "gateway-policy").inputs.policy);
+        const xray = document.Statement.filter((s: any) => [s.Action].flat().some((action: string) => action.startsWith("xray:")));
+        assert.deepEqual(xray, [{ Sid: "XRayTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" }]);
     });
 
     it("sets both stage throttling limits to their defaults when the stack names neither", () => {

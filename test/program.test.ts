@@ -249,6 +249,7 @@ for (const stack of ["dev", "prod"] as const) {
                 // JSON, without Lambda's START/END/REPORT records (system level WARN), and every line tollgate writes let through.
                 assert.deepEqual(fn.loggingConfig, { logFormat: "JSON", systemLogLevel: "WARN", applicationLogLevel: "INFO", logGroup: `/aws/lambda/${prefix}-gateway` });
                 assert.equal(fn.vpcConfig, undefined, "tollgate:vpc is off in the shipped stacks");
+                assert.equal(fn.tracingConfig, undefined, "tollgate:lambda.tracing is off in the shipped stacks");
             });
 
             it("gives the Lambda its own role, trusted by Lambda only, with one inline policy and no managed policy", () => {
@@ -412,6 +413,22 @@ for (const stack of ["dev", "prod"] as const) {
                 const replicationAlarms = run.ofType(T.alarm).filter((a) => a.inputs.metricName === "ReplicationLatency").length;
                 assert.equal(replicationAlarms, stack === "prod" ? 3 : 0, "prod replicates sessions, products and users to one region");
                 assert.equal(run.ofType(T.alarm).length, 3 + 3 * 4 + replicationAlarms);
+            });
+
+            it("saves the Logs Insights queries under tollgate/{prefix}/, each against its log group", () => {
+                const queries = run.ofType("aws:cloudwatch/queryDefinition:QueryDefinition").map((q) => q.inputs);
+                assert.deepEqual(
+                    queries.map((q) => [q.name, q.logGroupNames]).sort(),
+                    [
+                        [`tollgate/${prefix}/5xx-with-upstream-errors`, [`/aws/lambda/${prefix}-gateway`]],
+                        [`tollgate/${prefix}/api-gateway-5xx`, [`/aws/apigateway/${prefix}-api`]],
+                        [`tollgate/${prefix}/auth-failures`, [`/aws/lambda/${prefix}-gateway`]],
+                        [`tollgate/${prefix}/refusals-by-route-and-key`, [`/aws/lambda/${prefix}-gateway`]],
+                        [`tollgate/${prefix}/slowest-requests`, [`/aws/lambda/${prefix}-gateway`]],
+                    ],
+                );
+                const slowest = queries.find((q) => q.name.endsWith("/slowest-requests"))!;
+                assert.equal(slowest.queryString, "fields @timestamp, correlation_id, route, method, status, latency_ms, upstream_ms\n| filter ispresent(latency_ms)\n| sort latency_ms desc\n| limit 50");
             });
 
             it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table", () => {
