@@ -64,7 +64,7 @@ export const logsInsightsQueries = {
     "api-gateway-5xx": {
         logGroup: "access",
         description: "5xx answers in the HTTP API's access log, API Gateway's own included (a Lambda that did not answer within 30 s shows as 503 with its integration error).",
-        query: ['filter status like /^5/', "fields @timestamp, requestId, httpMethod, path, status, integrationError, error, responseLatency", "sort @timestamp desc", "limit 100"],
+        query: ['filter status like /^5/', "fields @timestamp, requestId, httpMethod, path, status, integrationError, responseLatency", "sort @timestamp desc", "limit 100"],
     },
 } as const satisfies Record<string, { logGroup: "lambda" | "access"; description: string; query: readonly string[] }>;
 
