@@ -450,6 +450,12 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
         problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
     }
     checkKeyRegions(config, context, problems);
+    const certificateRegion = config.domain?.certificateArn?.split(":")[3];
+    if (context.region && certificateRegion && certificateRegion !== context.region) {
+        problems.push(
+            `${configNamespace}:domain.certificateArn: the certificate is in '${certificateRegion}', and a regional API domain takes one from the stack's region '${context.region}' (aws:region); import or request it there, or leave certificateArn out to have one issued`,
+        );
+    }
     if (config.backup.copyToRegion !== undefined && config.backup.copyToRegion === context.region) {
         problems.push(`${configNamespace}:backup.copyToRegion: '${context.region}' is the stack's own region (aws:region); a copy there survives nothing the original does not`);
     }

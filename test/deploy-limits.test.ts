@@ -214,3 +214,13 @@ describe("physical names: every name the program gives, with the longest names t
         assert.equal(Object.keys(table.inputs.tags).length, tagLimits.perResource);
     });
 });
+
+describe("regions: what lives in the stack's region takes nothing from another", () => {
+    it("refuses a domain certificate from another region, as a regional API domain takes one from its own", () => {
+        assert.match(
+            problemsOf({ domain: { name: "api.example.com", hostedZoneId: "Z0123", certificateArn: "arn:aws:acm:us-east-1:123456789012:certificate/abc" } }),
+            /tollgate:domain\.certificateArn: the certificate is in 'us-east-1', and a regional API domain takes one from the stack's region 'eu-west-1' \(aws:region\); import or request it there, or leave certificateArn out/,
+        );
+        assert.equal(resolveSettings({ domain: { name: "api.example.com", hostedZoneId: "Z0123", certificateArn: "arn:aws:acm:eu-west-1:123456789012:certificate/abc" } }, { region: "eu-west-1" }).domain?.certificateArn?.split(":")[3], "eu-west-1");
+    });
+});
