@@ -17,7 +17,8 @@ import { Domain } from "./components/domain";
 import { Gateway, gatewayFunctionName } from "./components/gateway";
 import { Logging } from "./components/logging";
 import { Tables } from "./components/tables";
-import { capturedSettings } from "./specs/lambda";
+import { assertionIssuer, capturedSettings } from "./specs/lambda";
+import { jwksPath } from "./specs/routes";
 import { ConfigError, parsePulumiConfigValues, resolveSettings, type TollgateSettings } from "./specs/config";
 import { builtInTables, physicalTableName, rateLimitsTable, replicaRegionsOf, sessionsTable } from "./specs/tables";
 
@@ -88,6 +89,7 @@ const gateway = new Gateway("gateway", {
     cors: settings.cors,
     logLevel: settings.logLevel,
     jwtSecret: settings.jwtSecret === undefined ? undefined : pulumi.secret(settings.jwtSecret),
+    gatewayKeys: { generation: settings.identity.keyGeneration },
     vpc: settings.vpc,
     kms: { tablesKeyArn: settings.tables.kmsKeyArn, secretsKeyArn: settings.secretsKmsKeyArn },
     tags,
@@ -112,3 +114,6 @@ export const logGroupNames = logging.logGroupNames;
 export const dashboardName = logging.dashboard.dashboardName;
 export const domainUrl = domain?.url;
 export const backupVaultName = backup?.vault.name;
+/** What an upstream verifies `x-gateway-assertion` with: the gateway's JWKS (served on the custom domain too) and the `iss` to expect. */
+export const identityJwksUrl = domain ? pulumi.interpolate`${domain.url}${jwksPath}` : gateway.jwksUrl;
+export const identityIssuer = assertionIssuer(settings);

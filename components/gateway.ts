@@ -16,7 +16,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type LambdaEntry } from "../specs/lambda";
+import * as tls from "@pulumi/tls";
+import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type KeyMaterial, type LambdaEntry } from "../specs/lambda";
+import { jwksPath } from "../specs/routes";
 import { configDefaults } from "../specs/config";
 import { httpApiIntegrationTimeoutMs } from "../specs/limits";
 import { projectDir } from "../specs/stackFile";
@@ -180,6 +182,26 @@ export interface GatewayArgs {
      * @default a random 64-character key generated into the secret
      */
     jwtSecret?: pulumi.Input<string>;
+    /**
+     * The keys of the identity assertion (`x-gateway-assertion`) and the log
+     * key, kept in one Secrets Manager secret the Lambda reads at cold start.
+     */
+    gatewayKeys?: {
+        /**
+         * The signing key's generation. The program keeps an ES256 key (P-256,
+         * `@pulumi/tls`) for this generation and the one before it: the current
+         * key signs, both are published in the JWKS. Raise it by one to rotate.
+         * @default 1
+         */
+        generation?: number;
+        /**
+         * PEM private keys on P-256 to use instead of generated ones, the first
+         * signing (pass them as secrets); a rotation puts the new key first and
+         * keeps the old one second.
+         * @default generated keys
+         */
+        signingKeys?: pulumi.Input<string>[];
+    };
     /** Run the Lambda in private subnets of a new VPC. @default { enabled: false } */
     vpc?: { enabled?: boolean; natGateways?: number };
     /** Customer-managed KMS keys, in the stack's region. @default {} (AWS-managed keys) */
@@ -213,6 +235,7 @@ export interface GatewayArgs {
         role?: Transform<aws.iam.RoleArgs>;
         policy?: Transform<aws.iam.RolePolicyArgs>;
         jwtSecret?: Transform<aws.secretsmanager.SecretArgs>;
+        gatewayKeys?: Transform<aws.secretsmanager.SecretArgs>;
         network?: NetworkArgs["transform"];
     };
 }
@@ -236,6 +259,7 @@ function resolveGatewayArgs(args: GatewayArgs) {
         vpc: { ...defaults.vpc, ...args.vpc },
         kms: args.kms ?? {},
         environment: args.environment ?? {},
+        gatewayKeys: { generation: args.gatewayKeys?.generation ?? defaults.identity.keyGeneration, signingKeys: args.gatewayKeys?.signingKeys },
         tags: args.tags ?? {},
         transform: args.transform ?? {},
     };
@@ -331,6 +355,15 @@ export class Gateway extends pulumi.ComponentResource {
     readonly generatedJwtSecret?: random.RandomPassword;
     /** Every Secrets Manager secret among the Gateway's children, each under `kms.secretsKeyArn` when it is set. */
     readonly secrets: readonly aws.secretsmanager.Secret[];
+    /** The secret holding the assertion's signing keys and the log key. */
+    readonly gatewayKeys: aws.secretsmanager.Secret;
+    readonly gatewayKeysVersion: aws.secretsmanager.SecretVersion;
+    /** The generated signing keys, current first (none when `gatewayKeys.signingKeys` was given). */
+    readonly signingKeys: tls.PrivateKey[];
+    /** The key of the log lines' `limiter_key_hash` HMAC. */
+    readonly logKey: random.RandomPassword;
+    /** Where upstreams fetch the public keys of the assertion: `{url}/.well-known/jwks.json`. */
+    readonly jwksUrl: pulumi.Output<string>;
     /** Set when `vpc.enabled`. */
     readonly network?: Network;
     /** The runtime bundle shipped next to `__index.js`. */
@@ -369,6 +402,32 @@ export class Gateway extends pulumi.ComponentResource {
         }
         this.jwtSecretVersion = new aws.secretsmanager.SecretVersion(`${name}-jwt-secret-value`, { secretId: this.jwtSecret.id, secretString: pulumi.secret(jwtKey) }, { ...child });
 
+        // The assertion's signing keys and the log key: one secret, read at cold start. A key is
+        // named by its generation, so a rotation adds the next one and keeps the last one (the JWKS
+        // publishes both) and leaves the one before that to be deleted.
+        const generation = settings.gatewayKeys.generation;
+        this.signingKeys = settings.gatewayKeys.signingKeys
+            ? []
+            : [generation, generation - 1]
+                  .filter((n) => n >= 1)
+                  .map((n) => new tls.PrivateKey(`${name}-signing-key-${n}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { ...child }));
+        const signingKeys = settings.gatewayKeys.signingKeys ?? this.signingKeys.map((key) => key.privateKeyPemPkcs8);
+        this.logKey = new random.RandomPassword(`${name}-log-key`, { length: 64, special: false }, { ...child });
+        this.gatewayKeys = new aws.secretsmanager.Secret(
+            ...transformed(
+                transform.gatewayKeys,
+                `${name}-gateway-keys`,
+                { namePrefix: `${prefix}-gateway-keys-`, description: `Identity assertion signing keys and log key of the tollgate gateway (${prefix})`, tags },
+                { ...child },
+            ),
+        );
+        const keyMaterial: pulumi.Output<KeyMaterial> = pulumi.all([pulumi.all(signingKeys), this.logKey.result]).apply(([pems, logKey]) => ({ signingKeys: pems, logKey }));
+        this.gatewayKeysVersion = new aws.secretsmanager.SecretVersion(
+            `${name}-gateway-keys-value`,
+            { secretId: this.gatewayKeys.id, secretString: pulumi.secret(pulumi.jsonStringify(keyMaterial)) },
+            { ...child },
+        );
+
         this.network = settings.vpc.enabled
             ? new Network(`${name}-network`, { prefix, natGateways: settings.vpc.natGateways, tags, transform: transform.network }, { ...child })
             : undefined;
@@ -396,6 +455,7 @@ export class Gateway extends pulumi.ComponentResource {
             { Sid: "SessionsByUser", Effect: "Allow", Action: gatewayTableAccess.sessionsByUser, Resource: sessionsByUserIndex },
             { Sid: "Logs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroups.lambda.arn}:*` },
             { Sid: "JwtSecret", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.jwtSecret.arn },
+            { Sid: "GatewayKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.gatewayKeys.arn },
         ];
         statements.push(...keyStatements(settings.kms, region, [tables.rateLimits.name, tables.sessions.name], secretArns));
         if (this.network) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
@@ -424,6 +484,9 @@ export class Gateway extends pulumi.ComponentResource {
                     [environmentNames.region]: region,
                     [environmentNames.logLevel]: settings.logLevel,
                     [environmentNames.jwtSecretArn]: this.jwtSecret.arn,
+                    [environmentNames.gatewayKeysSecretArn]: this.gatewayKeys.arn,
+                    // A rotation changes this, so Lambda starts new containers, which read the new keys.
+                    [environmentNames.gatewayKeyGeneration]: String(generation),
                     ...settings.environment,
                 },
             },
@@ -435,7 +498,7 @@ export class Gateway extends pulumi.ComponentResource {
         // The policy before the first invocation, the log group before Lambda would create its own.
         const [functionName, finalFunctionArgs, functionOpts] = transformed(transform.function, `${name}-function`, functionArgs, {
             ...child,
-            dependsOn: [this.policy, logGroups.lambda],
+            dependsOn: [this.policy, logGroups.lambda, this.gatewayKeysVersion],
         });
         this.function = new aws.lambda.CallbackFunction(functionName, finalFunctionArgs, functionOpts);
 
@@ -518,6 +581,7 @@ export class Gateway extends pulumi.ComponentResource {
 
         resolveSecretArns(pulumi.all(secrets.map((secret) => secret.arn)));
         this.url = this.api.apiEndpoint;
-        this.registerOutputs({ url: this.url, functionName: this.function.name, apiId: this.api.id });
+        this.jwksUrl = pulumi.interpolate`${this.url}${jwksPath}`;
+        this.registerOutputs({ url: this.url, functionName: this.function.name, apiId: this.api.id, jwksUrl: this.jwksUrl });
     }
 }

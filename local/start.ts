@@ -13,7 +13,8 @@ import { type RuntimeSettings } from "../runtime/settings";
 import { capturedSettings } from "../specs/lambda";
 import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
-import { isLoopbackUpstream, type RateLimitPolicy, type RouteRateLimit, type RouteSpec } from "../specs/routes";
+import { isLoopbackUpstream, jwksPath, type RateLimitPolicy, type RouteRateLimit, type RouteSpec } from "../specs/routes";
+import type { KeyMaterial } from "../runtime/auth/gatewayKeys";
 import { startEchoUpstream, type EchoUpstream } from "./echo";
 import { startLoginUpstream, type LoginUpstream } from "./login";
 import { startGateway, type GatewayHandler, type RunningGateway } from "./gateway";
@@ -21,6 +22,7 @@ import { checkUpstreamNames, envNames, type LocalOptions } from "./options";
 import { startEmbeddedStore, type EmbeddedStore } from "./store";
 import { ensureTables } from "../data/createTables";
 import { DataDirInUseError, lockDataDir } from "./dataLock";
+import { localKeyMaterial } from "./keys";
 
 /** The contract of `runtime/handler.ts`. */
 export type CreateHandler = (
@@ -59,6 +61,8 @@ export interface LocalGateway {
     tables: Record<string, string>;
     routes: LocalRoute[];
     jwt: JwtSecretChoice;
+    /** Where upstreams verify the identity assertion: its issuer and the gateway's JWKS; the keys' file unless `--memory`. */
+    identity: { issuer: string; jwksUrl: string; keysFile?: string };
     /** Stops the gateway, the echo upstreams and the store (which flushes its data). */
     close(): Promise<void>;
 }
@@ -97,7 +101,7 @@ export function chooseJwtSecret(stack: StackConfig, fromEnv: string | undefined)
 /** How long the handler waits on the embedded store per attempt: far longer than on DynamoDB (1 s), see RuntimeSettings. */
 export const localStoreRequestTimeoutMs = 10_000;
 
-export function localRuntimeSettings(stack: StackConfig, tables: Record<string, string>, dynamoEndpoint: string, jwt: JwtSecretChoice): RuntimeSettings {
+export function localRuntimeSettings(stack: StackConfig, tables: Record<string, string>, dynamoEndpoint: string, jwt: JwtSecretChoice, keys: KeyMaterial): RuntimeSettings {
     return {
         ...capturedSettings(stack.settings),
         // Plain HTTP on loopback: a Secure cookie would never be sent back (curl keeps it to itself).
@@ -106,6 +110,7 @@ export function localRuntimeSettings(stack: StackConfig, tables: Record<string, 
         region: stack.region ?? "us-east-1",
         logLevel: stack.settings.logLevel,
         jwtSecret: jwt.secret,
+        gatewayKeys: { value: keys },
         dynamoEndpoint,
         // The embedded store runs in this process; under a load test it is this machine, not DynamoDB, that is slow.
         storeRequestTimeoutMs: localStoreRequestTimeoutMs,
@@ -154,7 +159,9 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         if (login) started.push(login);
         const routes = localRoutes(stack.settings.routes, stack.settings.defaultRateLimit, options.upstreams, echoes, login);
 
-        const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt);
+        const keys = localKeyMaterial(options.memory ? undefined : options.dataDir);
+        progress(keys.file ? `gateway keys ${keys.created ? "made in" : "read from"} ${keys.file}` : "gateway keys made for this run");
+        const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt, keys.material);
         settings.routes = settings.routes.map((route) => ({ ...route, upstream: routes.find((r) => r.name === route.name)!.upstream }));
         const handler = createHandler(settings) as GatewayHandler;
 
@@ -173,7 +180,8 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         });
         started.push(gateway);
 
-        return { url: gateway.url, port: gateway.port, store, settings, tables, routes, jwt, close: closeAll };
+        const identity = { issuer: settings.identity.issuer, jwksUrl: `${gateway.url}${jwksPath}`, keysFile: keys.file };
+        return { url: gateway.url, port: gateway.port, store, settings, tables, routes, jwt, identity, close: closeAll };
     } catch (error) {
         await closeAll();
         throw error;

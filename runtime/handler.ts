@@ -2,14 +2,16 @@
  * The gateway's request handler: API Gateway HTTP API 2.0 event in, 2.0
  * result out. It reads as its steps:
  *
- *   request -> route -> (authenticate || rate limit) -> proxy -> sessions -> respond, observe
+ *   request -> route -> (authenticate || rate limit) -> assertion -> proxy -> sessions -> respond, observe
  *
  * (`/.well-known/sessions` is admitted the same way and answered by the
- * gateway itself instead of an upstream.)
+ * gateway itself instead of an upstream; `/.well-known/jwks.json` and the
+ * health paths are answered before any of it.)
  *
  * `createHandler` is called once per container (the Lambda entry, the local
  * gateway); everything built here (DynamoDB client, stores, caches, the JWT
- * secret and JWKS, logger and metrics) lives as long as the container, and
+ * secret and JWKS, the gateway's own keys, the upstream connections, logger
+ * and metrics) lives as long as the container, and
  * nothing of it is rebuilt per request. Time and randomness come from `deps`.
  */
 import { randomBytes } from "node:crypto";
@@ -20,14 +22,16 @@ import type { Identity } from "./auth/identity";
 import { createJwtVerifier } from "./auth/jwt";
 import { createSecretSource, secretsManagerLoader, type SecretLoader } from "./auth/secret";
 import { SessionAuthenticator } from "./auth/sessionAuth";
+import { createGatewayKeySource } from "./auth/gatewayKeys";
 import { Sessions } from "./sessions";
 import { defaultSessionSettings } from "../specs/sessions";
 import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
-import { authorizationCredentials, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
-import { live, ready } from "./steps/health";
+import { jwksAnswer, signAssertion } from "./steps/assertion";
+import { authorizationCredentials, isCrossSiteWrite, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
+import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
 import { counterScope, rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
@@ -82,14 +86,26 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const sessionSettings = settings.sessions ?? defaultSessionSettings();
     const sessions = new SessionAuthenticator({ store: sessionStore, now, cacheSeconds: settings.sessionCacheSeconds, renewWithinSeconds: sessionSettings.renewWithinSeconds });
     const sessionLibrary = new Sessions({ store: sessionStore, now, randomBytes: deps.randomBytes });
+    const loadSecret = deps.loadSecret ?? secretsManagerLoader(settings.region);
     const jwt = createJwtVerifier({
         settings: settings.jwt,
-        secret: createSecretSource(settings.jwtSecret, deps.loadSecret ?? secretsManagerLoader(settings.region)),
+        secret: createSecretSource(settings.jwtSecret, loadSecret),
         now,
         fetch: deps.fetch,
     });
-    const observer = createObserver({ logLevel: settings.logLevel, sampleRate: settings.logSampleRate, sink: deps.log, now, random: deps.random });
+    const gatewayKeys = createGatewayKeySource(settings.gatewayKeys, loadSecret);
+    // Read at cold start, so the first request rarely waits for it; a failure here is tried again by that request.
+    gatewayKeys.get().catch(() => undefined);
+    const observer = createObserver({
+        logLevel: settings.logLevel,
+        sampleRate: settings.logSampleRate,
+        sink: deps.log,
+        now,
+        random: deps.random,
+        logKey: () => gatewayKeys.loaded()?.logKey,
+    });
     const routes = compileRoutes(settings.routes);
+    const readiness = cachedReady([() => rateLimitStore.ping(), () => sessionStore.ping()], now);
 
     async function serve(request: GatewayRequest, remainingMs: number | undefined): Promise<Outcome> {
         const match = matchRoute(routes, request.rawPath);
@@ -97,8 +113,14 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         if (match.kind === "not-found") return { result: problem(404, "No route matches this path."), record: {} };
         if (match.kind === "health") {
             if (request.method !== "GET" && request.method !== "HEAD") return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: "health" } };
-            const result = match.check === "live" ? live() : await ready([() => rateLimitStore.ping(), () => sessionStore.ping()]);
+            const result = match.check === "live" ? live() : await readiness();
             return { result, record: { route: "health" } };
+        }
+        if (match.kind === "jwks") {
+            if (request.method !== "GET" && request.method !== "HEAD") return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: "jwks" } };
+            const keys = await gatewayKeys.get().catch(() => undefined);
+            if (!keys) return { result: problem(503, "The gateway's keys are temporarily unavailable.", { "retry-after": "1" }), record: { route: "jwks" } };
+            return { result: jwksAnswer(keys), record: { route: "jwks" } };
         }
 
         if (match.kind === "self-service" && !selfServiceMethods(match.sessionId).includes(request.method)) {
@@ -114,7 +136,15 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const forwardable = clientHeaders(request, route);
         if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
 
+        // Needed to sign the assertion; read once per container, by now usually read already.
+        const keysRead = gatewayKeys.get().then(
+            (keys) => keys,
+            () => undefined,
+        );
         const credential = readCredential(route.auth, request);
+        if (credential.kind === "session" && credential.from === "cookie" && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
+            return { result: problem(403, "A request carrying the session cookie must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };
+        }
         const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), request, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
@@ -139,13 +169,19 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             return { result: withHeaders(answered.result, limitHeaders), record: { ...record, session: answered.event } };
         }
 
+        const keys = await keysRead;
+        if (settings.identity.assertion && !keys) {
+            return { result: problem(503, "The gateway cannot vouch for the caller right now.", { ...limitHeaders, "retry-after": "1" }), record };
+        }
+        const assertion = settings.identity.assertion ? signAssertion(keys!, { issuer: settings.identity.issuer, route, identity: admission.identity, requestId: request.requestId, now: now() }) : undefined;
+
         // A due renewal runs while the upstream answers; the sessions step waits for it.
         const renewal = admission.session ? sessions.renewIfDue(admission.session) : undefined;
         const timeoutMs = remainingMs === undefined ? settings.upstreamTimeoutMs : Math.min(settings.upstreamTimeoutMs, remainingMs - invocationMarginMs);
         const forwarded = await proxy({
             url: url!,
             method: request.method,
-            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { identityHeaders: true }) },
+            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { assertion, identityHeaders: settings.identity.headers }) },
             body: request.body,
             timeoutMs,
             client: upstream,

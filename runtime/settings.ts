@@ -3,11 +3,12 @@
  *
  * `CapturedSettings` (specs/lambda.ts) is plain data the Gateway component
  * captures into the Lambda's closure at deploy time. Table names, region, log
- * level and the JWT secret's ARN are deploy outputs, so they arrive as
+ * level and the ARNs of the JWT secret and the gateway's keys are deploy outputs, so they arrive as
  * environment variables and are read once per container by `settingsFromEnv`.
  * The local gateway builds the same `RuntimeSettings` directly.
  */
 import { environmentNames, type CapturedSettings } from "../specs/lambda";
+import type { GatewayKeysConfig } from "./auth/gatewayKeys";
 
 export type { CapturedSettings } from "../specs/lambda";
 
@@ -17,6 +18,8 @@ export interface RuntimeSettings extends CapturedSettings {
     logLevel: string;
     /** Where the HS256 secret comes from: Secrets Manager (deployed) or a literal value (local gateway). */
     jwtSecret: { secretArn: string } | { value: string } | undefined;
+    /** Where the assertion's signing keys and the log key come from: Secrets Manager (deployed) or the material itself (local gateway). */
+    gatewayKeys: GatewayKeysConfig;
     /** DynamoDB endpoint override (local gateway, tests); unset means AWS. */
     dynamoEndpoint?: string;
     /**
@@ -41,6 +44,7 @@ export function settingsFromEnv(captured: CapturedSettings, env: NodeJS.ProcessE
         region: env[environmentNames.region] ?? env.AWS_REGION ?? "us-east-1",
         logLevel: env[environmentNames.logLevel] ?? "INFO",
         jwtSecret: env[environmentNames.jwtSecretArn] ? { secretArn: env[environmentNames.jwtSecretArn]! } : undefined,
+        gatewayKeys: { secretArn: required(environmentNames.gatewayKeysSecretArn) },
         dynamoEndpoint: env[environmentNames.dynamoEndpoint] || undefined,
     };
 }

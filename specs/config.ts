@@ -168,6 +168,7 @@ const routeSchema = z.strictObject({
         })
         .optional(),
     forwardAuthorization: z.boolean().default(false),
+    assertionAudience: z.string().min(1).max(256).optional(),
 });
 
 const sessionLifetime = positiveInt.max(sessionDefaults.ttlCeilingSeconds, `must be at most ${sessionDefaults.ttlCeilingSeconds} (366 days)`);
@@ -313,6 +314,23 @@ export const configSchema = z.strictObject({
             maxLifetimeSeconds: positiveInt.max(31_536_000).default(86_400),
             /** Whether OAuth scopes (`scope`, `scp`) count as permissions. */
             scopesAsPermissions: z.boolean().default(false),
+        })
+        .prefault({}),
+    /**
+     * What the gateway tells upstreams about the caller: a signed assertion
+     * (`x-gateway-assertion`, verifiable with the JWKS at `/.well-known/jwks.json`)
+     * and the plain `x-gateway-user-id/roles/permissions` headers.
+     */
+    identity: z
+        .strictObject({
+            /** Sign `x-gateway-assertion` (ES256, about a minute) on every proxied request. */
+            assertion: z.boolean().default(true),
+            /** Also send `x-gateway-user-id`, `x-gateway-roles` and `x-gateway-permissions`. */
+            headers: z.boolean().default(true),
+            /** The assertion's `iss`; unset: `https://<domain.name>` with a custom domain, else `urn:tollgate:<prefix>`. */
+            issuer: z.string().min(1).max(256).optional(),
+            /** The signing key's generation; raise it by one to rotate the key (the previous one stays in the JWKS). */
+            keyGeneration: positiveInt.max(10_000).default(1),
         })
         .prefault({}),
     /** Place the Lambda in private subnets of a new VPC, with a DynamoDB gateway endpoint. */

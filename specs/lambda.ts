@@ -31,6 +31,19 @@ export interface CapturedSettings {
     sessions?: SessionSettings;
     /** Share of successful requests whose log line is written (`tollgate:logSampleRate`); absent means 1, every line. */
     logSampleRate?: number;
+    /** What the gateway tells upstreams about the caller (`tollgate:identity`). */
+    identity: IdentitySettings;
+    /** Origins besides the gateway's own from which the session cookie may authenticate an unsafe request (`tollgate:cors.allowOrigins`, without `*`); absent: none. */
+    allowedOrigins?: string[];
+}
+
+export interface IdentitySettings {
+    /** Sign `x-gateway-assertion` on every proxied request. */
+    assertion: boolean;
+    /** Also send `x-gateway-user-id`, `x-gateway-roles`, `x-gateway-permissions`. */
+    headers: boolean;
+    /** The assertion's `iss`. */
+    issuer: string;
 }
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -40,6 +53,18 @@ export interface LambdaEntry {
     createLambdaHandler(captured: CapturedSettings): LambdaHandler;
 }
 
+/**
+ * What the gateway keys secret (`GATEWAY_KEYS_SECRET_ARN`) holds, as JSON in
+ * its SecretString: the Gateway component writes it, runtime/auth/gatewayKeys.ts
+ * reads it, `npm start` keeps one per data directory.
+ */
+export interface KeyMaterial {
+    /** PEM private keys on P-256 (PKCS#8 or SEC1); the first signs the identity assertion, all are published in the JWKS. */
+    signingKeys: string[];
+    /** The HMAC key of the log lines' `limiter_key_hash`, at least 32 characters. */
+    logKey: string;
+}
+
 /** Names of the environment variables the Gateway component sets on the Lambda. */
 export const environmentNames = {
     rateLimitTable: "DYNAMODB_RATE_LIMIT_TABLE",
@@ -47,6 +72,10 @@ export const environmentNames = {
     region: "AWS_REGION_NAME",
     logLevel: "LOG_LEVEL",
     jwtSecretArn: "JWT_SECRET_ARN",
+    /** The secret holding the assertion's signing keys and the log key (runtime/auth/gatewayKeys.ts). */
+    gatewayKeysSecretArn: "GATEWAY_KEYS_SECRET_ARN",
+    /** The signing key's generation: a rotation changes it, so Lambda starts containers that read the new keys. */
+    gatewayKeyGeneration: "GATEWAY_KEY_GENERATION",
     dynamoEndpoint: "DYNAMODB_ENDPOINT",
 } as const;
 
@@ -58,8 +87,15 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         rateLimitFailureMode: settings.rateLimitFailureMode,
         upstreamTimeoutMs: settings.upstreamTimeoutMs,
         jwt: { ...settings.jwt },
+        identity: { assertion: settings.identity.assertion, headers: settings.identity.headers, issuer: assertionIssuer(settings) },
+        allowedOrigins: settings.cors.allowOrigins.filter((origin) => origin !== "*"),
         logSampleRate: settings.logSampleRate,
         // Deployed, the API is HTTPS only: the cookie is always Secure there.
         sessions: { ...settings.sessions, cookie: { ...settings.sessions.cookie, secure: true } },
     };
+}
+
+/** The assertion's `iss`: `tollgate:identity.issuer`, else the custom domain's URL, else `urn:tollgate:<prefix>`. */
+export function assertionIssuer(settings: Pick<TollgateSettings, "identity" | "domain" | "prefix">): string {
+    return settings.identity.issuer ?? (settings.domain ? `https://${settings.domain.name}` : `urn:tollgate:${settings.prefix}`);
 }

@@ -44,10 +44,15 @@ export interface RouteSpec {
      * A session token never leaves the gateway either way.
      */
     forwardAuthorization?: boolean;
+    /** The `aud` of the identity assertion this route's upstream receives; unset: the route's name. */
+    assertionAudience?: string;
 }
 
 /** Paths the gateway answers itself, before any route. */
 export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;
+
+/** Where the gateway publishes the public keys of its identity assertion (a JWKS, RFC 7517). */
+export const jwksPath = "/.well-known/jwks.json";
 
 /**
  * True for an upstream on this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0):

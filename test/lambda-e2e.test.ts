@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { SignJWT } from "jose";
+import { createLocalJWKSet, jwtVerify, SignJWT } from "jose";
 import { accessLogFormat } from "../components/gateway";
 import { logsInsightsQueries } from "../components/logging";
 import { ensureTables } from "../data/createTables";
@@ -87,6 +87,8 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
     let environment: Record<string, string>;
     let sessions: Sessions;
     let archiveDir: string | undefined;
+    let gatewayKeysSecret: string;
+    let issuer: string;
     const jwtKey = randomBytes(32).toString("hex");
 
     before(async function () {
@@ -109,7 +111,10 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             [environment[environmentNames.rateLimitTable], environment[environmentNames.sessionTable]],
         );
         sessions = createSessions({ dynamo: dynamo.client, tableName: environment[environmentNames.sessionTable] });
-        secrets = await startFakeSecretsManager({ [environment[environmentNames.jwtSecretArn]]: jwtKey });
+        // The gateway keys secret holds what the program wrote into it (the mocks' tls.PrivateKey makes real keys).
+        gatewayKeysSecret = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-gateway-keys-value").inputs.secretString.value;
+        secrets = await startFakeSecretsManager({ [environment[environmentNames.jwtSecretArn]]: jwtKey, [environment[environmentNames.gatewayKeysSecretArn]]: gatewayKeysSecret });
+        issuer = run.outputs.identityIssuer;
 
         container = await startLambdaContainer({
             taskRoot: archiveDir,
@@ -248,7 +253,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         const received = requestsTo("admin");
         assert.equal(received.length, 2);
         assert.equal(received[0].headers["x-gateway-user-id"], "admin-1");
-        const fetches = secrets.requests.filter((request) => request.target === "secretsmanager.GetSecretValue");
+        const fetches = secrets.requests.filter((request) => request.target === "secretsmanager.GetSecretValue" && request.secretId === environment[environmentNames.jwtSecretArn]);
         assert.equal(fetches.length, 1, "the secret is fetched once per container");
         assert.equal(fetches[0].secretId, environment[environmentNames.jwtSecretArn]);
         assert.ok(fetches[0].authorization?.startsWith(`AWS4-HMAC-SHA256 Credential=${testCredentials.accessKeyId}/`), "signed with the function's credentials");
@@ -314,6 +319,22 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             assert.equal(stored.expires_at, session.expiresAt + 86_400);
             assert.ok(results.some((result) => /^session=[^;]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/.test(cookieOf(result) ?? "")));
         });
+    });
+
+    it("signs an assertion with the key the program put in the gateway keys secret, verifiable against the function's JWKS", async () => {
+        const { token } = await sessions.create({ userId: "u-vouched", roles: ["member"], permissions: ["orders:read"] });
+        await container.invoke(event({ path: "/users/profile", requestId: "e2e-assertion-1", sourceIp: "203.0.113.50", headers: { authorization: `Bearer ${token}` } }));
+        const jwks = await container.invoke(event({ path: "/.well-known/jwks.json" }));
+
+        assert.equal(jwks.statusCode, 200);
+        assert.equal(header(jwks, "cache-control"), "public, max-age=300");
+        const [received] = requestsTo("users").filter((request) => request.headers["x-request-id"] === "e2e-assertion-1");
+        const { payload } = await jwtVerify(String(received.headers["x-gateway-assertion"]), createLocalJWKSet(bodyOf(jwks)), { issuer, audience: "users", algorithms: ["ES256"] });
+        assert.deepEqual([payload.sub, payload.roles, payload.permissions, payload.auth, payload.jti], ["u-vouched", ["member"], ["orders:read"], "session", "e2e-assertion-1"]);
+        assert.equal(issuer, "urn:tollgate:tollgate-dev");
+        const keyReads = secrets.requests.filter((request) => request.secretId === environment[environmentNames.gatewayKeysSecretArn]);
+        assert.equal(keyReads.length, 1, "the keys are read once per container");
+        assert.deepEqual(bodyOf(jwks).keys.length, JSON.parse(gatewayKeysSecret).signingKeys.length);
     });
 
     it("refuses the 4th request of a window on /quota with 429, RateLimit and Retry-After, and leaves the counter at the limit", async () => {

@@ -10,15 +10,16 @@ import * as assert from "node:assert/strict";
 import * as http from "node:http";
 import * as path from "node:path";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { SignJWT } from "jose";
+import { generateKeyPair, SignJWT } from "jose";
 import { parseOptions } from "../local/options";
 import { startLocal, type CreateHandler, type LocalGateway } from "../local/start";
 import { createSessions, SessionInputError, type Sessions } from "../runtime/sessions";
 import { normalisedHeaderName } from "../runtime/steps/proxy";
+import { gatewayKeysOf, type KeyMaterial } from "../runtime/auth/gatewayKeys";
 import { loadStackConfig } from "../specs/stackFile";
 import { clientFor } from "./support/dynamo";
 import { freePort } from "./support/loopback";
-import { gzippedJson, linesNamed, startRecordingUpstream, type ArrivedRequest, type RecordingUpstream } from "./support/upstreams";
+import { gzippedJson, linesNamed, startRecordingUpstream, startVerifyingUpstream, type ArrivedRequest, type RecordingUpstream, type VerifyingUpstream } from "./support/upstreams";
 
 const projectDir = path.resolve(__dirname, "..");
 const stackFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.boundary.yaml");
@@ -59,6 +60,7 @@ function linesReadAs(request: ArrivedRequest, name: string): string[] {
 
 describe("the trust boundary, against the local gateway and a recording upstream", function () {
     let upstream: RecordingUpstream;
+    let verifier: VerifyingUpstream;
     let gateway: LocalGateway;
     let sessions: Sessions;
     let documents: DynamoDBDocumentClient;
@@ -67,8 +69,12 @@ describe("the trust boundary, against the local gateway and a recording upstream
     before(async function () {
         this.timeout(60_000);
         upstream = await startRecordingUpstream();
+        // The verifier needs the gateway's JWKS URL before the gateway starts: its port is chosen here.
+        const port = await freePort();
+        verifier = await startVerifyingUpstream({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: "urn:tollgate:tollgate-boundary" });
+        const upstreamOf = (name: string) => (name.startsWith("vouched-") ? `${verifier.url}/${name}` : `${upstream.url}/${name}`);
         const options = parseOptions(
-            ["--config", stackFile, "--memory", "--port", "0", ...stack.settings.routes.flatMap((route) => ["--upstream", `${route.name}=${upstream.url}/${route.name}`])],
+            ["--config", stackFile, "--memory", "--port", String(port), ...stack.settings.routes.flatMap((route) => ["--upstream", `${route.name}=${upstreamOf(route.name)}`])],
             { DYNAMODB_PORT: String(await freePort()), TOLLGATE_JWT_SECRET: jwtSecret },
             projectDir,
         );
@@ -84,9 +90,11 @@ describe("the trust boundary, against the local gateway and a recording upstream
         destroyClient?.();
         await gateway?.close();
         await upstream?.close();
+        await verifier?.close();
     });
     beforeEach(() => {
         upstream.requests.length = 0;
+        verifier.seen.length = 0;
     });
 
     const jwt = (claims: Record<string, unknown>, subject = "carol") =>
@@ -100,6 +108,75 @@ describe("the trust boundary, against the local gateway and a recording upstream
             .sign(new TextEncoder().encode(jwtSecret));
     const send = (requestPath: string, headers: [string, string][] = [], options: { method?: string; body?: Buffer } = {}) =>
         rawRequest(gateway.url, { path: requestPath, headers, ...options });
+
+    describe("an identity upstreams can verify", function () {
+        it("lets an upstream verify, with jose against the gateway's JWKS, who the caller is on an anonymous and a session route", async () => {
+            const { token } = await sessions.create({ userId: "bob", username: "Bob", roles: ["member"], permissions: ["read"] });
+
+            const anonymous = await send("/vouched-open/x", [["x-gateway-user-id", "mallory"]]);
+            const authenticated = await send("/vouched-account/me", [["authorization", `Bearer ${token}`]]);
+
+            assert.equal(anonymous.status, 200, anonymous.body.toString());
+            assert.equal(authenticated.status, 200, authenticated.body.toString());
+            const [open, account] = verifier.seen.map((entry) => ("claims" in entry ? entry.claims : assert.fail(entry.refused)));
+            assert.equal(open.sub, undefined, "an anonymous request names no user, whatever headers it sent");
+            assert.deepEqual([open.aud, open.auth, open.roles, open.permissions], ["vouched-open", "none", [], []]);
+            assert.deepEqual([account.sub, account.username, account.roles, account.permissions, account.auth, account.aud], ["bob", "Bob", ["member"], ["read"], "session", "vouched-account"]);
+            assert.equal(account.iss, "urn:tollgate:tollgate-boundary");
+            assert.equal(account.jti, authenticated.headers["x-request-id"]);
+            assert.equal((account.exp as number) - (account.iat as number), 60);
+        });
+
+        it("lets the upstream refuse a request sent to it directly with forged headers, a forged, expired or replayed assertion", async () => {
+            const { token } = await sessions.create({ userId: "bob" });
+            await send("/vouched-account/me", [["authorization", `Bearer ${token}`]]);
+            const [genuine] = verifier.seen.map((entry) => ("claims" in entry ? entry.claims : assert.fail(entry.refused)));
+            // an assertion the gateway issued for another route, taken from a request to it
+            await send("/open/leak");
+            const leaked = linesNamed(upstream.to("open")[0], "x-gateway-assertion")[0];
+            const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+            const unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64({ ...genuine, sub: "root", permissions: ["admin"] })}.`;
+            const [header, , signature] = leaked.split(".");
+            const tampered = `${header}.${b64({ ...genuine, sub: "root" })}.${signature}`;
+            const otherKey = await new SignJWT({ ...genuine, sub: "root" }).setProtectedHeader({ alg: "ES256", kid: JSON.parse(Buffer.from(header, "base64url").toString()).kid }).sign((await generateKeyPair("ES256")).privateKey);
+            // a genuine assertion, signed with the gateway's own key, replayed after it expired
+            const material = (gateway.settings.gatewayKeys as { value: KeyMaterial }).value;
+            const expired = gatewayKeysOf(material).sign({ ...genuine, iat: (genuine.iat as number) - 600, exp: (genuine.exp as number) - 600 });
+
+            const direct = (headers: [string, string][]) => rawRequest(verifier.url, { path: "/vouched-account/me", headers });
+            const answers = await Promise.all([
+                direct([["x-gateway-user-id", "root"], ["x-gateway-permissions", "admin"]]),
+                direct([["x-gateway-assertion", unsigned]]),
+                direct([["x-gateway-assertion", tampered]]),
+                direct([["x-gateway-assertion", otherKey]]),
+                direct([["x-gateway-assertion", leaked]]),
+                direct([["x-gateway-assertion", expired]]),
+            ]);
+
+            assert.deepEqual(answers.map((answer) => answer.status), [401, 401, 401, 401, 401, 401]);
+            assert.deepEqual(
+                answers.map((answer) => JSON.parse(answer.body.toString()).refused),
+                ["no assertion", "ERR_JOSE_ALG_NOT_ALLOWED", "ERR_JWS_SIGNATURE_VERIFICATION_FAILED", "ERR_JWS_SIGNATURE_VERIFICATION_FAILED", "ERR_JWT_CLAIM_VALIDATION_FAILED", "ERR_JWT_EXPIRED"],
+            );
+        });
+
+        it("serves its JWKS, cacheable and not rate-limited, with the key that signs", async () => {
+            const answers = await Promise.all(Array.from({ length: 30 }, () => send("/.well-known/jwks.json")));
+
+            assert.ok(answers.every((answer) => answer.status === 200));
+            const [first] = answers;
+            assert.equal(first.headers["cache-control"], "public, max-age=300");
+            assert.equal(first.headers["content-type"], "application/jwk-set+json");
+            assert.equal(first.headers.ratelimit, undefined);
+            const { keys } = JSON.parse(first.body.toString());
+            assert.equal(keys.length, 1);
+            assert.deepEqual(Object.keys(keys[0]).sort(), ["alg", "crv", "kid", "kty", "use", "x", "y"], "the public half only");
+            await send("/open/x");
+            const signedWith = JSON.parse(Buffer.from(linesNamed(upstream.to("open")[0], "x-gateway-assertion")[0].split(".")[0], "base64url").toString()).kid;
+            assert.equal(signedWith, keys[0].kid);
+            assert.equal((await send("/.well-known/jwks.json", [], { method: "POST" })).status, 405);
+        });
+    });
 
     describe("nothing a client sends can look like the gateway", function () {
         const forged: [string, string][] = [
@@ -119,7 +196,8 @@ describe("the trust boundary, against the local gateway and a recording upstream
             assert.equal(answer.status, 200);
             const [arrived] = upstream.to("open");
             for (const name of ["x-gateway-user-id", "x-gateway-permissions", "x-gateway-roles"]) assert.deepEqual(linesReadAs(arrived, name), [], name);
-            assert.ok(!linesReadAs(arrived, "x-gateway-assertion").some((line) => line.includes(forged[3][1])), "the forged assertion reached the upstream");
+            assert.equal(linesReadAs(arrived, "x-gateway-assertion").length, 1, "only the gateway's own assertion");
+            assert.notEqual(linesNamed(arrived, "x-gateway-assertion")[0], forged[3][1]);
             assert.deepEqual(linesReadAs(arrived, "x-request-id"), [`x-request-id: ${answer.headers["x-request-id"]}`]);
             assert.deepEqual(linesReadAs(arrived, "x-forwarded-for"), ["x-forwarded-for: 127.0.0.1"]);
             assert.deepEqual(linesReadAs(arrived, "x-forwarded-host"), [`x-forwarded-host: ${new URL(gateway.url).host}`]);
@@ -193,6 +271,30 @@ describe("the trust boundary, against the local gateway and a recording upstream
 
             assert.equal(answer.status, 200);
             assert.deepEqual(answer.headers["set-cookie"], ["theme=dark; Path=/"]);
+        });
+    });
+
+    describe("cross-site requests with the session cookie", function () {
+        it("refuses an unsafe request authenticated by the cookie from an origin that is neither the gateway's nor allowed (403)", async () => {
+            const { token } = await sessions.create({ userId: "erin" });
+            const cookie: [string, string] = ["cookie", `session=${token}`];
+            const post = (headers: [string, string][]) => send("/account/transfer", headers, { method: "POST", body: Buffer.from("{}") });
+
+            const forged = await post([cookie, ["origin", "https://evil.example"]]);
+            const sandboxed = await post([cookie, ["origin", "null"]]);
+            const deleteForged = await rawRequest(gateway.url, { method: "DELETE", path: "/account/me", headers: [cookie, ["origin", "https://evil.example"]] });
+            const allowed = await post([cookie, ["origin", "https://app.example.com"]]);
+            const sameOrigin = await post([cookie, ["origin", gateway.url]]);
+            const noOrigin = await post([cookie]);
+            const read = await send("/account/me", [cookie, ["origin", "https://evil.example"]]);
+            const bearer = await post([["authorization", `Bearer ${token}`], ["origin", "https://evil.example"]]);
+
+            assert.deepEqual(
+                [forged, sandboxed, deleteForged, allowed, sameOrigin, noOrigin, read, bearer].map((answer) => answer.status),
+                [403, 403, 403, 200, 200, 200, 200, 200],
+            );
+            assert.equal(JSON.parse(forged.body.toString()).detail, "A request carrying the session cookie must come from an allowed origin.");
+            assert.equal(upstream.to("account").length, 5, "the refused ones never reached the upstream");
         });
     });
 
@@ -388,7 +490,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
                 const fromClient = arrived.rawHeaders.filter(([name]) => !added.includes(name.toLowerCase()));
                 assert.deepEqual(lines(fromClient), lines(request.lines));
                 const gatewayOwn = arrived.rawHeaders.filter(([name]) => added.includes(name.toLowerCase())).map(([name]) => name.toLowerCase());
-                assert.deepEqual(new Set(gatewayOwn), new Set(added.filter((name) => name !== "x-gateway-assertion" || gatewayOwn.includes(name))));
+                assert.deepEqual(new Set(gatewayOwn), new Set(added));
                 assert.equal(gatewayOwn.length, new Set(gatewayOwn).size, "a gateway header twice");
                 assert.deepEqual(arrived.body, request.body ?? Buffer.alloc(0));
                 assert.equal(arrived.method, request.method);

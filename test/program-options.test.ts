@@ -45,6 +45,7 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
                 "tollgate:lambda": JSON.stringify({ memoryMb: 256, timeoutSeconds: 20, architecture: "x86_64", tracing: true }),
                 "tollgate:logLevel": "DEBUG",
                 "tollgate:logSampleRate": "0.25",
+                "tollgate:identity": JSON.stringify({ headers: false, keyGeneration: 3 }),
             },
             remove: ["tollgate:throttle", "tollgate:cors"],
             secretKeys: ["tollgate:jwtSecret"],
@@ -146,9 +147,33 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
         }
     });
 
+    describe("tollgate:identity", () => {
+        it("keeps this generation's signing key and the one before after a rotation, signing with the new one, and restarts containers on it", () => {
+            assert.deepEqual(run.ofType("tls:index/privateKey:PrivateKey").map((r) => r.name), ["gateway-signing-key-3", "gateway-signing-key-2"]);
+            const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-gateway-keys-value");
+            const keyUrns = run.ofType("tls:index/privateKey:PrivateKey").map((r) => r.urn);
+            assert.ok(keyUrns.every((urn) => version.propertyDependencies.secretString?.includes(urn)));
+            assert.equal(JSON.parse(version.inputs.secretString.value).signingKeys.length, 2);
+            const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+            assert.equal(fn.environment.variables.GATEWAY_KEY_GENERATION, "3");
+        });
+
+        it("captures headers: false into the Lambda, and names the custom domain as the issuer and JWKS host", () => {
+            const archive = materialiseArchive(run.one("aws:lambda/function:Function", "gateway-function").inputs.code);
+            try {
+                const index = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
+                assert.ok(index.includes('__captured_identity = {assertion: true, headers: false, issuer: "https://api.dev.example.com"}'), "the identity settings in __index.js");
+            } finally {
+                fs.rmSync(archive.dir, { recursive: true, force: true });
+            }
+            assert.equal(run.outputs.identityIssuer, "https://api.dev.example.com");
+            assert.equal(run.outputs.identityJwksUrl, "https://api.dev.example.com/.well-known/jwks.json");
+        });
+    });
+
     describe("a JWT secret given in config", () => {
         it("is stored, as a secret, in the Secrets Manager secret, and nothing is generated", () => {
-            assert.deepEqual(run.ofType("random:index/randomPassword:RandomPassword"), []);
+            assert.deepEqual(run.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name), ["gateway-log-key"], "only the gateway's log key is generated");
             const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-jwt-secret-value").inputs;
             assert.deepEqual(version.secretString, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: jwtSecret });
         });

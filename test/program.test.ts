@@ -35,6 +35,7 @@ const T = {
     secret: "aws:secretsmanager/secret:Secret",
     secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
     randomPassword: "random:index/randomPassword:RandomPassword",
+    privateKey: "tls:index/privateKey:PrivateKey",
     certificate: "aws:acm/certificate:Certificate",
     certificateValidation: "aws:acm/certificateValidation:CertificateValidation",
     domainName: "aws:apigatewayv2/domainName:DomainName",
@@ -245,6 +246,8 @@ for (const stack of ["dev", "prod"] as const) {
                     [environmentNames.region]: fakeRegion,
                     [environmentNames.logLevel]: "INFO",
                     [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`,
+                    [environmentNames.gatewayKeysSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`,
+                    [environmentNames.gatewayKeyGeneration]: "1",
                 });
                 // JSON, without Lambda's START/END/REPORT records (system level WARN), and every line tollgate writes let through.
                 assert.deepEqual(fn.loggingConfig, { logFormat: "JSON", systemLogLevel: "WARN", applicationLogLevel: "INFO", logGroup: `/aws/lambda/${prefix}-gateway` });
@@ -308,6 +311,7 @@ for (const stack of ["dev", "prod"] as const) {
                     [
                         [["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:${fakeRegion}:${fakeAccount}:log-group:/aws/lambda/${prefix}-gateway:*`],
                         [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`],
+                        [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`],
                     ],
                 );
             });
@@ -322,6 +326,23 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.equal(version.inputs.secretId, "gateway-jwt-secret-id");
                 assert.deepEqual(version.inputs.secretString, secretValue("x".repeat(64)), "the secret holds the generated key, marked secret");
                 assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "gateway-jwt-secret-generated").urn));
+            });
+
+            it("keeps the assertion's ES256 key and the log key in a secret of their own, generated, and serves the JWKS from the API", () => {
+                const [key] = run.ofType(T.privateKey);
+                assert.deepEqual(run.ofType(T.privateKey).map((r) => r.name), ["gateway-signing-key-1"], "generation 1 has no previous key");
+                assert.deepEqual(key.inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+                assert.equal(run.one(T.secret, "gateway-gateway-keys").inputs.namePrefix, `${prefix}-gateway-keys-`);
+                const version = run.one(T.secretVersion, "gateway-gateway-keys-value");
+                const material = JSON.parse(version.inputs.secretString.value);
+                assert.deepEqual(version.inputs.secretString, secretValue(version.inputs.secretString.value), "the keys are marked secret");
+                assert.equal(material.signingKeys.length, 1);
+                assert.match(material.signingKeys[0], /^-----BEGIN PRIVATE KEY-----/);
+                assert.equal(material.logKey, "x".repeat(64));
+                assert.ok(version.propertyDependencies.secretString?.includes(key.urn));
+                assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "gateway-log-key").urn));
+                assert.match(run.outputs.identityJwksUrl, /^https:\/\/.+\/\.well-known\/jwks\.json$/);
+                assert.equal(run.outputs.identityIssuer, settings.domain ? `https://${settings.domain.name}` : `urn:tollgate:${prefix}`);
             });
         });
 
@@ -365,6 +386,7 @@ for (const stack of ["dev", "prod"] as const) {
                         [environmentNames.region]: fakeRegion,
                         [environmentNames.logLevel]: "ERROR",
                         [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:jwt`,
+                        [environmentNames.gatewayKeysSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-keys`,
                     },
                 });
                 try {

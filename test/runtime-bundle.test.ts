@@ -10,8 +10,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { startDynamo, type TestDynamo } from "./support/dynamo";
-import { event, freshTables, route, startUpstream, type Upstream } from "./support/runtime";
+import { startDynamo, testCredentials, type TestDynamo } from "./support/dynamo";
+import { event, freshTables, route, startUpstream, testIdentity, testKeyMaterial, type Upstream } from "./support/runtime";
+import { startFakeSecretsManager, type FakeSecretsManager } from "./support/secretsManager";
 import { bundleRuntime } from "../components/bundle";
 import { createSessions } from "../runtime/sessions";
 import { environmentNames, lambdaNodeMajor, type CapturedSettings } from "../specs/lambda";
@@ -31,6 +32,8 @@ process.send({ ready: true });
 describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", function () {
     let dynamo: TestDynamo;
     let upstream: Upstream;
+    let secrets: FakeSecretsManager;
+    const keysArn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate-gateway-keys-AbCdEf";
     let workDir: string;
     let child: ChildProcess;
     let stdout = "";
@@ -72,7 +75,9 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
             rateLimitFailureMode: "open",
             upstreamTimeoutMs: 2000,
             jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
+            identity: testIdentity,
         };
+        secrets = await startFakeSecretsManager({ [keysArn]: JSON.stringify(testKeyMaterial) });
         child = fork(path.join(workDir, "driver.js"), [], {
             cwd: workDir,
             stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -86,6 +91,11 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
                 [environmentNames.region]: "eu-west-1",
                 [environmentNames.dynamoEndpoint]: dynamo.endpoint,
                 [environmentNames.logLevel]: "INFO",
+                [environmentNames.gatewayKeysSecretArn]: keysArn,
+                AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+                // DynamoDB Local keeps tables per access key: the tests' own pair, for the Secrets Manager stand-in too.
+                AWS_ACCESS_KEY_ID: testCredentials.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: testCredentials.secretAccessKey,
             },
         });
         child.stdout!.on("data", (chunk) => (stdout += chunk));
@@ -103,6 +113,7 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
     after(async () => {
         child?.kill();
         await upstream?.close();
+        await secrets?.close();
         await dynamo?.close();
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     });

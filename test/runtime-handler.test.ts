@@ -1,9 +1,9 @@
 import { strict as assert } from "node:assert";
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { dynamoKinds } from "./support/dynamo";
 import { freePort } from "./support/loopback";
-import { bodyOf, event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
+import { bodyOf, event, route, runtimeSettings, testKeyMaterial, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
 import type { RuntimeSettings } from "../runtime/settings";
 
@@ -40,6 +40,26 @@ for (const kind of dynamoKinds) {
             const result = await gateway()(event({ path: "/health/ready" }));
             assert.equal(result.statusCode, 200);
             assert.deepEqual(bodyOf(result), { status: "ok" });
+            assert.deepEqual(Object.fromEntries(suite.counting.counts), { GetItemCommand: 2 });
+        });
+
+        it("keeps /health/ready's answer for 5 s per container: a probe flood costs two reads, parallel probes share them", async () => {
+            // given a container that answered once
+            const handler = gateway();
+            await handler(event({ path: "/health/ready" }));
+            suite.counting.reset();
+            // when 50 probes come within 5 s, 20 of them at once
+            suite.clock.advance(1_000);
+            await Promise.all(Array.from({ length: 20 }, () => handler(event({ path: "/health/ready" }))));
+            for (let i = 0; i < 30; i++) await handler(event({ path: "/health/ready" }));
+            suite.clock.advance(3_900);
+            const stillCached = await handler(event({ path: "/health/ready" }));
+            // then none of them reads DynamoDB
+            assert.equal(stillCached.statusCode, 200);
+            assert.equal(suite.counting.total(), 0);
+            // and once the answer is 5 s old, the next probe (and the 20 beside it) checks again, once
+            suite.clock.advance(100);
+            await Promise.all(Array.from({ length: 20 }, () => handler(event({ path: "/health/ready" }))));
             assert.deepEqual(Object.fromEntries(suite.counting.counts), { GetItemCommand: 2 });
         });
 
@@ -105,7 +125,7 @@ for (const kind of dynamoKinds) {
             assert.equal(entry.status, 200);
             assert.equal(entry.decision, "admitted");
             assert.equal(typeof entry.latency_ms, "number");
-            assert.equal(entry.limiter_key_hash, createHash("sha256").update("ip:192.0.2.44:route:open").digest("hex").slice(0, 16));
+            assert.equal(entry.limiter_key_hash, createHmac("sha256", Buffer.from(testKeyMaterial.logKey)).update("ip:192.0.2.44:route:open").digest("hex").slice(0, 16));
             assert.ok(!lines.join("\n").includes("192.0.2.44"), "the client IP is not logged");
             assert.equal(entry.level, undefined, "an INFO line leaves its level to Lambda's default");
             assert.equal(entry.method, "GET");

@@ -4,6 +4,7 @@
  * aggregated per route and minute instead of an EMF document per request.
  */
 import { strict as assert } from "node:assert";
+import { createHash, createHmac } from "node:crypto";
 import { createObserver, levelOf, metricsIntervalSeconds, type RequestRecord } from "../runtime/steps/observe";
 import { createHandler } from "../runtime/handler";
 import { freePort } from "./support/loopback";
@@ -75,7 +76,7 @@ describe("observe: the request line", () => {
     });
 
     it("carries what operators need and nothing personal", () => {
-        const { observer, logLines } = recording();
+        const { observer, logLines } = recording({ logKey: () => Buffer.from("a-stack-log-key-of-32-characters!") });
         observer.request({ ...admitted, route: "users", authenticated: true, auth: "valid", limiterKey: "user:alice@example.com" });
         const [entry] = logLines();
         assert.deepEqual(Object.keys(entry), ["correlation_id", "route", "method", "status", "latency_ms", "limiter_key_hash", "decision", "auth", "upstream_ms"]);
@@ -93,6 +94,24 @@ describe("observe: the request line", () => {
         assert.equal(warn.level, "WARN");
         assert.equal(error.level, "ERROR");
         for (const entry of [warn, error]) assert.equal(entry.timestamp, new Date(Date.UTC(2031, 0, 1, 12, 0, 0)).toISOString());
+    });
+
+    it("hashes the limiter key with an HMAC under the stack's log key, so an address cannot be found by hashing every address", () => {
+        // given two stacks' observers and the plain SHA-256 anyone could compute
+        const keyed = (logKey: string) => {
+            const { observer, logLines } = recording({ logKey: () => Buffer.from(logKey) });
+            observer.request({ ...admitted, limiterKey: "ip:192.0.2.1" });
+            return logLines()[0].limiter_key_hash;
+        };
+        const plain = createHash("sha256").update("ip:192.0.2.1").digest("hex").slice(0, 16);
+        // then the hash is the HMAC, differs per stack, and is not the bare hash
+        assert.equal(keyed("stack-one-log-key-of-32-characters"), createHmac("sha256", "stack-one-log-key-of-32-characters").update("ip:192.0.2.1").digest("hex").slice(0, 16));
+        assert.notEqual(keyed("stack-one-log-key-of-32-characters"), keyed("stack-two-log-key-of-32-characters"));
+        assert.notEqual(keyed("stack-one-log-key-of-32-characters"), plain);
+        // and without the key (not read yet) the field is left out, never filled with a bare hash
+        const { observer, logLines } = recording();
+        observer.request({ ...admitted, limiterKey: "ip:192.0.2.1" });
+        assert.equal(logLines()[0].limiter_key_hash, undefined);
     });
 
     it("writes nothing below the log level, and refusals and errors still at WARN", () => {

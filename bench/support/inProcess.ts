@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { createHandler, type Handler } from "../../runtime/handler";
 import { startEchoUpstream, type EchoUpstream } from "../../local/echo";
+import { generateKeyMaterial } from "../../local/keys";
 import { startEmbeddedStore, type EmbeddedStore } from "../../local/store";
 import { ensureTables } from "../../data/createTables";
 import { createSessions } from "../../runtime/sessions";
@@ -51,6 +52,7 @@ export async function startRig(): Promise<Rig> {
     const tables = { rateLimits: names[rateLimitsTable.name], sessions: names[sessionsTable.name] };
     const dynamo = countingDynamo(store.endpoint);
     const prod = loadStackConfig("prod");
+    const keys = generateKeyMaterial();
     return {
         store,
         echo,
@@ -65,6 +67,7 @@ export async function startRig(): Promise<Rig> {
                 region: prod.region ?? "eu-west-1",
                 logLevel: prod.settings.logLevel,
                 jwtSecret: undefined,
+                gatewayKeys: { value: keys },
                 dynamoEndpoint: store.endpoint,
                 ...overrides,
             };

@@ -104,12 +104,15 @@ export interface LocalGatewayProcess extends ChildService {
     dynamoEndpoint: string;
 }
 
-/** `npm start -- --config <file> --memory --port <free> --upstream name=url ...` with `DYNAMODB_PORT=<free>`. */
-export async function startLocalGateway(options: { configFile: string; upstreams?: Record<string, string>; env?: Record<string, string> }): Promise<LocalGatewayProcess> {
+/**
+ * `npm start -- --config <file> --memory --port <free> --upstream name=url ...` with `DYNAMODB_PORT=<free>`;
+ * `--data-dir <dir>` instead of `--memory` when `dataDir` is given (its keys can then be read there).
+ */
+export async function startLocalGateway(options: { configFile: string; upstreams?: Record<string, string>; env?: Record<string, string>; dataDir?: string }): Promise<LocalGatewayProcess> {
     const port = await freePort();
     let dynamoPort = await freePort();
     while (dynamoPort === port) dynamoPort = await freePort();
-    const args = ["--config", options.configFile, "--memory", "--port", String(port)];
+    const args = ["--config", options.configFile, ...(options.dataDir ? ["--data-dir", options.dataDir] : ["--memory"]), "--port", String(port)];
     for (const [name, url] of Object.entries(options.upstreams ?? {})) args.push("--upstream", `${name}=${url}`);
     const service = await startChild("local/main.ts", args, {
         env: { DYNAMODB_PORT: String(dynamoPort), ...options.env },

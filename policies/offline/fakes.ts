@@ -3,7 +3,12 @@
  * (its inputs plus the attributes AWS would compute, such as `arn`) and the
  * results of the data-source calls this program and awsx make.
  */
+import { generateKeyPairSync } from "node:crypto";
+
 export const fakeAccount = "123456789012";
+
+/** `tls.PrivateKey`'s `ecdsaCurve` names -> Node's. */
+const curves: Record<string, string> = { P224: "P-224", P256: "P-256", P384: "P-384", P521: "P-521" };
 export const fakeRegion = "eu-west-1";
 
 const arnService: Record<string, (name: string, inputs: any, region: string) => string> = {
@@ -67,6 +72,14 @@ export function fakeState(type: string, name: string, inputs: any, region: strin
         case "random:index/randomPassword:RandomPassword":
             state.result = "x".repeat(inputs.length ?? 32);
             break;
+        case "tls:index/privateKey:PrivateKey": {
+            // A real key of the kind asked for, so what the program makes of it (the gateway's key secret) can be used as deployed.
+            const { privateKey, publicKey } = inputs.algorithm === "ECDSA" ? generateKeyPairSync("ec", { namedCurve: curves[inputs.ecdsaCurve ?? "P224"] ?? "P-256" }) : generateKeyPairSync("rsa", { modulusLength: inputs.rsaBits ?? 2048 });
+            state.privateKeyPemPkcs8 = privateKey.export({ format: "pem", type: "pkcs8" }).toString();
+            state.privateKeyPem = privateKey.export({ format: "pem", type: inputs.algorithm === "ECDSA" ? "sec1" : "pkcs1" }).toString();
+            state.publicKeyPem = publicKey.export({ format: "pem", type: "spki" }).toString();
+            break;
+        }
         case "aws:cloudwatch/dashboard:Dashboard":
             state.dashboardArn = arn;
             break;

@@ -29,7 +29,7 @@ export function secretsManagerLoader(region: string): SecretLoader {
             },
         });
         const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-        if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the JWT secret has no SecretString");
+        if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the secret has no SecretString");
         return result.SecretString;
     };
 }

@@ -101,6 +101,29 @@ export function authorizationCredentials(authorization: string | undefined): num
     return Math.max(credentials, authorization.trim() === "" ? 0 : 1);
 }
 
+const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * True when a request that the `session` cookie authenticates changes state
+ * (an unsafe method) and comes from an origin that is neither the gateway's
+ * own nor one of `allowedOrigins` (`tollgate:cors.allowOrigins`, `*` not
+ * counting): a cross-site request forgery, which the browser would send with
+ * the cookie. OWASP's check of the `Origin` header: browsers send it on every
+ * cross-origin request and on same-origin unsafe ones; a request without it
+ * (curl, a server) is no browser's forgery and passes. `Origin: null`
+ * (sandboxed documents, some redirects) is refused.
+ */
+export function isCrossSiteWrite(request: GatewayRequest, allowedOrigins: readonly string[]): boolean {
+    if (safeMethods.has(request.method)) return false;
+    const origin = request.headers.origin;
+    if (origin === undefined) return false;
+    const claimed = origin.trim().toLowerCase();
+    const host = request.headers.host?.trim().toLowerCase();
+    const scheme = (request.headers["x-forwarded-proto"] ?? "https").split(",")[0].trim().toLowerCase();
+    if (host !== undefined && claimed === `${scheme}://${host}`) return false;
+    return !allowedOrigins.some((allowed) => allowed !== "*" && allowed.trim().toLowerCase().replace(/\/+$/, "") === claimed);
+}
+
 /** True when the caller holds every permission the route requires. */
 export function holdsPermissions(route: RouteSpec, identity: Identity | undefined): boolean {
     if (route.permissions.length === 0) return true;

@@ -4,8 +4,9 @@
  *
  * The log line: `level` and `timestamp` (on WARN and ERROR lines only, see
  * below), `correlation_id` (the API Gateway request id), `route`, `method`, `status`, `latency_ms`, `limiter_key_hash`
- * (SHA-256 of the limiter key, first 16 hex digits: an IP or user id is
- * personal data), `decision` (the limiter's), `auth` (left out on routes that
+ * (HMAC-SHA256 of the limiter key under the stack's log key, first 16 hex
+ * digits: an IP or user id is personal data, and a bare hash of `ip:<address>`
+ * could be reversed by hashing every address), `decision` (the limiter's), `auth` (left out on routes that
  * take no credential, where it could only say `anonymous`), `session` (what
  * the request did to sessions), `upstream_ms`, `upstream_error`. A field with nothing to say is left out. The level says
  * what the line is: ERROR for a 5xx answer, WARN for a 4xx answer and for a
@@ -45,7 +46,7 @@
  * CloudWatch Logs), one call per line, so concurrent requests of the local
  * gateway never mix their lines.
  */
-import { createHash } from "node:crypto";
+import { createHmac } from "node:crypto";
 
 export type LogSink = (line: string) => void;
 
@@ -76,8 +77,9 @@ export interface RequestRecord {
     upstreamError?: "refused" | "timeout" | "too-large";
 }
 
-export function hashLimiterKey(limiterKey: string): string {
-    return createHash("sha256").update(limiterKey).digest("hex").slice(0, 16);
+/** `limiter_key_hash`: HMAC-SHA256 of the limiter key under the stack's log key (runtime/auth/gatewayKeys.ts), first 16 hex digits. */
+export function hashLimiterKey(limiterKey: string, logKey: Uint8Array): string {
+    return createHmac("sha256", logKey).update(limiterKey).digest("hex").slice(0, 16);
 }
 
 export interface Observer {
@@ -101,6 +103,8 @@ export interface ObserverOptions {
     now?: () => number;
     /** A number in [0, 1); decides which INFO lines a sample rate below 1 keeps. */
     random?: () => number;
+    /** The stack's log key, once it has been read; until then a line leaves `limiter_key_hash` out rather than hash without it. */
+    logKey?: () => Uint8Array | undefined;
 }
 
 const levels: Record<string, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
@@ -133,6 +137,10 @@ export function createObserver(options: ObserverOptions): Observer {
 
     let minute = -1;
     const byRoute = new Map<string, RouteMetrics>();
+    const keyHash = (limiterKey: string | undefined) => {
+        const logKey = options.logKey?.();
+        return limiterKey === undefined || logKey === undefined ? undefined : hashLimiterKey(limiterKey, logKey);
+    };
 
     const writeMetrics = (route: string, metrics: RouteMetrics, timestamp: number) => {
         const definitions: { Name: string; Unit: string }[] = [{ Name: "Requests", Unit: "Count" }];
@@ -202,7 +210,7 @@ export function createObserver(options: ObserverOptions): Observer {
                             method: record.method,
                             status: record.status,
                             latency_ms: record.latencyMs,
-                            limiter_key_hash: record.limiterKey === undefined ? undefined : hashLimiterKey(record.limiterKey),
+                            limiter_key_hash: keyHash(record.limiterKey),
                             decision: record.decision,
                             auth: record.authenticated === false ? undefined : record.auth,
                             session: record.session,

@@ -16,7 +16,7 @@
  * `%252e%252e;`), an encoded slash or backslash at any depth, a null byte or
  * control character, a literal backslash.
  */
-import { healthPaths, type RouteSpec } from "../../specs/routes";
+import { healthPaths, jwksPath, type RouteSpec } from "../../specs/routes";
 import { selfServicePath } from "../../specs/sessions";
 
 export interface CompiledRoute {
@@ -27,6 +27,8 @@ export interface CompiledRoute {
 
 export type RouteMatch =
     | { kind: "health"; check: "live" | "ready" }
+    /** The public keys of the identity assertion. */
+    | { kind: "jwks" }
     /** The caller's own sessions: the list, or one of them by id (whatever follows the path; the step checks it). */
     | { kind: "self-service"; sessionId?: string }
     | { kind: "route"; route: RouteSpec; upstreamPath: string }
@@ -111,6 +113,7 @@ export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): 
     const plainPath = "/" + path.decoded.join("/");
     if (!path.trailingSlash && plainPath === healthPaths.live) return { kind: "health", check: "live" };
     if (!path.trailingSlash && plainPath === healthPaths.ready) return { kind: "health", check: "ready" };
+    if (!path.trailingSlash && plainPath === jwksPath) return { kind: "jwks" };
     // The gateway answers the whole subtree: no route may be reached through it.
     if (isUnder(path, selfServiceSegments)) {
         const rest = path.decoded.slice(selfServiceSegments.length);

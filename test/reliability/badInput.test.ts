@@ -8,6 +8,7 @@
  * upstream. Every upstream call is recorded by a recording upstream.
  */
 import { strict as assert } from "node:assert";
+import { testIdentity, testKeyMaterial } from "../support/runtime";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
@@ -93,6 +94,8 @@ describe("reliability: bad input", function () {
                 rateLimitFailureMode: "closed",
                 upstreamTimeoutMs: 5_000,
                 jwt: { issuer, audience, jwksUrl: jwks.url, maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
+                identity: { ...testIdentity },
+                gatewayKeys: { value: testKeyMaterial },
                 tables: { rateLimits: names[rateLimitsTable.name], sessions: names[sessionsTable.name] },
                 region: "eu-west-1",
                 logLevel: "INFO",

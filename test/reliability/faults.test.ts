@@ -15,7 +15,7 @@ import type { RuntimeSettings } from "../../runtime/settings";
 import type { RouteSpec } from "../../specs/routes";
 import { gatewayEvent } from "../../bench/support/inProcess";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
-import { freshTables, startUpstream, type Upstream } from "../support/runtime";
+import { freshTables, startUpstream, type Upstream, testIdentity, testKeyMaterial } from "../support/runtime";
 import { startGatewayProcess } from "./support/gatewayChild";
 import type { ChildService } from "../../bench/support/processes";
 
@@ -35,6 +35,8 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamo: T
         rateLimitFailureMode: "open",
         upstreamTimeoutMs,
         jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
+        identity: { ...testIdentity },
+        gatewayKeys: { value: testKeyMaterial },
         tables,
         region: "eu-west-1",
         logLevel: "INFO",

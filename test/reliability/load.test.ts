@@ -11,6 +11,8 @@
  * limiter's decision), and no window holds more than the limit.
  */
 import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, paginateScan } from "@aws-sdk/lib-dynamodb";
@@ -20,6 +22,8 @@ import { createSessions } from "../../runtime/sessions";
 import { loadStackConfig } from "../../specs/stackFile";
 import { physicalTableName, rateLimitsTable, sessionsTable } from "../../specs/tables";
 import { hashLimiterKey } from "../../runtime/steps/observe";
+import { keysFileName } from "../../local/keys";
+import type { KeyMaterial } from "../../runtime/auth/gatewayKeys";
 
 const stackFile = path.join(__dirname, "stacks", "Pulumi.reliability.yaml");
 const connections = 64;
@@ -41,11 +45,14 @@ describe("reliability: load through the local gateway", function () {
     let gateway: LocalGatewayProcess;
     let client: DynamoDBClient;
     let doc: DynamoDBDocumentClient;
+    let dataDir: string | undefined;
 
     before(async () => {
         echo = await startEchoProcess();
         const upstreams = Object.fromEntries(settings.routes.map((route) => [route.name, echo.url]));
-        gateway = await startLocalGateway({ configFile: stackFile, upstreams });
+        // A data directory of its own, so the test can read the log key the gateway hashes limiter keys with.
+        dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-load-"));
+        gateway = await startLocalGateway({ configFile: stackFile, upstreams, dataDir });
         client = new DynamoDBClient({ endpoint: gateway.dynamoEndpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
         doc = DynamoDBDocumentClient.from(client);
     });
@@ -54,6 +61,7 @@ describe("reliability: load through the local gateway", function () {
         doc?.destroy();
         await gateway?.stop();
         await echo?.stop();
+        if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
     });
 
     it("answers no 5xx, and stores exactly the admitted requests of every key, none over its limit", async () => {
@@ -94,6 +102,8 @@ describe("reliability: load through the local gateway", function () {
         assert.ok(gateway.alive(), "the gateway process exited");
 
         // and the stored counts equal the admitted requests, key by key, none over the limit
+        const { logKey: logKeyText } = JSON.parse(fs.readFileSync(path.join(dataDir!, keysFileName), "utf8")) as KeyMaterial;
+        const logKey = Buffer.from(logKeyText, "utf8");
         const admittedByHash = new Map<string, number>();
         let logged = 0;
         for (const line of gateway.output().split("\n")) {
@@ -116,7 +126,7 @@ describe("reliability: load through the local gateway", function () {
         let lost = 0;
         const rows: string[] = [];
         keyed.forEach((request, index) => {
-            const admitted = admittedByHash.get(hashLimiterKey(request.limiterKey)) ?? 0;
+            const admitted = admittedByHash.get(hashLimiterKey(request.limiterKey, logKey)) ?? 0;
             const clientSaw = seen[index].get(200) ?? 0;
             lost += Math.abs((stored.get(request.limiterKey) ?? 0) - admitted);
             rows.push(`${request.limiterKey}: admitted ${admitted}, stored ${stored.get(request.limiterKey)}, client saw ${clientSaw} x 200`);

@@ -18,7 +18,7 @@ import { storeGiveUpMs, storeTimeouts } from "../../runtime/stores/dynamo";
 import type { RouteSpec } from "../../specs/routes";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
-import { freshTables, startUpstream, type Upstream } from "../support/runtime";
+import { freshTables, startUpstream, type Upstream, testIdentity, testKeyMaterial } from "../support/runtime";
 import { startGatewayProcess } from "./support/gatewayChild";
 
 /** Room for a loaded two-core machine on top of the give-up time: two gateway processes, the load generator and the store share it. */
@@ -39,6 +39,8 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamoEnd
         rateLimitFailureMode: failureMode,
         upstreamTimeoutMs: 2_000,
         jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
+        identity: { ...testIdentity },
+        gatewayKeys: { value: testKeyMaterial },
         tables,
         region: "eu-west-1",
         logLevel: "INFO",

@@ -16,6 +16,7 @@ import { ensureTables } from "../../data/createTables";
 import { rateLimitsTable, sessionsTable } from "../../specs/tables";
 import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import type { RuntimeSettings } from "../../runtime/settings";
+import { generateKeyMaterial } from "../../local/keys";
 
 const fixture: APIGatewayProxyEventV2 = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "apigw-http-v2-event.json"), "utf8"));
 
@@ -217,6 +218,12 @@ export function route(overrides: Partial<RouteSpec> & Pick<RouteSpec, "name" | "
     return { auth: "none", permissions: [], ...overrides };
 }
 
+/** The gateway's keys for every handler a test makes (one P-256 key and a log key, made once per test process). */
+export const testKeyMaterial = generateKeyMaterial();
+
+/** What `tollgate:identity` gives a stack that sets none, with the issuer of the test stacks' gateways. */
+export const testIdentity = { assertion: true, headers: true, issuer: "urn:tollgate:test" };
+
 /** The JWT policy the config schema gives a stack that sets none. */
 export const jwtPolicy = { maxLifetimeSeconds: 86_400, scopesAsPermissions: false };
 
@@ -230,6 +237,8 @@ export function runtimeSettings(tables: { rateLimits: string; sessions: string }
         rateLimitFailureMode: "open",
         upstreamTimeoutMs: 2000,
         jwt: { ...jwtPolicy },
+        identity: { ...testIdentity },
+        gatewayKeys: { value: testKeyMaterial },
         tables: { rateLimits: tables.rateLimits, sessions: tables.sessions },
         region: "eu-west-1",
         logLevel: "INFO",

@@ -12,6 +12,7 @@
  */
 import * as http from "node:http";
 import { gzipSync } from "node:zlib";
+import { createRemoteJWKSet, jwtVerify } from "jose";
 import { listenOnLoopback } from "./loopback";
 
 export interface ArrivedRequest {
@@ -94,4 +95,43 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
 /** Header lines whose name, lower-cased, is `name`. */
 export function linesNamed(request: ArrivedRequest, name: string): string[] {
     return request.rawHeaders.filter(([line]) => line.toLowerCase() === name).map(([, value]) => value);
+}
+
+export interface VerifyingUpstream {
+    url: string;
+    /** What it saw of each request: the verified claims, or why it refused. */
+    seen: ({ claims: Record<string, unknown> } | { refused: string })[];
+    close(): Promise<void>;
+}
+
+/**
+ * An upstream that believes only the gateway: it verifies `x-gateway-assertion`
+ * with `jose` against the gateway's JWKS (the few lines docs/security.md shows
+ * an upstream owner), answers 401 to anything else, and tells in its answer
+ * whom it served. Headers such as `x-gateway-user-id` it ignores.
+ */
+export async function startVerifyingUpstream(options: { jwksUrl: string; issuer: string }): Promise<VerifyingUpstream> {
+    const jwks = createRemoteJWKSet(new URL(options.jwksUrl));
+    const seen: VerifyingUpstream["seen"] = [];
+    const server = http.createServer((request, response) => {
+        request.resume();
+        const audience = new URL(request.url!, "http://upstream").pathname.split("/")[1];
+        const assertion = request.headers["x-gateway-assertion"];
+        const refuse = (reason: string) => {
+            seen.push({ refused: reason });
+            response.writeHead(401, { "content-type": "application/json" });
+            response.end(JSON.stringify({ refused: reason }));
+        };
+        if (typeof assertion !== "string") return refuse("no assertion");
+        jwtVerify(assertion, jwks, { issuer: options.issuer, audience, algorithms: ["ES256"], maxTokenAge: "2m" }).then(
+            ({ payload }) => {
+                seen.push({ claims: payload });
+                response.writeHead(200, { "content-type": "application/json" });
+                response.end(JSON.stringify({ servedTo: payload.sub ?? null, claims: payload }));
+            },
+            (error: Error) => refuse((error as { code?: string }).code ?? error.message),
+        );
+    });
+    const { url, close } = await listenOnLoopback(server);
+    return { url, seen, close };
 }
