@@ -20,6 +20,7 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { generateKeyMaterial } from "../../local/keys";
 import { createHandler } from "../../runtime/handler";
 import type { RuntimeSettings } from "../../runtime/settings";
 import { capturedSettings } from "../../specs/lambda";
@@ -108,6 +109,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             region: "eu-west-1",
             logLevel: prod.settings.logLevel,
             jwtSecret: undefined,
+            gatewayKeys: { value: generateKeyMaterial() },
         };
         const sink = (line: string) => void fs.writeSync(devNull, `${line}\n`);
         const tollgate = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: sink });
