@@ -268,6 +268,8 @@ export const unnamedResourceTypes: readonly string[] = [
     "aws:ec2/vpcEndpoint:VpcEndpoint",
     "awsx:ec2:Vpc",
     "random:index/randomPassword:RandomPassword",
+    // Made in the program's state only (the gateway's signing keys), never at AWS.
+    "tls:index/privateKey:PrivateKey",
 ];
 
 /**

@@ -102,6 +102,15 @@ describe("customer-managed keys: the tables' key, with a replica, and the secret
         assert.ok(statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].includes(jwtSecretArn));
     });
 
+    it("puts the identity assertion's signing keys (the gateway-keys secret) under the customer key too, and lets the role decrypt them", () => {
+        const gatewayKeys = run.one(T.secret, "gateway-gateway-keys");
+        assert.equal(gatewayKeys.inputs.kmsKeyId, tablesKey);
+        const [statement] = kmsStatements(run).filter((s) => s.Sid === "SecretsKey");
+        assert.ok(statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].includes(`arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`));
+        const reads = statementsOf(run).filter((s) => list(s.Action).includes("secretsmanager:GetSecretValue")).flatMap((s) => list(s.Resource));
+        assert.deepEqual([...reads].sort(), statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].slice().sort(), "the role decrypts exactly the secrets it reads");
+    });
+
     it("grants no other KMS action, no wildcard key, and not the replica's key (the gateway never reaches a replica)", () => {
         const statements = kmsStatements(run);
         assert.deepEqual(statements.map((s) => s.Sid).sort(), ["SecretsKey", "TablesKey"]);
