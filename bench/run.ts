@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     const cold = await phase("cold start, bundled and naive archives", () => measureColdStart(prod.run, quick ? 3 : 7));
     const ddb = await phase("DynamoDB operations per request", () => measureDynamoOps());
     const cost = costModel(ddb);
-    const cpu = await phase("handler CPU, DynamoDB answered in memory", () => measureHandlerCpu(quick ? { rounds: 3, requestsPerRound: 500 } : { rounds: 7, requestsPerRound: 1500 }));
+    const cpu = await phase("handler CPU, DynamoDB answered in memory", () => measureHandlerCpu(quick ? { rounds: 5, requestsPerRound: 300 } : { rounds: 15, requestsPerRound: 600 }));
     const accuracy = await phase("limiter accuracy", () => measureAccuracy());
     const overhead = await phase("gateway overhead under autocannon", () =>
         measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 3, singleConnectionSeconds: 5 }),

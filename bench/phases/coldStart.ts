@@ -43,12 +43,19 @@ function functionCode(run: ProgramRun, name: string): RecordedArchive {
     return fn.inputs.code;
 }
 
-/** What the Gateway component sets on the Lambda; nothing is called at /health/live. */
+/**
+ * What the Gateway component sets on the Lambda; nothing is called at
+ * /health/live. The container starts reading the gateway's keys at once;
+ * Secrets Manager is a closed loopback port here, so that read fails at once
+ * and leaves the timing alone.
+ */
 const lambdaEnv = {
     [environmentNames.rateLimitTable]: "tollgate-prod-rate-limits",
     [environmentNames.sessionTable]: "tollgate-prod-sessions",
     [environmentNames.region]: fakeRegion,
     [environmentNames.logLevel]: "INFO",
+    [environmentNames.gatewayKeysSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:123456789012:secret:tollgate-prod-gateway-keys-AbCdEf`,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: "http://127.0.0.1:9",
     AWS_REGION: fakeRegion,
     AWS_ACCESS_KEY_ID: "bench",
     AWS_SECRET_ACCESS_KEY: "bench",
