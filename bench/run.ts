@@ -22,6 +22,7 @@ import { measureCommands } from "./phases/commands";
 import { costModel } from "./phases/cost";
 import { measureDynamoOps } from "./phases/dynamoOps";
 import { measureHandlerCpu } from "./phases/handlerCpu";
+import { measureBoundary } from "./phases/boundary";
 import { measureOverhead } from "./phases/overhead";
 import { evaluateStack } from "./phases/program";
 import { formatTable } from "./table";
@@ -51,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
     const ddb = await phase("DynamoDB operations per request", () => measureDynamoOps());
     const cost = costModel(ddb);
     const cpu = await phase("handler CPU, DynamoDB answered in memory", () => measureHandlerCpu(quick ? { rounds: 5, requestsPerRound: 300 } : { rounds: 15, requestsPerRound: 600 }));
+    const boundary = await phase("assertion signing and upstream body memory", () => measureBoundary(quick ? { rounds: 3, signsPerRound: 500 } : { rounds: 5, signsPerRound: 2000 }));
     const accuracy = await phase("limiter accuracy", () => measureAccuracy());
     const overhead = await phase("gateway overhead under autocannon", () =>
         measureOverhead(quick ? { connections: 10, durationSeconds: 3, warmupSeconds: 1, singleConnectionSeconds: 2 } : { connections: 10, durationSeconds: 10, warmupSeconds: 3, singleConnectionSeconds: 5 }),
@@ -80,6 +82,7 @@ async function main(argv: string[]): Promise<number> {
         details: {
             overhead: { single_connection: overhead.single_connection, load: overhead.load, gateway_peak_rss_mb: overhead.gateway_peak_rss_mb },
             handler: { ...cpu, ...ddb.handler },
+            boundary,
             ddb_workload: ddb.workload,
             prices,
         },

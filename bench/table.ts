@@ -42,6 +42,21 @@ export function formatTable(r: any): string {
             `${r.details.handler.cpu_us_per_req} µs`,
             `DynamoDB answered in memory; minimal one-UpdateItem gateway ${r.details.handler.baseline_cpu_us_per_req} µs (${r.details.handler.cpu_ratio}x)`,
         ],
+        [
+            "details.handler.proxy",
+            `${r.details.handler.proxy.node_http_cpu_us_per_req} µs (node:http) vs ${r.details.handler.proxy.fetch_cpu_us_per_req} µs (fetch)`,
+            `anonymous requests, the same handler with each transport: ${r.details.handler.proxy.change_pct} %`,
+        ],
+        [
+            "details.boundary.assertion",
+            `${r.details.boundary.assertion.sign_us} µs per signature`,
+            `ES256 through node:crypto, prepared key and header; jose SignJWT: ${r.details.boundary.assertion.jose_sign_us} µs`,
+        ],
+        [
+            "details.boundary.upstream_memory",
+            `${r.details.boundary.upstream_memory.at_limit_mb} MB at the limit`,
+            `resident growth proxying a ${(r.details.boundary.upstream_memory.limit_bytes / 1e6).toFixed(1)} MB body; 400 MB: ${r.details.boundary.upstream_memory.over_limit_400mb_content_length_mb} MB (Content-Length), ${r.details.boundary.upstream_memory.over_limit_400mb_chunked_mb} MB (chunked); fetch, 40 MB: ${r.details.boundary.upstream_memory.before_fetch_40mb_mb} MB`,
+        ],
         ["program.dev_ms", ms(r.program.dev_ms), `index.ts under mocks (wall ${ms(r.program.dev_wall_ms)} with the process)`],
         ["program.prod_ms", ms(r.program.prod_ms), `(wall ${ms(r.program.prod_wall_ms)})`],
         ["commands.*_help_ms", `start ${r.commands.start_help_ms}, sessions ${r.commands.sessions_help_ms}, data ${r.commands.data_help_ms}, policy ${r.commands.policy_help_ms} ms`, `npm run --silent <command> -- --help, prompt to exit, median of ${r.commands.runs} (sessions through ts-node: ${r.commands.ts_node_sessions_help_ms} ms)`],

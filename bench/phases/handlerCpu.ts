@@ -15,6 +15,11 @@
  *
  * tollgate's log lines go to /dev/null through a real file descriptor, as
  * stdout costs a write per line in Lambda; the minimal gateway logs nothing.
+ *
+ * The proxy change: the anonymous workload runs a third time through the
+ * same handler with the upstream transport tollgate had before, Node's
+ * `fetch` (bench/baseline/fetchUpstream.ts), so `proxy` compares the two in
+ * the same rounds.
  */
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -25,6 +30,7 @@ import { createHandler } from "../../runtime/handler";
 import type { RuntimeSettings } from "../../runtime/settings";
 import { capturedSettings } from "../../specs/lambda";
 import { loadStackConfig } from "../../specs/stackFile";
+import { fetchUpstreamClient } from "../baseline/fetchUpstream";
 import { gatewayEvent } from "../support/inProcess";
 import { memoryDynamo, plainMemoryDynamo } from "../support/memoryDynamo";
 import { startEchoProcess } from "../support/processes";
@@ -38,6 +44,8 @@ export interface HandlerCpuResult {
     /** tollgate's CPU over the minimal gateway's, round by round: the median of the rounds' ratios. */
     cpu_ratio: number;
     by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number };
+    /** The anonymous workload with the upstream reached through `fetch` (before) and `node:http` (after, as shipped). */
+    proxy: { fetch_cpu_us_per_req: number; node_http_cpu_us_per_req: number; change_pct: number };
     rounds: number;
     requests_per_round: number;
     method: string;
@@ -113,6 +121,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         };
         const sink = (line: string) => void fs.writeSync(devNull, `${line}\n`);
         const tollgate = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: sink });
+        const withFetch = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: sink, upstream: fetchUpstreamClient() });
         const floor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), echo.url);
 
         const ip = (client: number) => `198.51.100.${client + 1}`;
@@ -124,6 +133,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             anonymous: () => cpuPerRequest(tollgate, anonymous, options.requestsPerRound),
             session_cache10: () => cpuPerRequest(tollgate, session, options.requestsPerRound),
             baseline: () => cpuPerRequest(floor, anonymous, options.requestsPerRound),
+            anonymous_fetch: () => cpuPerRequest(withFetch, anonymous, options.requestsPerRound),
         };
         // Warm every path (JIT, the agents' connections) before anything is measured, and check
         // that tollgate's requests were decided the way they should be (a store failing would fail open, also 200).
@@ -133,7 +143,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const decisions = new Set(checked.map((line) => JSON.parse(line)).filter((entry) => !entry._aws).map((entry) => `${entry.route} ${entry.decision} ${entry.auth ?? ""}`.trim()));
         if ([...decisions].sort().join(", ") !== "products admitted, users admitted valid") throw new Error(`handler CPU run: requests decided as ${[...decisions].join(", ")}`);
         for (const run of Object.values(targets)) await run();
-        const samples: Record<keyof typeof targets, number[]> = { anonymous: [], session_cache10: [], baseline: [] };
+        const samples: Record<keyof typeof targets, number[]> = { anonymous: [], session_cache10: [], baseline: [], anonymous_fetch: [] };
         const order = Object.keys(targets) as (keyof typeof targets)[];
         for (let round = 0; round < options.rounds; round++) {
             // Each round in another order, so no target always follows the same one.
@@ -146,11 +156,14 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const mixUs = (anonymousUs + sessionUs) / 2;
         // Each round's targets ran within a second or two of each other: their ratio cancels the machine's load, which a ratio of medians would not.
         const ratios = samples.baseline.map((baseline, i) => (samples.anonymous[i] + samples.session_cache10[i]) / 2 / baseline);
+        const fetchUs = median(samples.anonymous_fetch);
+        const proxyRatios = samples.anonymous.map((us, i) => us / samples.anonymous_fetch[i]);
         return {
             cpu_us_per_req: round(mixUs, 1),
             baseline_cpu_us_per_req: round(baselineUs, 1),
             cpu_ratio: round(median(ratios), 2),
             by_workload_cpu_us_per_req: { anonymous: round(anonymousUs, 1), session_cache10: round(sessionUs, 1) },
+            proxy: { fetch_cpu_us_per_req: round(fetchUs, 1), node_http_cpu_us_per_req: round(anonymousUs, 1), change_pct: round((median(proxyRatios) - 1) * 100, 1) },
             rounds: options.rounds,
             requests_per_round: options.requestsPerRound,
             method: "process.cpuUsage() per sequential request, median of the rounds (the ratio: median of the rounds' ratios); DynamoDB answered in memory through the SDK, the echo upstream in another process; prod routes products and users (session cache 10 s)",
