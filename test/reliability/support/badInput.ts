@@ -18,6 +18,7 @@ export const fuzzRoutes = [
 ] as const;
 
 export const spoofedUser = "spoofed-admin";
+export const forgedAssertion = "eyJhbGciOiJub25lIn0.eyJzdWIiOiJzcG9vZmVkLWFkbWluIn0.";
 
 const segment = fc.oneof(
     { weight: 10, arbitrary: fc.constantFrom("items", "42", "a b", "ü", "%C3%BC", "x.json", "", "~user", "a;b=c", "😀") },
@@ -93,7 +94,17 @@ export function expandHeaders(extra: ExtraHeaders, hugeBytes = 64 * 1024): Recor
         ...extra.random,
         ...(extra.huge ? { "x-huge": "h".repeat(hugeBytes) } : {}),
         ...(extra.nonAscii ? { "x-name": "Zoë 😀 \u2028 ñ" } : {}),
-        ...(extra.spoof ? { "x-gateway-user-id": spoofedUser, "x-gateway-permissions": "admin,orders:read", "x-forwarded-for": "10.0.0.1" } : {}),
+        ...(extra.spoof
+            ? {
+                  "x-gateway-user-id": spoofedUser,
+                  "x-gateway-permissions": "admin,orders:read",
+                  "x-forwarded-for": "10.0.0.1",
+                  // spelled for servers that fold '_' into '-' (WSGI, Rack, PHP, CGI), and the assertion itself
+                  x_gateway_user_id: spoofedUser,
+                  "X-Gateway_Roles": "admin",
+                  "x-gateway-assertion": forgedAssertion,
+              }
+            : {}),
     };
 }
 
@@ -207,9 +218,18 @@ export function callProblems(call: RecordedCall): string[] {
         } catch {
             problems.push(`undecodable segment in ${call.target}`);
         }
-        if (decoded === "." || decoded === "..") problems.push(`dot segment in ${call.target}`);
+        // however often it is decoded again, with or without its ';' parameters
+        for (let round = 0; round < 4; round++) {
+            if ([".", ".."].includes(decoded.split(";")[0])) problems.push(`dot segment in ${call.target}`);
+            decoded = decoded.replace(/%([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+        }
     }
     if (call.headers["x-gateway-user-id"] === spoofedUser) problems.push("a spoofed x-gateway-user-id reached the upstream");
+    for (const [name, value] of Object.entries(call.headers)) {
+        const normal = name.toLowerCase().replace(/_/g, "-");
+        if (normal.startsWith("x-gateway-") && normal !== name) problems.push(`a header read as ${normal} reached the upstream as ${name}`);
+        if (String(value).includes(forgedAssertion) || String(value) === spoofedUser) problems.push(`a spoofed value reached the upstream in ${name}`);
+    }
     if (String(call.headers["x-gateway-permissions"] ?? "").includes("admin,orders:read") && !call.headers["x-gateway-user-id"]) problems.push("spoofed x-gateway-permissions reached the upstream");
     return problems;
 }
