@@ -321,6 +321,17 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         });
     });
 
+    it("takes rawPath as API Gateway decoded it: ..; is refused, %41 (the client's %2541) reaches the upstream once decoded, _-spelled gateway headers are dropped", async () => {
+        const refused = await container.invoke(event({ path: "/products/..;/admin", sourceIp: "203.0.113.60" }));
+        const passed = await container.invoke(event({ path: "/products/%41", requestId: "e2e-path-1", sourceIp: "203.0.113.60", headers: { x_gateway_user_id: "forged", "X-Gateway_Roles": "admin" } }));
+
+        assert.equal(refused.statusCode, 400);
+        assert.equal(passed.statusCode, 200, passed.body);
+        const [received] = requestsTo("products").filter((request) => request.headers["x-request-id"] === "e2e-path-1");
+        assert.equal(received.url, "/products-service/%2541");
+        assert.ok(!Object.keys(received.headers).some((name) => name.replace(/_/g, "-").toLowerCase().startsWith("x-gateway-") && name !== "x-gateway-assertion"));
+    });
+
     it("signs an assertion with the key the program put in the gateway keys secret, verifiable against the function's JWKS", async () => {
         const { token } = await sessions.create({ userId: "u-vouched", roles: ["member"], permissions: ["orders:read"] });
         await container.invoke(event({ path: "/users/profile", requestId: "e2e-assertion-1", sourceIp: "203.0.113.50", headers: { authorization: `Bearer ${token}` } }));

@@ -507,6 +507,14 @@ describe("the trust boundary, against the local gateway and a recording upstream
             assert.deepEqual(linesNamed(arrived, "content-length"), [String(body.length)]);
         });
 
+        it("keeps its connection to an upstream open and reuses it for the next requests", async () => {
+            for (let i = 0; i < 5; i++) assert.equal((await send(`/open/keep/${i}`)).status, 200);
+
+            const ports = new Set(upstream.to("open/keep").map((request) => request.remotePort));
+            assert.equal(ports.size, 1, `the gateway opened ${ports.size} connections for 5 sequential requests`);
+            assert.deepEqual(linesNamed(upstream.to("open/keep")[4], "connection"), ["keep-alive"]);
+        });
+
         it("passes a compressed answer through as the bytes the upstream sent, with its Content-Encoding", async () => {
             const answer = await send("/open/gzip", [["accept-encoding", "gzip"]]);
 

@@ -23,6 +23,8 @@ export interface ArrivedRequest {
     rawHeaders: [string, string][];
     headers: http.IncomingHttpHeaders;
     body: Buffer;
+    /** The gateway's end of the connection: the same port for requests on one kept-alive connection. */
+    remotePort: number;
 }
 
 export interface RecordingUpstream {
@@ -46,7 +48,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
         request.on("end", () => {
             const rawHeaders: [string, string][] = [];
             for (let i = 0; i + 1 < request.rawHeaders.length; i += 2) rawHeaders.push([request.rawHeaders[i], request.rawHeaders[i + 1]]);
-            requests.push({ method: request.method!, target: request.url!, rawHeaders, headers: request.headers, body: Buffer.concat(chunks) });
+            requests.push({ method: request.method!, target: request.url!, rawHeaders, headers: request.headers, body: Buffer.concat(chunks), remotePort: request.socket.remotePort ?? 0 });
             const url = new URL(request.url!, "http://upstream");
             const size = /\/bytes\/(\d+)$/.exec(url.pathname);
             if (size) {
