@@ -298,6 +298,17 @@ describe("npm start (child process): the first hour", () => {
         return pid;
     }
 
+    /** True while a process (not necessarily a child of this one) runs; an exited one its new parent has not reaped yet counts as gone. */
+    function isRunning(pid: number): boolean {
+        try {
+            if (fs.existsSync("/proc")) return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
+            process.kill(pid, 0);
+            return true;
+        } catch {
+            return false;
+        }
+    }
+
     async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
         const deadline = Date.now() + timeoutMs;
         while (Date.now() < deadline) {
@@ -314,13 +325,15 @@ describe("npm start (child process): the first hour", () => {
         const npmPid = await npmStartInBackground(port, dynamoPort, log);
         // when the shell's `kill $!` signals npm
         process.kill(npmPid, "SIGTERM");
-        // then the gateway itself stops and lets go of both ports
-        assert.ok(await waitUntil(async () => (await portIsFree(port)) && (await portIsFree(dynamoPort)), 15_000), `ports still held:\n${fs.readFileSync(log, "utf8")}`);
+        // then npm ends because the gateway itself stopped, letting go of both ports
+        assert.ok(await waitUntil(async () => !isRunning(npmPid), 60_000), `npm start still running:\n${fs.readFileSync(log, "utf8")}`);
         assert.match(fs.readFileSync(log, "utf8"), /SIGTERM: stopping\.\.\.\ntollgate local gateway stopped/);
+        assert.ok((await portIsFree(port)) && (await portIsFree(dynamoPort)), `ports still held:\n${fs.readFileSync(log, "utf8")}`);
         // and the next start on the same ports and directory comes up
         const again = await npmStartInBackground(port, dynamoPort, path.join(dataDir, "second.log"));
         process.kill(again, "SIGTERM");
-        assert.ok(await waitUntil(() => portIsFree(port), 15_000));
+        assert.ok(await waitUntil(async () => !isRunning(again), 60_000));
+        assert.ok(await portIsFree(port));
     });
 
     it("proxies to a loopback upstream written in the stack file as written, not to an echo", async () => {
