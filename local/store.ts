@@ -12,6 +12,9 @@ export interface EmbeddedStore {
     close(): Promise<void>;
 }
 
+/** How long a stopping store lets the requests in flight finish before it cuts their connections: DynamoDB answers in milliseconds, and a stop should look like one. */
+const closeGraceMs = 100;
+
 export async function startEmbeddedStore(options: { port?: number; host?: string; path?: string } = {}): Promise<EmbeddedStore> {
     // dynalite has no type declarations; it is a factory returning an http.Server.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -35,10 +38,17 @@ export async function startEmbeddedStore(options: { port?: number; host?: string
     return {
         endpoint: `http://${host}:${port}`,
         port,
+        // dynalite closes its database once the server has closed: requests still running then would
+        // meet a closed database (an unhandled "Database is closed" inside dynalite). So stop accepting,
+        // let the requests in flight finish, and cut what is left only after a grace period.
         close: () =>
             new Promise<void>((resolve) => {
-                server.close(() => resolve());
-                (server as any).closeAllConnections?.();
+                const cutOff = setTimeout(() => server.closeAllConnections(), closeGraceMs);
+                server.close(() => {
+                    clearTimeout(cutOff);
+                    resolve();
+                });
+                server.closeIdleConnections();
             }),
     };
 }
