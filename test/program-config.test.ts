@@ -15,6 +15,20 @@ import { devConfigWith, runEachWithConfig, type StackRun } from "./support/progr
 
 const appTable = (spec: Record<string, unknown>) => [{ name: "catalogue", hashKey: { name: "id", type: "S" }, ...spec }];
 
+/** A route with the fields a test does not care about filled in. */
+const route = (fields: Record<string, unknown>) => ({ name: "login", pathPrefix: "/login", upstream: "https://login.example.com", auth: "none", ...fields });
+
+/** The problems of the ConfigError a call must throw. */
+function configProblems(call: () => unknown): string[] {
+    try {
+        call();
+    } catch (error) {
+        assert.ok(error instanceof ConfigError, String(error));
+        return error.problems;
+    }
+    assert.fail("expected a ConfigError");
+}
+
 const badConfigs: { title: string; config: Record<string, string>; names: string }[] = [
     { title: "a number key given a word", config: devConfigWith({ "tollgate:logRetentionDays": "seven" }), names: "tollgate:logRetentionDays: must be a whole number, got 'seven'" },
     { title: "a nested field of the wrong type", config: devConfigWith({ "tollgate:lambda": { memoryMb: "big" } }), names: "tollgate:lambda.memoryMb: must be a number, got 'big'" },
@@ -98,16 +112,7 @@ describe("the program with bad config", function () {
 });
 
 describe("config errors that say how to fix them", () => {
-    const route = (fields: Record<string, unknown>) => ({ name: "login", pathPrefix: "/login", upstream: "https://login.example.com", auth: "none", ...fields });
-    const problemsOf = (raw: Record<string, unknown>, context: Parameters<typeof resolveSettings>[1] = {}) => {
-        try {
-            resolveSettings(raw, context);
-        } catch (error) {
-            assert.ok(error instanceof ConfigError, String(error));
-            return error.problems;
-        }
-        assert.fail("expected a ConfigError");
-    };
+    const problemsOf = (raw: Record<string, unknown>, context: Parameters<typeof resolveSettings>[1] = {}) => configProblems(() => resolveSettings(raw, context));
 
     it("says 'required' for a missing key", () => {
         assert.deepEqual(problemsOf({ routes: [{ pathPrefix: "/login", upstream: "https://login.example.com" }] }), ["tollgate:routes[0].name: required"]);
@@ -178,15 +183,7 @@ describe("config errors that say how to fix them", () => {
 });
 
 describe("config values as the Pulumi CLI passes them", () => {
-    const problemsOf = (values: Record<string, string>) => {
-        try {
-            parsePulumiConfigValues(values);
-        } catch (error) {
-            assert.ok(error instanceof ConfigError, String(error));
-            return error.problems;
-        }
-        assert.fail("expected a ConfigError");
-    };
+    const problemsOf = (values: Record<string, string>) => configProblems(() => parsePulumiConfigValues(values));
 
     it("says what a key that is not JSON expects, read off the schema", () => {
         assert.deepEqual(problemsOf({ "tollgate:sessionCacheSeconds": "ten", "tollgate:routes": "products", "tollgate:vpc": "on" }), [
@@ -313,16 +310,7 @@ describe("docs/configuration.md and the config schema", () => {
 });
 
 describe("tollgate:sessions and a route's sessions", () => {
-    const route = (fields: Record<string, unknown>) => ({ name: "login", pathPrefix: "/login", upstream: "https://login.example.com", auth: "none", ...fields });
-    const problemsOf = (raw: Record<string, unknown>) => {
-        try {
-            resolveSettings(raw);
-        } catch (error) {
-            assert.ok(error instanceof ConfigError, String(error));
-            return error.problems;
-        }
-        assert.fail("expected a ConfigError");
-    };
+    const problemsOf = (raw: Record<string, unknown>) => configProblems(() => resolveSettings(raw));
 
     it("fills in the cookie, lifetimes and renewal a stack leaves out, and no route issues or ends sessions", () => {
         const settings = resolveSettings({ routes: [route({})] });

@@ -7,43 +7,18 @@
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import * as net from "node:net";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { createHandler, type Handler } from "../runtime/handler";
 import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 import { secretsManagerLoader } from "../runtime/auth/secret";
 import { createDynamoClient, storeGiveUpMs, storeTimeouts, storeUserAgent } from "../runtime/stores/dynamo";
-import { listenOnLoopback } from "./support/loopback";
+import { listenOnLoopback, startSilentServer, type SilentServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
 import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
 /** Room for this machine's scheduling on top of the give-up time. */
 const marginMs = 750;
-
-/** A TCP server on loopback that accepts every connection, reads what it is sent, and never answers. */
-async function startSilentServer(): Promise<{ url: string; connections: () => number; close(): Promise<void> }> {
-    const sockets = new Set<net.Socket>();
-    let accepted = 0;
-    const server = net.createServer((socket) => {
-        accepted++;
-        sockets.add(socket);
-        socket.on("data", () => undefined);
-        socket.on("error", () => undefined);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as net.AddressInfo;
-    return {
-        url: `http://127.0.0.1:${port}`,
-        connections: () => accepted,
-        close: () =>
-            new Promise<void>((resolve) => {
-                for (const socket of sockets) socket.destroy();
-                server.close(() => resolve());
-            }),
-    };
-}
 
 async function timed<T>(work: () => Promise<T>): Promise<{ result: T; elapsedMs: number }> {
     const started = Date.now();
@@ -77,7 +52,7 @@ describe("timeouts that hold", function () {
         );
 
     describe("given a DynamoDB that accepts connections and never answers", () => {
-        let silent: Awaited<ReturnType<typeof startSilentServer>>;
+        let silent: SilentServer;
         before(async () => {
             silent = await startSilentServer();
         });
@@ -172,7 +147,7 @@ describe("timeouts that hold", function () {
     describe("given a Secrets Manager that accepts connections and never answers", () => {
         const variables = ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] as const;
         let saved: Record<string, string | undefined>;
-        let silent: Awaited<ReturnType<typeof startSilentServer>>;
+        let silent: SilentServer;
         before(async () => {
             silent = await startSilentServer();
             saved = Object.fromEntries(variables.map((name) => [name, process.env[name]]));

@@ -9,7 +9,6 @@
  * configured and authentication answers 503.
  */
 import { strict as assert } from "node:assert";
-import * as net from "node:net";
 import { startLoad } from "../../bench/support/load";
 import type { ChildService } from "../../bench/support/processes";
 import { createSessions } from "../../runtime/sessions";
@@ -18,6 +17,7 @@ import { storeGiveUpMs, storeTimeouts } from "../../runtime/stores/dynamo";
 import type { RouteSpec } from "../../specs/routes";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
+import { startSilentServer } from "../support/loopback";
 import { freshTables, startUpstream, type Upstream, testIdentity, testKeyMaterial } from "../support/runtime";
 import { startGatewayProcess } from "./support/gatewayChild";
 
@@ -46,29 +46,6 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamoEnd
         logLevel: "INFO",
         jwtSecret: undefined,
         dynamoEndpoint,
-    };
-}
-
-/** A TCP server on loopback that accepts every connection, reads what it is sent, and never answers. */
-async function startSilentStore(): Promise<{ endpoint: string; connections: () => number; close(): Promise<void> }> {
-    const sockets = new Set<net.Socket>();
-    let accepted = 0;
-    const server = net.createServer((socket) => {
-        accepted++;
-        sockets.add(socket);
-        socket.on("data", () => undefined);
-        socket.on("error", () => undefined);
-        socket.on("close", () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    return {
-        endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-        connections: () => accepted,
-        close: () =>
-            new Promise<void>((resolve) => {
-                for (const socket of sockets) socket.destroy();
-                server.close(() => resolve());
-            }),
     };
 }
 
@@ -170,9 +147,9 @@ describe("reliability: a DynamoDB that does not answer", function () {
 
     it("answers every request within the give-up time when DynamoDB accepts connections and never answers", async () => {
         // given DynamoDB's endpoint accepting connections and never answering
-        const silent = await startSilentStore();
+        const silent = await startSilentServer();
         try {
-            const gateways = await gatewaysAt(silent.endpoint);
+            const gateways = await gatewaysAt(silent.url);
             // when both gateways are under load
             const outcome = await loadBoth(gateways, token);
             // then

@@ -42,3 +42,36 @@ export async function listenOnLoopback(server: http.Server): Promise<LoopbackSer
             }),
     };
 }
+
+export interface SilentServer {
+    /** `http://127.0.0.1:<port>` */
+    url: string;
+    /** Connections accepted so far. */
+    connections(): number;
+    close(): Promise<void>;
+}
+
+/** A TCP server on loopback that accepts every connection, reads what it is sent, and never answers: a store or service that hangs. */
+export async function startSilentServer(): Promise<SilentServer> {
+    const sockets = new Set<net.Socket>();
+    let accepted = 0;
+    const server = net.createServer((socket) => {
+        accepted++;
+        sockets.add(socket);
+        socket.on("data", () => undefined);
+        socket.on("error", () => undefined);
+        socket.on("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as net.AddressInfo;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        connections: () => accepted,
+        close: () =>
+            new Promise<void>((resolve) => {
+                for (const socket of sockets) socket.destroy();
+                server.close(() => resolve());
+            }),
+    };
+}
+
