@@ -15,7 +15,7 @@ import type { RuntimeSettings } from "../../runtime/settings";
 import type { RouteSpec } from "../../specs/routes";
 import { gatewayEvent } from "../../bench/support/inProcess";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
-import { freshTables, startUpstream, type Upstream, testIdentity, testKeyMaterial } from "../support/runtime";
+import { freshTables, runtimeSettings, startUpstream, type Upstream } from "../support/runtime";
 import { startGatewayProcess } from "./support/gatewayChild";
 import type { ChildService } from "../../bench/support/processes";
 
@@ -28,22 +28,7 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamo: T
         { name: "users", pathPrefix: "/users", upstream, auth: "session", permissions: [], rateLimit: { ...generous, by: "user" } },
         { name: "flaky", pathPrefix: "/flaky", upstream, auth: "none", permissions: [], rateLimit: generous },
     ];
-    return {
-        routes,
-        defaultRateLimit: generous,
-        sessionCacheSeconds: 0,
-        rateLimitFailureMode: "open",
-        upstreamTimeoutMs,
-        jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
-        identity: { ...testIdentity },
-        gatewayKeys: { value: testKeyMaterial },
-        tables,
-        region: "eu-west-1",
-        logLevel: "INFO",
-        jwtSecret: undefined,
-        dynamoEndpoint: dynamo.endpoint,
-        ...overrides,
-    };
+    return runtimeSettings(tables, dynamo, { routes, defaultRateLimit: generous, upstreamTimeoutMs, ...overrides });
 }
 
 interface Answer {

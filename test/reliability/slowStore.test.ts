@@ -18,7 +18,7 @@ import type { RouteSpec } from "../../specs/routes";
 import { startDynamo, type TestDynamo } from "../support/dynamo";
 import { startDynamoProxy, type DynamoProxy } from "../support/dynamoProxy";
 import { startSilentServer } from "../support/loopback";
-import { freshTables, startUpstream, type Upstream, testIdentity, testKeyMaterial } from "../support/runtime";
+import { freshTables, runtimeSettings, startUpstream, type Upstream } from "../support/runtime";
 import { startGatewayProcess } from "./support/gatewayChild";
 
 /** Room for a loaded two-core machine on top of the give-up time: two gateway processes, the load generator and the store share it. */
@@ -32,21 +32,7 @@ function settingsFor(tables: { rateLimits: string; sessions: string }, dynamoEnd
         { name: "open", pathPrefix: "/open", upstream, auth: "none", permissions: [], rateLimit: generous },
         { name: "users", pathPrefix: "/users", upstream, auth: "session", permissions: [], rateLimit: { ...generous, by: "user" } },
     ];
-    return {
-        routes,
-        defaultRateLimit: generous,
-        sessionCacheSeconds: 0,
-        rateLimitFailureMode: failureMode,
-        upstreamTimeoutMs: 2_000,
-        jwt: { maxLifetimeSeconds: 86_400, scopesAsPermissions: false },
-        identity: { ...testIdentity },
-        gatewayKeys: { value: testKeyMaterial },
-        tables,
-        region: "eu-west-1",
-        logLevel: "INFO",
-        jwtSecret: undefined,
-        dynamoEndpoint,
-    };
+    return runtimeSettings(tables, { endpoint: dynamoEndpoint }, { routes, defaultRateLimit: generous, rateLimitFailureMode: failureMode, upstreamTimeoutMs: 2_000 });
 }
 
 interface Answer {

@@ -229,7 +229,7 @@ export const jwtPolicy = { maxLifetimeSeconds: 86_400, scopesAsPermissions: fals
 
 export const generousLimit: RateLimitPolicy = { by: "ip", limit: 1000, windowSeconds: 60, algorithm: "fixed" };
 
-export function runtimeSettings(tables: { rateLimits: string; sessions: string }, dynamo: TestDynamo, overrides: Partial<RuntimeSettings> = {}): RuntimeSettings {
+export function runtimeSettings(tables: { rateLimits: string; sessions: string }, dynamo: Pick<TestDynamo, "endpoint">, overrides: Partial<RuntimeSettings> = {}): RuntimeSettings {
     return {
         routes: [],
         defaultRateLimit: generousLimit,
