@@ -13,7 +13,7 @@ import { type RuntimeSettings } from "../runtime/settings";
 import { capturedSettings } from "../specs/lambda";
 import type { StackConfig } from "../specs/stackFile";
 import { builtInTables, rateLimitsTable, sessionsTable } from "../specs/tables";
-import { isLoopbackUpstream, jwksPath, type RateLimitPolicy, type RouteRateLimit, type RouteSpec } from "../specs/routes";
+import { isLoopbackUrl, jwksPath, type RateLimitPolicy, type RouteRateLimit, type RouteSpec } from "../specs/routes";
 import type { KeyMaterial } from "../runtime/auth/gatewayKeys";
 import { startEchoUpstream, type EchoUpstream } from "./echo";
 import { startLoginUpstream, type LoginUpstream } from "./login";
@@ -206,7 +206,7 @@ function asPortInUse(error: unknown, port: number, howToChange: string): unknown
 
 /** The upstream npm start proxies a route to as given: `--upstream`, else a loopback URL of the stack file; undefined means the echo. */
 function upstreamOf(route: RouteSpec, overrides: Map<string, string>): string | undefined {
-    return overrides.get(route.name) ?? (isLoopbackUpstream(route.upstream) ? route.upstream : undefined);
+    return overrides.get(route.name) ?? (isLoopbackUrl(route.upstream) ? route.upstream : undefined);
 }
 
 /** Routes whose upstream issues or ends sessions get the built-in login upstream instead of an echo. */

@@ -11,7 +11,7 @@ import cronValidate from "cron-validate";
 import { z } from "zod";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
-import { isLoopbackUpstream, type RateLimitPolicy, type RouteSpec } from "./routes";
+import { isLoopbackUrl, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
 export const configNamespace = "tollgate";
@@ -800,7 +800,7 @@ function checkBuckets(routes: z.output<typeof routeSchema>[], problems: string[]
 
 function checkDeployableUpstreams(routes: z.output<typeof routeSchema>[], problems: string[]) {
     routes.forEach((route, i) => {
-        if (isLoopbackUpstream(route.upstream)) {
+        if (isLoopbackUrl(route.upstream)) {
             problems.push(
                 `${configNamespace}:routes[${i}].upstream: '${route.upstream}' is on this machine, which a deployed Lambda cannot reach; give the service's public or VPC address (npm start proxies to a loopback upstream as written, or use npm start -- --upstream ${route.name}=URL)`,
             );

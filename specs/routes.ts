@@ -55,13 +55,15 @@ export const healthPaths = { live: "/health/live", ready: "/health/ready" } as c
 export const jwksPath = "/.well-known/jwks.json";
 
 /**
- * True for an upstream on this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0):
- * `npm start` proxies to it as written; a deployed Lambda can never reach it.
+ * True for a URL on this machine (localhost, 127.0.0.0/8, ::1, 0.0.0.0): an
+ * upstream `npm start` proxies to as written and a deployed Lambda can never
+ * reach, or a DynamoDB endpoint that takes any credentials.
  */
-export function isLoopbackUpstream(upstream: string): boolean {
+export function isLoopbackUrl(url: string | undefined): boolean {
+    if (!url) return false;
     let host: string;
     try {
-        host = new URL(upstream).hostname.toLowerCase();
+        host = new URL(url).hostname.toLowerCase();
     } catch {
         return false;
     }

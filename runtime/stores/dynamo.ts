@@ -25,6 +25,7 @@
  *   answers 503.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import { isLoopbackUrl } from "../../specs/routes";
 
 /**
  * How long a store waits on DynamoDB. DynamoDB answers a single-item call in
@@ -63,22 +64,12 @@ export const storeUserAgent = "tollgate aws-sdk-js";
 /** Stores on loopback accept any credentials; these spare a developer from having AWS ones. */
 const loopbackCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
-export function isLoopbackEndpoint(endpoint: string | undefined): boolean {
-    if (!endpoint) return false;
-    try {
-        const host = new URL(endpoint).hostname;
-        return host === "localhost" || host === "[::1]" || host.startsWith("127.");
-    } catch {
-        return false;
-    }
-}
-
 export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient {
     const requestTimeout = options.requestTimeoutMs ?? storeTimeouts.requestMs;
     const client = new DynamoDBClient({
         region: options.region,
         endpoint: options.endpoint,
-        credentials: isLoopbackEndpoint(options.endpoint) && !process.env.AWS_ACCESS_KEY_ID ? loopbackCredentials : undefined,
+        credentials: isLoopbackUrl(options.endpoint) && !process.env.AWS_ACCESS_KEY_ID ? loopbackCredentials : undefined,
         maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
         cacheMiddleware: true,
         requestHandler: options.requestHandler ?? {
