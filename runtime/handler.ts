@@ -111,13 +111,14 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const match = matchRoute(routes, request.rawPath);
         if (match.kind === "bad-path") return { result: problem(400, "The request path is not acceptable."), record: {} };
         if (match.kind === "not-found") return { result: problem(404, "No route matches this path."), record: {} };
+        if ((match.kind === "health" || match.kind === "jwks") && request.method !== "GET" && request.method !== "HEAD") {
+            return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: match.kind } };
+        }
         if (match.kind === "health") {
-            if (request.method !== "GET" && request.method !== "HEAD") return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: "health" } };
             const result = match.check === "live" ? live() : await readiness();
             return { result, record: { route: "health" } };
         }
         if (match.kind === "jwks") {
-            if (request.method !== "GET" && request.method !== "HEAD") return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: "jwks" } };
             const keys = await gatewayKeys.get().catch(() => undefined);
             if (!keys) return { result: problem(503, "The gateway's keys are temporarily unavailable.", { "retry-after": "1" }), record: { route: "jwks" } };
             return { result: jwksAnswer(keys), record: { route: "jwks" } };
@@ -137,10 +138,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
 
         // Needed to sign the assertion; read once per container, by now usually read already.
-        const keysRead = gatewayKeys.get().then(
-            (keys) => keys,
-            () => undefined,
-        );
+        const keysRead = gatewayKeys.get().catch(() => undefined);
         const credential = readCredential(route.auth, request);
         if (credential.kind === "session" && credential.from === "cookie" && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
             return { result: problem(403, "A request carrying the session cookie must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };

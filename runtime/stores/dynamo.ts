@@ -98,3 +98,14 @@ export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient
 export function isConditionalCheckFailed(error: unknown): boolean {
     return (error as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
 }
+
+/** Waits for a conditional write: true when it was made, false when its condition did not hold; any other failure is thrown. */
+export async function conditionHeld(write: Promise<unknown>): Promise<boolean> {
+    try {
+        await write;
+        return true;
+    } catch (error) {
+        if (isConditionalCheckFailed(error)) return false;
+        throw error;
+    }
+}

@@ -23,7 +23,7 @@ import {
     type AttributeValue,
     type DynamoDBClient,
 } from "@aws-sdk/client-dynamodb";
-import { isConditionalCheckFailed } from "./dynamo";
+import { conditionHeld } from "./dynamo";
 
 export interface Session {
     sessionId: string;
@@ -130,8 +130,8 @@ function toItem(session: Session): Item {
 /** Deletes of one revoke-all in flight at once: enough to end a user's sessions in a few round trips, few enough not to throttle the table. */
 const deleteConcurrency = 8;
 /** The key the readiness ping reads: never a real session (those are 64 hex characters). */
-const healthKey = { session_id: { S: "tollgate:health" } };
 const keyOf = (sessionId: string) => ({ session_id: { S: sessionId } });
+const healthKey = keyOf("tollgate:health");
 
 export class DynamoSessionStore implements SessionStore {
     constructor(
@@ -145,12 +145,10 @@ export class DynamoSessionStore implements SessionStore {
     }
 
     async put(session: Session): Promise<void> {
-        try {
-            await this.dynamo.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }));
-        } catch (error) {
-            if (isConditionalCheckFailed(error)) throw new SessionExistsError();
-            throw error;
-        }
+        const written = await conditionHeld(
+            this.dynamo.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" })),
+        );
+        if (!written) throw new SessionExistsError();
     }
 
     async delete(sessionId: string): Promise<boolean> {
@@ -158,23 +156,19 @@ export class DynamoSessionStore implements SessionStore {
         return Attributes !== undefined;
     }
 
-    async deleteOwned(sessionId: string, userId: string): Promise<boolean> {
-        try {
-            // One conditional write: an id of another user's session (or none) fails the condition, and nothing is read first.
-            await this.dynamo.send(
+    deleteOwned(sessionId: string, userId: string): Promise<boolean> {
+        // One conditional write: an id of another user's session (or none) fails the condition, and nothing is read first.
+        return conditionHeld(
+            this.dynamo.send(
                 new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": { S: userId } } }),
-            );
-            return true;
-        } catch (error) {
-            if (isConditionalCheckFailed(error)) return false;
-            throw error;
-        }
+            ),
+        );
     }
 
-    async renew(session: Session, newExpiresAt: number): Promise<boolean> {
-        try {
-            // The condition also keeps a revoked session revoked: UpdateItem on a missing key would otherwise create an item.
-            await this.dynamo.send(
+    renew(session: Session, newExpiresAt: number): Promise<boolean> {
+        // The condition also keeps a revoked session revoked: UpdateItem on a missing key would otherwise create an item.
+        return conditionHeld(
+            this.dynamo.send(
                 new UpdateItemCommand({
                     TableName: this.tableName,
                     Key: keyOf(session.sessionId),
@@ -182,12 +176,8 @@ export class DynamoSessionStore implements SessionStore {
                     ConditionExpression: "expires_at = :seen",
                     ExpressionAttributeValues: { ":renewed": number(newExpiresAt), ":ttl": number(session.ttlSeconds), ":seen": number(session.expiresAt) },
                 }),
-            );
-            return true;
-        } catch (error) {
-            if (isConditionalCheckFailed(error)) return false;
-            throw error;
-        }
+            ),
+        );
     }
 
     async listByUser(userId: string, options: { activeAt?: number; limit?: number } = {}): Promise<Session[]> {
