@@ -84,7 +84,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
     const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });
     const sessionSettings = settings.sessions ?? defaultSessionSettings();
-    const sessions = new SessionAuthenticator({ store: sessionStore, now, cacheSeconds: settings.sessionCacheSeconds, renewWithinSeconds: sessionSettings.renewWithinSeconds });
+    const sessions = new SessionAuthenticator({
+        store: sessionStore,
+        now,
+        cacheSeconds: settings.sessionCacheSeconds,
+        renewWithinSeconds: sessionSettings.renewWithinSeconds,
+        maxLifetimeSeconds: sessionSettings.maxLifetimeSeconds,
+    });
     const sessionLibrary = new Sessions({ store: sessionStore, now, randomBytes: deps.randomBytes });
     const loadSecret = deps.loadSecret ?? secretsManagerLoader(settings.region);
     const jwt = createJwtVerifier({
@@ -142,6 +148,11 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const credential = readCredential(route.auth, request);
         if (credential.kind === "session" && credential.from === "cookie" && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
             return { result: problem(403, "A request carrying the session cookie must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };
+        }
+        // A cross-site form on a route that issues or ends sessions would log the browser in as someone else
+        // (login CSRF) or out, cookie or not: the same Origin check, whatever the credential.
+        if ((route.sessions?.issue || route.sessions?.revoke) && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
+            return { result: problem(403, "A request that logs in or out must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };
         }
         const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), request, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};

@@ -362,6 +362,8 @@ export const configSchema = z.strictObject({
             defaultTtlSeconds: sessionLifetime.default(sessionDefaults.defaultTtlSeconds),
             /** The longest `ttlSeconds` an upstream may ask for; a longer one is refused (502) and nothing is created. */
             maxTtlSeconds: sessionLifetime.default(sessionDefaults.maxTtlSeconds),
+            /** The longest a session lives from its login, renewals included (renewal stops there). */
+            maxLifetimeSeconds: sessionLifetime.default(sessionDefaults.maxLifetimeSeconds),
         })
         .prefault({}),
     /** What the limiter does when DynamoDB fails: `open` admits, `closed` refuses with 503. */

@@ -49,6 +49,8 @@ export interface SessionSettings {
     defaultTtlSeconds: number;
     /** The longest `ttlSeconds` an instruction may ask for; longer is refused (502). */
     maxTtlSeconds: number;
+    /** The longest a session lives from its creation, renewals included: a renewal never moves `expires_at` past it. */
+    maxLifetimeSeconds: number;
 }
 
 /** What the schema gives a stack that sets nothing under `tollgate:sessions`. */
@@ -56,6 +58,8 @@ export const sessionDefaults = {
     renewWithinSeconds: 0,
     defaultTtlSeconds: 86_400,
     maxTtlSeconds: 30 * 86_400,
+    /** Renewal stops here: a rolling session is logged out 30 days after its login, however often it is used. */
+    maxLifetimeSeconds: 30 * 86_400,
     /** The ceiling of `maxTtlSeconds`: a session is not a permanent credential. */
     ttlCeilingSeconds: 366 * 86_400,
 } as const;
@@ -67,5 +71,6 @@ export function defaultSessionSettings(): SessionSettings {
         renewWithinSeconds: sessionDefaults.renewWithinSeconds,
         defaultTtlSeconds: sessionDefaults.defaultTtlSeconds,
         maxTtlSeconds: sessionDefaults.maxTtlSeconds,
+        maxLifetimeSeconds: sessionDefaults.maxLifetimeSeconds,
     };
 }

@@ -314,7 +314,7 @@ describe("tollgate:sessions and a route's sessions", () => {
 
     it("fills in the cookie, lifetimes and renewal a stack leaves out, and no route issues or ends sessions", () => {
         const settings = resolveSettings({ routes: [route({})] });
-        assert.deepEqual(settings.sessions, { cookie: { sameSite: "Lax", path: "/" }, renewWithinSeconds: 0, defaultTtlSeconds: 86_400, maxTtlSeconds: 2_592_000 });
+        assert.deepEqual(settings.sessions, { cookie: { sameSite: "Lax", path: "/" }, renewWithinSeconds: 0, defaultTtlSeconds: 86_400, maxTtlSeconds: 2_592_000, maxLifetimeSeconds: 2_592_000 });
         assert.equal(settings.routes[0].sessions, undefined);
     });
 

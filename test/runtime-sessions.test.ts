@@ -92,6 +92,30 @@ for (const kind of dynamoKinds) {
                 assert.equal(bodyOf(me).headers["x-gateway-user-id"], "alice");
             });
 
+            it("refuses a login posted from another site (login CSRF) with 403, before the upstream and without a session, and admits one from the gateway's own or an allowed origin", async () => {
+                // given a browser on another site posting the attacker's credentials to the login route
+                const handler = gateway({ allowedOrigins: ["https://app.example.com"] });
+                const before = suite.upstream.requests.length;
+                const forged = await handler(answering("/login", { userId: "mallory" }, { headers: { origin: "https://evil.example" } }));
+                // then it is refused before the upstream sees it, and nothing is issued
+                assert.equal(forged.statusCode, 403);
+                assert.equal(forged.headers!["content-type"], "application/problem+json");
+                assert.equal(sessionCookieOf(forged), undefined);
+                assert.equal(suite.upstream.requests.length, before, "the login upstream was not called");
+                assert.equal((await storedSessions()).length, 0);
+                // and Origin: null (a sandboxed frame) is refused too, as is a logout posted from another site
+                assert.equal((await handler(answering("/login", { userId: "mallory" }, { headers: { origin: "null" } }))).statusCode, 403);
+                const { token } = await library.create({ userId: "victim" });
+                const logout = await handler(answering("/account", { revoke: "current" }, { headers: { origin: "https://evil.example", authorization: `Bearer ${token}` } }));
+                assert.equal(logout.statusCode, 403);
+                assert.ok(await library.get(token), "the victim's session is still there");
+                // while the gateway's own origin, an allowed one, and a client that sends none (curl, a server) log in
+                const own = await handler(answering("/login", { userId: "alice" }, { headers: { origin: "https://gateway.example.com", host: "gateway.example.com" } }));
+                const allowed = await handler(answering("/login", { userId: "alice" }, { headers: { origin: "https://app.example.com" } }));
+                const none = await handler(answering("/login", { userId: "alice" }));
+                assert.deepEqual([own, allowed, none].map((result) => [result.statusCode, sessionCookieOf(result) !== undefined]), [[200, true], [200, true], [200, true]]);
+            });
+
             it("applies the cookie attributes of tollgate:sessions.cookie and the TTL the upstream asks for", async () => {
                 const handler = gateway({}, { cookie: { sameSite: "Strict", path: "/app", domain: "example.com", secure: true } });
                 const result = await handler(answering("/login", { userId: "alice", ttlSeconds: 600 }));
@@ -352,6 +376,26 @@ for (const kind of dynamoKinds) {
                 assert.ok(results.every((result) => result.statusCode === 200 && sessionCookieOf(result) === undefined));
                 assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, 1);
                 assert.equal((await library.get(token))?.expiresAt, session.expiresAt + hour);
+            });
+
+            it("never renews a session past its maximum lifetime from login, and then lets it end", async () => {
+                // given a session issued with an hour to live, in a stack whose sessions live 90 minutes at most
+                const { token, session } = await dueSession("rhea");
+                const handler = gateway({}, { renewWithinSeconds: 15 * 60, maxLifetimeSeconds: 90 * 60 });
+                // when it is used with 10 minutes left: renewed, but only to 90 minutes after its creation
+                const renewed = await handler(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                assert.equal(renewed.statusCode, 200);
+                assert.equal((await library.get(token))?.expiresAt, session.createdAt + 90 * 60);
+                assert.equal(sessionCookieOf(renewed), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${40 * 60}`);
+                // and used again in its last 10 minutes: nothing is written, and at 90 minutes it is over
+                suite.clock.advance(35 * 60_000);
+                suite.counting.reset();
+                const last = await handler(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                assert.equal(last.statusCode, 200);
+                assert.equal(sessionCookieOf(last), undefined, "no cookie refreshed");
+                assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
+                suite.clock.advance(5 * 60_000);
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 401);
             });
 
             it("writes nothing while a session is outside the window, or when renewal is off", async () => {

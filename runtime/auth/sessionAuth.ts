@@ -27,6 +27,8 @@ export interface SessionAuthOptions {
     cacheSeconds: number;
     /** Renew a session with less life left than this (and than its own TTL); 0: never. */
     renewWithinSeconds?: number;
+    /** A renewal never moves a session's expiry past its creation plus this; unset: no such bound. */
+    maxLifetimeSeconds?: number;
 }
 
 /** A verification that, when valid, also carries the session it read. */
@@ -37,6 +39,7 @@ export class SessionAuthenticator {
     private readonly now: () => number;
     private readonly cacheMs: number;
     private readonly renewWithinSeconds: number;
+    private readonly maxLifetimeSeconds: number;
     private readonly validSessions = new ExpiringCache<string, Session>();
     private readonly owners = new ExpiringCache<string, string>();
     private readonly renewing = new Map<string, Promise<number | undefined>>();
@@ -48,6 +51,7 @@ export class SessionAuthenticator {
         this.now = options.now;
         this.cacheMs = options.cacheSeconds * 1000;
         this.renewWithinSeconds = options.renewWithinSeconds ?? 0;
+        this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? Number.POSITIVE_INFINITY;
     }
 
     /** The user a token belonged to when last seen valid in this container. */
@@ -100,7 +104,9 @@ export class SessionAuthenticator {
         const window = Math.min(this.renewWithinSeconds, session.ttlSeconds);
         if (session.expiresAt - Math.floor(now / 1000) >= window) return undefined;
 
-        const target = session.expiresAt + session.ttlSeconds;
+        // One TTL later, but never past the session's absolute lifetime: there it ends, however often it is used.
+        const target = Math.min(session.expiresAt + session.ttlSeconds, session.createdAt + this.maxLifetimeSeconds);
+        if (target <= session.expiresAt) return undefined;
         const renewal = this.store.renew(session, target).then(
             (moved) => {
                 if (!moved) {

@@ -104,7 +104,8 @@ export function authorizationCredentials(authorization: string | undefined): num
 const safeMethods = new Set(["GET", "HEAD", "OPTIONS"]);
 
 /**
- * True when a request that the `session` cookie authenticates changes state
+ * True when a request that the `session` cookie authenticates, or that logs in
+ * or out (a route that issues or ends sessions), changes state
  * (an unsafe method) and comes from an origin that is neither the gateway's
  * own nor one of `allowedOrigins` (`tollgate:cors.allowOrigins`, `*` not
  * counting): a cross-site request forgery, which the browser would send with
