@@ -107,6 +107,9 @@ export interface ObserverOptions {
     logKey?: () => Uint8Array | undefined;
 }
 
+/** Limiter keys whose hash a container remembers; past this, it starts again (a flood of distinct keys costs an HMAC each, as without it). */
+const maxRememberedHashes = 10_000;
+
 const levels: Record<string, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 const authFailures = new Set(["invalid", "missing", "forbidden", "unavailable"]);
 
@@ -137,9 +140,18 @@ export function createObserver(options: ObserverOptions): Observer {
 
     let minute = -1;
     const byRoute = new Map<string, RouteMetrics>();
+    // A caller's key comes back request after request: its HMAC is worked out once per container.
+    const hashes = new Map<string, string>();
     const keyHash = (limiterKey: string | undefined) => {
         const logKey = options.logKey?.();
-        return limiterKey === undefined || logKey === undefined ? undefined : hashLimiterKey(limiterKey, logKey);
+        if (limiterKey === undefined || logKey === undefined) return undefined;
+        let hash = hashes.get(limiterKey);
+        if (hash === undefined) {
+            if (hashes.size >= maxRememberedHashes) hashes.clear();
+            hash = hashLimiterKey(limiterKey, logKey);
+            hashes.set(limiterKey, hash);
+        }
+        return hash;
     };
 
     const writeMetrics = (route: string, metrics: RouteMetrics, timestamp: number) => {
