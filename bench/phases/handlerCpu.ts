@@ -4,25 +4,25 @@
  * gateway (one conditional UpdateItem, then the upstream's answer) as the
  * floor to compare with.
  *
- * DynamoDB is answered in memory (support/memoryDynamo.ts), so the SDK's
- * work is measured and a store's is not; the upstream is the echo upstream
- * in a process of its own, so this process's CPU holds the HTTP client's
- * work and not the server's. CPU is `process.cpuUsage()` (user + system,
- * every thread of this process: GC and libuv included) over a round of
- * sequential requests. The targets take turns, round after round, and each
- * figure is the median of its rounds, so drift in the machine's load falls
- * on all of them alike.
+ * DynamoDB and the upstream are answered in memory (support/memoryDynamo.ts,
+ * `memoryUpstream` below), so the figures hold the handlers' own work and
+ * the SDK's, and no store's or socket's. CPU is `process.cpuUsage()` (user +
+ * system, every thread of this process: GC and libuv included) over a round
+ * of sequential requests. The targets take turns, round after round, and
+ * each figure is the median of its rounds, so drift in the machine's load
+ * falls on all of them alike.
  *
  * tollgate's log lines go to /dev/null through a real file descriptor, as
  * stdout costs a write per line in Lambda; the minimal gateway logs nothing.
+ * The anonymous workload also runs without the identity assertion
+ * (`tollgate:identity.assertion: false`), to show what signing it costs.
  *
- * The proxy change: the anonymous workload runs a third time through the
- * same handler with the upstream transport tollgate had before, Node's
- * `fetch` (bench/baseline/fetchUpstream.ts), so `proxy` compares the two in
- * the same rounds.
+ * The proxy change: the transport is measured where it does its work,
+ * against the echo upstream in a process of its own: the anonymous workload
+ * through the same handler with Node's `fetch`, the transport tollgate had
+ * before (bench/baseline/fetchUpstream.ts), and with its `node:http` client.
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
 import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { generateKeyMaterial } from "../../local/keys";
@@ -30,6 +30,7 @@ import { createHandler } from "../../runtime/handler";
 import type { RuntimeSettings } from "../../runtime/settings";
 import { capturedSettings } from "../../specs/lambda";
 import { loadStackConfig } from "../../specs/stackFile";
+import type { UpstreamClient } from "../../runtime/upstream/client";
 import { fetchUpstreamClient } from "../baseline/fetchUpstream";
 import { gatewayEvent } from "../support/inProcess";
 import { memoryDynamo, plainMemoryDynamo } from "../support/memoryDynamo";
@@ -43,8 +44,10 @@ export interface HandlerCpuResult {
     baseline_cpu_us_per_req: number;
     /** tollgate's CPU over the minimal gateway's, round by round: the median of the rounds' ratios. */
     cpu_ratio: number;
-    by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number };
-    /** The anonymous workload with the upstream reached through `fetch` (before) and `node:http` (after, as shipped). */
+    by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number; anonymous_without_assertion: number };
+    /** What signing the identity assertion adds to an anonymous request: the two anonymous figures' difference. */
+    assertion_cpu_us_per_req: number;
+    /** The anonymous workload against the echo upstream in another process, through `fetch` (before) and `node:http` (after, as shipped). */
     proxy: { fetch_cpu_us_per_req: number; node_http_cpu_us_per_req: number; change_pct: number };
     rounds: number;
     requests_per_round: number;
@@ -56,15 +59,19 @@ type Handler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructu
 const tables = { rateLimits: "bench-memory-rate-limits", sessions: "bench-memory-sessions" };
 const clients = 10;
 
+/** The upstream answered in memory: a small JSON answer, at once. */
+function memoryUpstream(): UpstreamClient {
+    const body = Buffer.from('{"ok":true}');
+    return { send: async () => ({ kind: "answered", answer: { status: 200, headers: [["content-type", "application/json"]], body } }) };
+}
+
 /**
  * The floor: what any gateway of this design does per request, written the
  * cheapest way a handler of a few lines does: one conditional UpdateItem on
- * the SDK's low-level client with cached middleware, then the upstream over
- * a keep-alive agent, its answer returned as it came.
+ * the SDK's low-level client with cached middleware, then the upstream's
+ * answer returned as it came.
  */
-export function minimalGateway(dynamo: DynamoDBClient, upstream: string): Handler {
-    const agent = new http.Agent({ keepAlive: true });
-    const target = new URL(upstream);
+export function minimalGateway(dynamo: DynamoDBClient, upstream: UpstreamClient): Handler {
     return async (event) => {
         const windowStart = String(Math.floor(Date.now() / 60_000) * 60);
         try {
@@ -81,16 +88,9 @@ export function minimalGateway(dynamo: DynamoDBClient, upstream: string): Handle
             if ((error as Error).name === "ConditionalCheckFailedException") return { statusCode: 429 };
             throw error;
         }
-        return new Promise((resolve, reject) => {
-            const request = http.request({ host: target.hostname, port: target.port, path: event.rawPath, method: event.requestContext.http.method, headers: event.headers, agent }, (response) => {
-                const chunks: Buffer[] = [];
-                response.on("data", (chunk: Buffer) => chunks.push(chunk));
-                response.on("end", () => resolve({ statusCode: response.statusCode, headers: response.headers as Record<string, string>, body: Buffer.concat(chunks).toString("utf8") }));
-                response.on("error", reject);
-            });
-            request.on("error", reject);
-            request.end();
-        });
+        const answered = await upstream.send({ url: new URL(event.rawPath, "http://upstream.invalid"), method: event.requestContext.http.method, headers: {}, timeoutMs: 1000, maxBodyBytes: 1 << 20 });
+        if (answered.kind !== "answered") return { statusCode: 502 };
+        return { statusCode: answered.answer.status, headers: Object.fromEntries(answered.answer.headers), body: answered.answer.body.toString("utf8") };
     };
 }
 
@@ -120,9 +120,14 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             gatewayKeys: { value: generateKeyMaterial() },
         };
         const sink = (line: string) => void fs.writeSync(devNull, `${line}\n`);
-        const tollgate = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: sink });
-        const withFetch = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: sink, upstream: fetchUpstreamClient() });
-        const floor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), echo.url);
+        const dynamo = () => memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" });
+        const inMemory = memoryUpstream();
+        const tollgate = createHandler(settings, { dynamo: dynamo(), log: sink, upstream: inMemory });
+        const unsigned = createHandler({ ...settings, identity: { ...settings.identity, assertion: false } }, { dynamo: dynamo(), log: sink, upstream: inMemory });
+        const floor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), inMemory);
+        // (The routes' upstream is the echo process; the in-memory upstream answers whatever it is sent.)
+        const overHttp = createHandler(settings, { dynamo: dynamo(), log: sink });
+        const overFetch = createHandler(settings, { dynamo: dynamo(), log: sink, upstream: fetchUpstreamClient() });
 
         const ip = (client: number) => `198.51.100.${client + 1}`;
         const token = Buffer.alloc(32, 7).toString("base64url");
@@ -133,18 +138,20 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             anonymous: () => cpuPerRequest(tollgate, anonymous, options.requestsPerRound),
             session_cache10: () => cpuPerRequest(tollgate, session, options.requestsPerRound),
             baseline: () => cpuPerRequest(floor, anonymous, options.requestsPerRound),
-            anonymous_fetch: () => cpuPerRequest(withFetch, anonymous, options.requestsPerRound),
+            anonymous_without_assertion: () => cpuPerRequest(unsigned, anonymous, options.requestsPerRound),
+            anonymous_node_http: () => cpuPerRequest(overHttp, anonymous, options.requestsPerRound),
+            anonymous_fetch: () => cpuPerRequest(overFetch, anonymous, options.requestsPerRound),
         };
         // Warm every path (JIT, the agents' connections) before anything is measured, and check
         // that tollgate's requests were decided the way they should be (a store failing would fail open, also 200).
         const checked: string[] = [];
-        const checking = createHandler(settings, { dynamo: memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), log: (line) => void checked.push(line) });
+        const checking = createHandler(settings, { dynamo: dynamo(), log: (line) => void checked.push(line), upstream: inMemory });
         for (const event of [...anonymous, ...session]) await checking(event);
         const decisions = new Set(checked.map((line) => JSON.parse(line)).filter((entry) => !entry._aws).map((entry) => `${entry.route} ${entry.decision} ${entry.auth ?? ""}`.trim()));
         if ([...decisions].sort().join(", ") !== "products admitted, users admitted valid") throw new Error(`handler CPU run: requests decided as ${[...decisions].join(", ")}`);
         for (const run of Object.values(targets)) await run();
-        const samples: Record<keyof typeof targets, number[]> = { anonymous: [], session_cache10: [], baseline: [], anonymous_fetch: [] };
         const order = Object.keys(targets) as (keyof typeof targets)[];
+        const samples = Object.fromEntries(order.map((name) => [name, [] as number[]])) as Record<keyof typeof targets, number[]>;
         for (let round = 0; round < options.rounds; round++) {
             // Each round in another order, so no target always follows the same one.
             const turn = round % 2 === 0 ? order : [...order].reverse();
@@ -153,20 +160,26 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const anonymousUs = median(samples.anonymous);
         const sessionUs = median(samples.session_cache10);
         const baselineUs = median(samples.baseline);
+        const unsignedUs = median(samples.anonymous_without_assertion);
         const mixUs = (anonymousUs + sessionUs) / 2;
         // Each round's targets ran within a second or two of each other: their ratio cancels the machine's load, which a ratio of medians would not.
         const ratios = samples.baseline.map((baseline, i) => (samples.anonymous[i] + samples.session_cache10[i]) / 2 / baseline);
-        const fetchUs = median(samples.anonymous_fetch);
-        const proxyRatios = samples.anonymous.map((us, i) => us / samples.anonymous_fetch[i]);
+        const proxyRatios = samples.anonymous_node_http.map((us, i) => us / samples.anonymous_fetch[i]);
+        const assertionUs = samples.anonymous.map((us, i) => us - samples.anonymous_without_assertion[i]);
         return {
             cpu_us_per_req: round(mixUs, 1),
             baseline_cpu_us_per_req: round(baselineUs, 1),
             cpu_ratio: round(median(ratios), 2),
-            by_workload_cpu_us_per_req: { anonymous: round(anonymousUs, 1), session_cache10: round(sessionUs, 1) },
-            proxy: { fetch_cpu_us_per_req: round(fetchUs, 1), node_http_cpu_us_per_req: round(anonymousUs, 1), change_pct: round((median(proxyRatios) - 1) * 100, 1) },
+            by_workload_cpu_us_per_req: { anonymous: round(anonymousUs, 1), session_cache10: round(sessionUs, 1), anonymous_without_assertion: round(unsignedUs, 1) },
+            assertion_cpu_us_per_req: round(median(assertionUs), 1),
+            proxy: {
+                fetch_cpu_us_per_req: round(median(samples.anonymous_fetch), 1),
+                node_http_cpu_us_per_req: round(median(samples.anonymous_node_http), 1),
+                change_pct: round((median(proxyRatios) - 1) * 100, 1),
+            },
             rounds: options.rounds,
             requests_per_round: options.requestsPerRound,
-            method: "process.cpuUsage() per sequential request, median of the rounds (the ratio: median of the rounds' ratios); DynamoDB answered in memory through the SDK, the echo upstream in another process; prod routes products and users (session cache 10 s)",
+            method: "process.cpuUsage() per sequential request, median of the rounds (the ratio: median of the rounds' ratios); DynamoDB answered in memory through the SDK and the upstream in memory; prod routes products and users (session cache 10 s); the proxy figures against the echo upstream in another process",
         };
     } finally {
         fs.closeSync(devNull);
