@@ -55,15 +55,18 @@ for (const kind of dynamoKinds) {
                 runtimeSettings(suite.tables, suite.dynamo, { routes: routes(), jwtSecret: { value: hsSecret }, jwt: { ...jwtPolicy, issuer, audience, jwksUrl: jwks.url }, ...overrides }),
                 { now: suite.clock.now, dynamo: suite.counting.client, log: () => undefined, ...deps },
             );
-        const hs256 = (claims: Record<string, unknown>, options: { secret?: string; expiresIn?: number } = {}) =>
-            new SignJWT({ permissions: ["admin"], ...claims })
+        /** An HS256 token issued now (or at `issuedAt`, epoch seconds), expiring `expiresIn` seconds after its issue. */
+        const hs256 = (claims: Record<string, unknown>, options: { secret?: string; expiresIn?: number; issuedAt?: number } = {}) => {
+            const issuedAt = options.issuedAt ?? suite.clock.seconds;
+            return new SignJWT({ permissions: ["admin"], ...claims })
                 .setProtectedHeader({ alg: "HS256", typ: "JWT" })
                 .setSubject("user-jwt")
                 .setIssuer(issuer)
                 .setAudience(audience)
-                .setIssuedAt(suite.clock.seconds)
-                .setExpirationTime(suite.clock.seconds + (options.expiresIn ?? 300))
+                .setIssuedAt(issuedAt)
+                .setExpirationTime(issuedAt + (options.expiresIn ?? 300))
                 .sign(new TextEncoder().encode(options.secret ?? hsSecret));
+        };
         const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
         describe("sessions", function () {
@@ -281,6 +284,20 @@ for (const kind of dynamoKinds) {
 
                 const status = async (token: string) => (await handler(event({ path: "/admin", headers: bearer(token) }))).statusCode;
                 assert.deepEqual([await status(century), await status(noIat), await status(refresh), await status(accessToken), await status(scoped)], [401, 401, 401, 200, 403]);
+            });
+
+            it("refuses a token issued in the future, however short its exp - iat: 100 years ahead, or one second ahead", async () => {
+                // given tokens that live 60 s from an iat after now, and one issued this second
+                const handler = gateway();
+                const century = await hs256({}, { issuedAt: suite.clock.seconds + 100 * 365 * 86_400, expiresIn: 60 });
+                const oneSecondAhead = await hs256({}, { issuedAt: suite.clock.seconds + 1, expiresIn: 60 });
+                const issuedNow = await hs256({}, { expiresIn: 60 });
+                // when
+                const status = async (token: string) => (await handler(event({ path: "/admin", headers: bearer(token) }))).statusCode;
+                const statuses = [await status(century), await status(oneSecondAhead), await status(issuedNow)];
+                // then only the token issued now is admitted, and only it reaches the upstream
+                assert.deepEqual(statuses, [401, 401, 200]);
+                assert.equal(suite.upstream.requests.length, 1);
             });
 
             it("refuses a token whose role or permission would be ambiguous once joined, and carries a non-ASCII sub encoded", async () => {

@@ -9,9 +9,11 @@
  *
  * Fails closed: `sub`, `exp` and `iat` are required; `iss` and `aud` must be
  * the configured ones (the config check makes both required once a route
- * takes JWTs); `exp - iat` may not exceed `tollgate:jwt.maxLifetimeSeconds`;
- * a `typ` header, when present, must name an access token (`JWT`, `at+jwt`),
- * so a refresh or ID token of another type is refused.
+ * takes JWTs); `exp - iat` may not exceed `tollgate:jwt.maxLifetimeSeconds`,
+ * and `iat` may not be later than now, so a token cannot buy a long life by
+ * claiming to be issued in the future; a `typ` header, when present, must
+ * name an access token (`JWT`, `at+jwt`), so a refresh or ID token of another
+ * type is refused.
  *
  * Claims become the identity: `sub` the user id; `username` (or
  * `preferred_username`); `roles` (list, or a space/comma separated string);
@@ -49,6 +51,15 @@ const invalidTokenCodes = new Set([
 
 const maxTokenLength = 8192;
 
+/**
+ * How far the issuer's clock may run ahead of the handler's, in seconds:
+ * `exp`, `nbf` and `iat` are all judged with this one allowance. None
+ * (jose's default): every second allowed would be a second more of life for
+ * a token past its `exp`. The price is that an issuer whose clock runs ahead
+ * has its fresh tokens refused until the handler's clock reaches their `iat`.
+ */
+const clockToleranceSeconds = 0;
+
 /** `typ` values of an access token (RFC 7519, RFC 9068), the `application/` prefix allowed; compared lower-cased. */
 const accessTokenTypes = new Set(["jwt", "application/jwt", "at+jwt", "application/at+jwt"]);
 
@@ -80,32 +91,34 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
               ...(options.fetch ? { [customFetch]: options.fetch as never } : {}),
           })
         : undefined;
-    const claimChecks = () => ({
+    const claimChecks = (nowMs: number) => ({
         issuer: settings.issuer,
         audience: settings.audience,
         requiredClaims: ["sub", "exp", "iat"],
-        currentDate: new Date(now()),
+        currentDate: new Date(nowMs),
+        clockTolerance: clockToleranceSeconds,
     });
 
     return {
         async verify(token) {
             const alg = algorithmOf(token);
             if (alg === undefined) return { status: "invalid" };
+            const nowMs = now();
             try {
                 let verified: { payload: JWTPayload; protectedHeader: { typ?: string } };
                 if (alg === "HS256") {
                     const secret = await loadSecret(options.secret);
                     if (secret === "unavailable") return { status: "unavailable" };
                     if (!secret) return { status: "invalid" };
-                    verified = await jwtVerify(token, secret, { ...claimChecks(), algorithms: ["HS256"] });
+                    verified = await jwtVerify(token, secret, { ...claimChecks(nowMs), algorithms: ["HS256"] });
                 } else if (alg === "RS256" && jwks) {
-                    verified = await jwtVerify(token, jwks, { ...claimChecks(), algorithms: ["RS256"] });
+                    verified = await jwtVerify(token, jwks, { ...claimChecks(nowMs), algorithms: ["RS256"] });
                 } else {
                     return { status: "invalid" };
                 }
                 const { payload, protectedHeader } = verified;
                 if (protectedHeader.typ !== undefined && !accessTokenTypes.has(String(protectedHeader.typ).toLowerCase())) return { status: "invalid" };
-                if (payload.exp! - payload.iat! > settings.maxLifetimeSeconds) return { status: "invalid" };
+                if (!withinLifetime(payload, Math.floor(nowMs / 1000), settings.maxLifetimeSeconds)) return { status: "invalid" };
                 const identity = identityOf(payload, settings.scopesAsPermissions);
                 return identity ? { status: "valid", identity } : { status: "invalid" };
             } catch (error) {
@@ -114,6 +127,17 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
             }
         },
     };
+}
+
+/**
+ * Whether a verified token's life fits the policy: issued no later than now,
+ * and living no longer than `maxLifetimeSeconds`. Both are needed, since
+ * `exp - iat` alone would let a token issued a century ahead, with `exp` a
+ * minute after that, be used for a century.
+ */
+function withinLifetime(payload: JWTPayload, nowSeconds: number, maxLifetimeSeconds: number): boolean {
+    const issuedAt = payload.iat!;
+    return issuedAt <= nowSeconds + clockToleranceSeconds && payload.exp! - issuedAt <= maxLifetimeSeconds;
 }
 
 async function loadSecret(secret: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined | "unavailable"> {
