@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { dynamoKinds } from "./support/dynamo";
 import { listenOnLoopback } from "./support/loopback";
 import { bodyOf, event, jwtPolicy, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler, type HandlerDeps } from "../runtime/handler";
-import { createSessions, type Sessions } from "../runtime/sessions";
+import { createSessions, newSessionToken, sessionIdOf, type Sessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 
 const hsSecret = "a-test-secret-of-at-least-thirty-two-characters";
@@ -126,6 +126,27 @@ for (const kind of dynamoKinds) {
                 // then
                 assert.equal(result.statusCode, 401);
                 assert.ok(await createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: () => 0 }).get(token), "still stored");
+            });
+
+            it("refuses a stored session whose identity no header could carry (written by hand) with 401, and forwards nothing", async () => {
+                // given sessions written straight into the table, past the session library's checks
+                const stored = async (identity: { user_id: string; roles: string[]; permissions: string[] }) => {
+                    const token = newSessionToken();
+                    const item = { session_id: sessionIdOf(token), ...identity, created_at: suite.clock.seconds, expires_at: suite.clock.seconds + 600, ttl_seconds: 600 };
+                    await suite.dynamo.doc.send(new PutCommand({ TableName: suite.tables.sessions, Item: item }));
+                    return token;
+                };
+                const comma = await stored({ user_id: "u-comma", roles: ["member,admin"], permissions: [] });
+                const newline = await stored({ user_id: "u-crlf", roles: [], permissions: ["read\r\nx-gateway-user-id: root"] });
+                const controlInUserId = await stored({ user_id: "u-\u0000root", roles: [], permissions: [] });
+                const wellFormed = await stored({ user_id: "u-by-hand", roles: ["member"], permissions: ["read"] });
+                const handler = gateway();
+                // when
+                const status = async (token: string) => (await handler(event({ path: "/users", headers: bearer(token) }))).statusCode;
+                const statuses = [await status(comma), await status(newline), await status(controlInUserId), await status(wellFormed)];
+                // then only the well-formed one is admitted, and the upstream hears of it alone
+                assert.deepEqual(statuses, [401, 401, 401, 200]);
+                assert.deepEqual(suite.upstream.requests.map((request) => request.headers["x-gateway-user-id"]), ["u-by-hand"]);
             });
 
             it("refuses a caller lacking the route's permission with 403", async () => {
