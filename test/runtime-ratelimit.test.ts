@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { GetCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { dynamoKinds } from "./support/dynamo";
 import { event, route, runtimeSettings, useHandlerSuite } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
@@ -79,6 +79,34 @@ for (const kind of dynamoKinds) {
             const next = await handler(event({ path: "/orders" }));
             assert.equal(next.statusCode, 200);
             assert.deepEqual(Object.fromEntries(suite.counting.counts), { UpdateItemCommand: 1 });
+        });
+
+        it("charges routes without a limit of their own to the default policy's one counter per address, and a route with its own to that route alone", async () => {
+            // given a default of 3 a minute shared by catalogue and search, and login's own 2 a minute
+            const handler = createHandler(
+                runtimeSettings(suite.tables, suite.dynamo, {
+                    defaultRateLimit: { ...fixed10, limit: 3 },
+                    routes: [
+                        route({ name: "catalogue", pathPrefix: "/catalogue", upstream: suite.upstream.url }),
+                        route({ name: "search", pathPrefix: "/search", upstream: suite.upstream.url }),
+                        route({ name: "login", pathPrefix: "/login", upstream: suite.upstream.url, rateLimit: { ...fixed10, limit: 2 } }),
+                    ],
+                }),
+                { now: suite.clock.now, dynamo: suite.counting.client, log: () => undefined },
+            );
+            const send = (path: string) => handler(event({ path }));
+            // when one client uses the two default routes four times, then logs in three times
+            const browsing = [await send("/catalogue/1"), await send("/search"), await send("/catalogue/2"), await send("/search")];
+            const logins = [await send("/login"), await send("/login"), await send("/login")];
+            // then the default routes count down one budget together, and the fourth request is refused
+            assert.deepEqual(browsing.map((r) => r.statusCode), [200, 200, 200, 429]);
+            assert.deepEqual(browsing.slice(0, 3).map((r) => r.headers!.ratelimit), ['"catalogue";r=2;t=60', '"search";r=1;t=60', '"catalogue";r=0;t=60']);
+            // and login, untouched by them, admits its own two
+            assert.deepEqual(logins.map((r) => r.statusCode), [200, 200, 429]);
+            assert.equal(logins[0].headers!.ratelimit, '"login";r=1;t=60');
+            // stored as ip:<ip> for the shared counter and ip:<ip>:route:login for login's
+            const { Items = [] } = await suite.dynamo.doc.send(new ScanCommand({ TableName: suite.tables.rateLimits, ConsistentRead: true }));
+            assert.deepEqual(Object.fromEntries(Items.map((item) => [item.limiter_key, item.request_count])), { "ip:198.51.100.7": 3, "ip:198.51.100.7:route:login": 2 });
         });
 
         it("keys on the source IP API Gateway saw, never on X-Forwarded-For", async () => {
