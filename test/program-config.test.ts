@@ -165,6 +165,19 @@ describe("config errors that say how to fix them", () => {
         assert.equal(resolveSettings({ routes }, { purpose: "local" }).routes[0].upstream, "http://localhost:8090/api");
     });
 
+    it("refuses routes of one bucket that differ in window, algorithm or key, naming each field, and accepts routes that agree", () => {
+        // given routes sharing bucket 'forms', each differing from signup's policy in one field
+        const forms = (name: string, policy: Record<string, unknown> = {}) =>
+            route({ name, pathPrefix: `/${name}`, rateLimit: { by: "ip", limit: 3, windowSeconds: 60, algorithm: "fixed", bucket: "forms", ...policy } });
+        // when / then
+        assert.deepEqual(problemsOf({ routes: [forms("signup"), forms("reset", { windowSeconds: 120 }), forms("verify", { algorithm: "sliding" }), forms("unlock", { by: "user" })] }), [
+            "tollgate:routes[reset].rateLimit.windowSeconds: 120 differs from route 'signup', which shares bucket 'forms' with 60; routes of a bucket give the same windowSeconds",
+            `tollgate:routes[verify].rateLimit.algorithm: "sliding" differs from route 'signup', which shares bucket 'forms' with "fixed"; routes of a bucket give the same algorithm`,
+            `tollgate:routes[unlock].rateLimit.by: "user" differs from route 'signup', which shares bucket 'forms' with "ip"; routes of a bucket give the same by`,
+        ]);
+        assert.deepEqual(resolveSettings({ routes: [forms("signup"), forms("reset")] }).routes.map((r) => r.rateLimit?.bucket), ["forms", "forms"]);
+    });
+
     it("gives the whole YAML error of a stack file, with its line and column", () => {
         const file = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "tollgate-yaml-")), "Pulumi.broken.yaml");
         fs.writeFileSync(file, "config:\n  tollgate:routes:\n    - name: x\n     pathPrefix: /x\n");

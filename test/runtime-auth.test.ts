@@ -186,6 +186,30 @@ for (const kind of dynamoKinds) {
                 assert.equal(counter.Item?.request_count, 2);
             });
 
+            it("charges a user-keyed bucket to the user across its routes, stored as user:<id>:bucket:<name>", async () => {
+                // given two session routes sharing bucket 'account', 3 a minute per user
+                const account = { by: "user", limit: 3, windowSeconds: 60, algorithm: "fixed", bucket: "account" } as const;
+                const handler = gateway({
+                    routes: [
+                        route({ name: "profile", pathPrefix: "/profile", upstream: suite.upstream.url, auth: "session", rateLimit: account }),
+                        route({ name: "orders", pathPrefix: "/orders", upstream: suite.upstream.url, auth: "session", rateLimit: account }),
+                    ],
+                });
+                const { token } = await sessions.create({ userId: "u-bucket" });
+                const other = await sessions.create({ userId: "u-other" });
+                const send = (path: string, as = token) => handler(event({ path, headers: bearer(as) }));
+                // when the user calls both routes four times, and another user from the same address once
+                const answers = [await send("/profile"), await send("/orders"), await send("/profile"), await send("/orders")];
+                const otherUser = await send("/orders", other.token);
+                // then the fourth is refused, whichever route it is on, and the other user has a budget of its own
+                assert.deepEqual(answers.map((r) => r.statusCode), [200, 200, 200, 429]);
+                assert.deepEqual(answers.slice(0, 3).map((r) => r.headers!.ratelimit), ['"account";r=2;t=60', '"account";r=1;t=60', '"account";r=0;t=60']);
+                assert.equal(otherUser.statusCode, 200);
+                const windowStart = Math.floor(suite.clock.seconds / 60) * 60;
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-bucket:bucket:account", window_start: windowStart }, ConsistentRead: true }));
+                assert.equal(counter.Item?.request_count, 3);
+            });
+
             it("serves a session from the container cache when sessionCacheSeconds is set; a revocation shows within that time", async () => {
                 // given a 10 s cache
                 const handler = gateway({ sessionCacheSeconds: 10 });
