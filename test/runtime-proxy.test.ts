@@ -1,8 +1,10 @@
 import { strict as assert } from "node:assert";
+import { SignJWT } from "jose";
 import { dynamoKinds } from "./support/dynamo";
 import { freePort } from "./support/loopback";
-import { binaryPayload, bodyOf, Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
+import { binaryPayload, bodyOf, Clock, event, freshTables, jwtPolicy, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 import { createHandler } from "../runtime/handler";
+import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 
 for (const kind of dynamoKinds) {
@@ -64,6 +66,62 @@ for (const kind of dynamoKinds) {
             assert.equal(seen["x-request-id"], "abc-123");
             assert.equal(seen["x-custom"], "kept");
             assert.equal(seen.authorization, "Basic dXNlcjpwYXNz", "on an auth:none route the Authorization header is the upstream's");
+        });
+
+        it("refuses a request with a header that cannot be sent as it came with 400 problem+json, and never calls the upstream", async () => {
+            // given headers no HTTP/1.1 request can carry as they are: a control character in a value, a name that is not a token, a control character in a cookie
+            const unsendable = [event({ path: "/svc", headers: { "x-note": "a\u0001b" } }), event({ path: "/svc", headers: { "x-café": "1" } }), event({ path: "/svc", cookies: ["theme=da\u007frk"] })];
+            // when
+            const results = [];
+            for (const request of unsendable) results.push(await gateway()(request));
+            // then each is refused, none is forwarded without the header
+            for (const result of results) {
+                assert.equal(result.statusCode, 400);
+                assert.equal(result.headers!["content-type"], "application/problem+json");
+                assert.deepEqual(bodyOf(result), { type: "about:blank", title: "Bad Request", status: 400, detail: "A request header cannot be forwarded as sent." });
+            }
+            assert.equal(servers.upstream.requests.length, 0);
+            // while non-ASCII text in a value is sent, as the UTF-8 bytes the client sent
+            assert.equal((await gateway()(event({ path: "/svc", headers: { "x-note": "café" } }))).statusCode, 200);
+            assert.equal(Buffer.from(String(servers.upstream.requests[0].headers["x-note"]), "latin1").toString("utf8"), "café");
+        });
+
+        it("on a forwardAuthorization route, forwards a JWT but still removes a bearer session token", async () => {
+            // given an any-route and a none-route that forward Authorization, a session and a JWT
+            const hsSecret = "a-test-secret-of-at-least-thirty-two-characters";
+            const jwtClaims = { issuer: "https://issuer.example.com", audience: "tollgate-tests" };
+            const handler = gateway({
+                routes: [
+                    route({ name: "partner", pathPrefix: "/partner", upstream: servers.upstream.url, auth: "any", forwardAuthorization: true }),
+                    route({ name: "public", pathPrefix: "/public", upstream: servers.upstream.url, forwardAuthorization: true }),
+                ],
+                jwtSecret: { value: hsSecret },
+                jwt: { ...jwtPolicy, ...jwtClaims },
+            });
+            const { token: sessionToken } = await createSessions({ dynamo: servers.dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId: "u-partner" });
+            const jwt = await new SignJWT({})
+                .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+                .setSubject("u-jwt")
+                .setIssuer(jwtClaims.issuer)
+                .setAudience(jwtClaims.audience)
+                .setIssuedAt(clock.seconds)
+                .setExpirationTime(clock.seconds + 60)
+                .sign(new TextEncoder().encode(hsSecret));
+            // when
+            const statuses = [];
+            for (const path of ["/partner", "/public"]) {
+                for (const credential of [sessionToken, jwt]) statuses.push((await handler(event({ path, headers: { authorization: `Bearer ${credential}` } }))).statusCode);
+            }
+            // then every request is forwarded, the JWT with it and the session token without
+            assert.deepEqual(statuses, [200, 200, 200, 200]);
+            const [partnerSession, partnerJwt, publicSession, publicJwt] = servers.upstream.requests.map((request) => request.headers);
+            assert.equal(partnerSession["x-gateway-user-id"], "u-partner", "the session authenticated the request");
+            assert.equal(partnerSession.authorization, undefined);
+            assert.equal(publicSession.authorization, undefined);
+            for (const seen of [partnerSession, publicSession]) assert.ok(!JSON.stringify(seen).includes(sessionToken), "the session token reached the upstream");
+            assert.equal(partnerJwt.authorization, `Bearer ${jwt}`);
+            assert.equal(partnerJwt["x-gateway-user-id"], "u-jwt");
+            assert.equal(publicJwt.authorization, `Bearer ${jwt}`);
         });
 
         it("carries binary bodies both ways as base64", async () => {
