@@ -52,13 +52,19 @@ const invalidTokenCodes = new Set([
 const maxTokenLength = 8192;
 
 /**
- * How far the issuer's clock may run ahead of the handler's, in seconds:
- * `exp`, `nbf` and `iat` are all judged with this one allowance. None
- * (jose's default): every second allowed would be a second more of life for
- * a token past its `exp`. The price is that an issuer whose clock runs ahead
- * has its fresh tokens refused until the handler's clock reaches their `iat`.
+ * How far the issuer's clock may run ahead of the handler's, in seconds, for
+ * `exp` and `nbf`: none (jose's default), since every second allowed would be
+ * a second more of life for a token past its `exp`.
  */
 const clockToleranceSeconds = 0;
+
+/**
+ * How far in the future a token's `iat` may lie. An issuer's clock a moment
+ * ahead of the handler's stamps a fresh token a second or two "later" than
+ * now; refusing those would refuse good logins at random. A token issued
+ * further ahead is refused: it would otherwise live past `maxLifetimeSeconds`.
+ */
+const issuedAtAllowanceSeconds = 30;
 
 /** `typ` values of an access token (RFC 7519, RFC 9068), the `application/` prefix allowed; compared lower-cased. */
 const accessTokenTypes = new Set(["jwt", "application/jwt", "at+jwt", "application/at+jwt"]);
@@ -130,14 +136,14 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 }
 
 /**
- * Whether a verified token's life fits the policy: issued no later than now,
+ * Whether a verified token's life fits the policy: issued no later than now (give or take a clock a little ahead),
  * and living no longer than `maxLifetimeSeconds`. Both are needed, since
  * `exp - iat` alone would let a token issued a century ahead, with `exp` a
  * minute after that, be used for a century.
  */
 function withinLifetime(payload: JWTPayload, nowSeconds: number, maxLifetimeSeconds: number): boolean {
     const issuedAt = payload.iat!;
-    return issuedAt <= nowSeconds + clockToleranceSeconds && payload.exp! - issuedAt <= maxLifetimeSeconds;
+    return issuedAt <= nowSeconds + issuedAtAllowanceSeconds && payload.exp! - issuedAt <= maxLifetimeSeconds;
 }
 
 async function loadSecret(secret: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined | "unavailable"> {
