@@ -48,6 +48,16 @@ const quotaRoute = (upstream: string): RouteSpec => ({
     rateLimit: { by: "ip", limit: 3, windowSeconds: 86_400, algorithm: "fixed" },
 });
 
+/** A login route for API clients, added to the dev routes: like /auth, and it also returns the token in x-gateway-session-token. */
+const apiLoginRoute = (upstream: string): RouteSpec => ({
+    name: "api-login",
+    pathPrefix: "/api-login",
+    upstream: `${upstream}/api-login-service`,
+    auth: "none",
+    permissions: [],
+    sessions: { issue: true, returnToken: true, revoke: false },
+});
+
 /**
  * The dev routes as Pulumi.dev.yaml has them, each upstream moved to
  * `<recorder>/<route>-service<its base path>`. The recorder is named
@@ -59,7 +69,7 @@ function routesAt(recorderUrl: string, closedPort: number): RouteSpec[] {
     const moved = settings.routes.map((route) => ({ ...route, upstream: `${recorder}/${route.name}-service${new URL(route.upstream).pathname.replace(/\/$/, "")}` }));
     // An upstream nobody listens on: the gateway answers 502 and logs upstream_error.
     const down: RouteSpec = { name: "down", pathPrefix: "/down", upstream: `http://recorder.tollgate.test:${closedPort}/down-service`, auth: "none", permissions: [] };
-    return [...moved, quotaRoute(recorder), down];
+    return [...moved, quotaRoute(recorder), apiLoginRoute(recorder), down];
 }
 
 /**
@@ -263,10 +273,38 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         const cookieOf = (result: APIGatewayProxyStructuredResultV2) => result.cookies?.find((cookie) => cookie.startsWith("session="));
         const tokenOf = (result: APIGatewayProxyStructuredResultV2) => /^session=([^;]*);/.exec(cookieOf(result) ?? "")?.[1];
         /** POST `<path>/answer`: the recorder answers 200 with `x-gateway-session: instruction`, as the login service would. */
-        const answered = (path: string, instruction: string, extra: { cookies?: string[]; sourceIp?: string } = {}) =>
-            container.invoke(event({ method: "POST", path: `${path}/answer`, sourceIp: extra.sourceIp ?? "203.0.113.50", cookies: extra.cookies, headers: answerWith({ "x-gateway-session": instruction }) }));
+        const answered = (path: string, instruction: string, extra: { cookies?: string[]; sourceIp?: string; headers?: Record<string, string>; requestId?: string } = {}) =>
+            container.invoke(
+                event({
+                    method: "POST",
+                    path: `${path}/answer`,
+                    sourceIp: extra.sourceIp ?? "203.0.113.50",
+                    requestId: extra.requestId,
+                    cookies: extra.cookies,
+                    headers: { ...answerWith({ "x-gateway-session": instruction }), ...extra.headers },
+                }),
+            );
         const storedOf = async (userId: string) =>
             (await dynamo.doc.send(new ScanCommand({ TableName: environment[environmentNames.sessionTable], ConsistentRead: true }))).Items!.filter((item) => item.user_id === userId);
+        /** What /users/me answers a token sent as the cookie, or as a bearer token. */
+        const statusFor = async (token: string, sentAs: "cookie" | "bearer" = "cookie") =>
+            (await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", ...(sentAs === "cookie" ? { cookies: [`session=${token}`] } : { headers: { authorization: `Bearer ${token}` } }) }))).statusCode;
+        /**
+         * The function's warning lines (`{level: "WARN", route, message}`) for requests whose id starts with `prefix`,
+         * once `count` of them are in its stdout: the pipe may deliver them a moment after the invocation's result.
+         */
+        const warningsFor = async (prefix: string, count: number) => {
+            const read = () =>
+                container
+                    .stdout()
+                    .split("\n")
+                    .filter((line) => line.startsWith("{"))
+                    .map((line) => JSON.parse(line))
+                    .filter((line) => line.level === "WARN" && line.message !== undefined && String(line.correlation_id).startsWith(prefix))
+                    .map((line) => [line.route, line.message]);
+            for (const deadline = Date.now() + 2000; read().length < count && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+            return read();
+        };
 
         it("logs in on /auth: a Secure cookie, the session stored under the token's hash, and the cookie then authenticates /users", async () => {
             const login = await answered("/auth", JSON.stringify({ userId: "u-login", roles: ["member"] }));
@@ -318,6 +356,92 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const [stored] = await storedOf("u-rolling");
             assert.equal(stored.expires_at, session.expiresAt + 86_400);
             assert.ok(results.some((result) => /^session=[^;]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/.test(cookieOf(result) ?? "")));
+        });
+
+        it("returns the token in x-gateway-session-token on a returnToken route, and it works as a bearer token; /auth, without returnToken, sends the cookie alone", async () => {
+            const login = await answered("/api-login", JSON.stringify({ userId: "u-api" }), { sourceIp: "203.0.113.52" });
+            assert.equal(login.statusCode, 200, login.body);
+            const token = header(login, "x-gateway-session-token");
+            assert.match(token ?? "", /^[A-Za-z0-9_-]{43}$/);
+            assert.equal(token, tokenOf(login), "the header and the cookie carry the same token");
+            assert.equal(header(login, "cache-control"), "no-store");
+            assert.deepEqual(
+                (await storedOf("u-api")).map((item) => item.session_id),
+                [sessionIdOf(token!)],
+            );
+            assert.equal(await statusFor(token!, "bearer"), 200);
+            assert.equal(requestsTo("users").at(-1)!.headers["x-gateway-user-id"], "u-api");
+
+            const cookieOnly = await answered("/auth", JSON.stringify({ userId: "u-api" }), { sourceIp: "203.0.113.52" });
+            assert.equal(cookieOnly.statusCode, 200);
+            assert.ok(tokenOf(cookieOnly));
+            assert.equal(header(cookieOnly, "x-gateway-session-token"), undefined);
+        });
+
+        it("revokes the session a client logs in again with, and a bearer token it carries whoever it belonged to, before handing out the new one (no fixation)", async () => {
+            // given a logged-in client that also carries a token planted for another user
+            const first = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-again" }), { sourceIp: "203.0.113.53" }))!;
+            const { token: planted } = await sessions.create({ userId: "u-planted" });
+            // when it logs in again
+            const again = await answered("/auth", JSON.stringify({ userId: "u-again" }), { sourceIp: "203.0.113.53", cookies: [`session=${first}`], headers: { authorization: `Bearer ${planted}` } });
+            // then only the new session is left, and only it opens anything
+            assert.equal(again.statusCode, 200, again.body);
+            const second = tokenOf(again)!;
+            assert.notEqual(second, first);
+            assert.deepEqual(
+                (await storedOf("u-again")).map((item) => item.session_id),
+                [sessionIdOf(second)],
+            );
+            assert.deepEqual(await storedOf("u-planted"), []);
+            assert.deepEqual([await statusFor(first), await statusFor(planted, "bearer"), await statusFor(second)], [401, 401, 200]);
+        });
+
+        it("strips, ignores and logs an instruction from routes that do not issue: the anonymous /products and the session route /users", async () => {
+            const { token } = await sessions.create({ userId: "u-bystander" });
+            const forged = JSON.stringify({ userId: "u-root", permissions: ["admin"] });
+            const anonymous = await container.invoke(event({ method: "POST", path: "/products/answer", requestId: "e2e-strip-1", sourceIp: "203.0.113.54", headers: answerWith({ "x-gateway-session": forged }) }));
+            const signedIn = await container.invoke(
+                event({ method: "POST", path: "/users/answer", requestId: "e2e-strip-2", sourceIp: "203.0.113.54", cookies: [`session=${token}`], headers: answerWith({ "x-gateway-session": forged }) }),
+            );
+
+            for (const result of [anonymous, signedIn]) {
+                assert.equal(result.statusCode, 200, result.body);
+                assert.equal(header(result, "x-gateway-session"), undefined, "the instruction reached the client");
+                assert.equal(cookieOf(result), undefined);
+                assert.equal(header(result, "x-gateway-session-token"), undefined);
+            }
+            assert.deepEqual(await storedOf("u-root"), []);
+            assert.deepEqual(
+                (await storedOf("u-bystander")).map((item) => item.session_id),
+                [sessionIdOf(token)],
+            );
+            assert.deepEqual(await warningsFor("e2e-strip-", 2), [
+                ["products", "x-gateway-session ignored: the route does not issue sessions"],
+                ["users", "x-gateway-session ignored: the route does not issue sessions"],
+            ]);
+        });
+
+        it("answers 404 to DELETE /.well-known/sessions/{id} of another user's session and leaves it valid, and revokes the caller's own other session (204)", async () => {
+            const ip = "203.0.113.55";
+            const mine = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-kim" }), { sourceIp: ip }))!;
+            const myPhone = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-kim" }), { sourceIp: ip }))!;
+            const theirs = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-lee" }), { sourceIp: ip }))!;
+            const deleteAsKim = (token: string) => container.invoke(event({ method: "DELETE", path: `/.well-known/sessions/${sessionIdOf(token)}`, sourceIp: ip, cookies: [`session=${mine}`] }));
+
+            const stolen = await deleteAsKim(theirs);
+            assert.equal(stolen.statusCode, 404);
+            assert.match(header(stolen, "content-type") ?? "", /^application\/problem\+json/);
+            assert.equal(cookieOf(stolen), undefined);
+            assert.deepEqual(
+                (await storedOf("u-lee")).map((item) => item.session_id),
+                [sessionIdOf(theirs)],
+            );
+            assert.equal(await statusFor(theirs), 200);
+
+            const phone = await deleteAsKim(myPhone);
+            assert.equal(phone.statusCode, 204);
+            assert.equal(cookieOf(phone), undefined, "the caller's own cookie stays");
+            assert.deepEqual([await statusFor(myPhone), await statusFor(mine)], [401, 200]);
         });
     });
 
