@@ -316,6 +316,40 @@ for (const kind of dynamoKinds) {
                 assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${mine.token}`] }))).statusCode, 200);
             });
 
+            it("refuses a caller over tollgate:defaultRateLimit with 429 and the rate-limit headers, serving no list and revoking nothing", async () => {
+                // given a default limit of 2 a minute by ip, which the self-service endpoint shares with routes without a limit of their own
+                const handler = gateway({ defaultRateLimit: { by: "ip", limit: 2, windowSeconds: 60, algorithm: "fixed" } });
+                const mine = await library.create({ userId: "olga" });
+                const myPhone = await library.create({ userId: "olga" });
+                const asOlga = (options: EventOptions) => handler(event({ ...options, cookies: [`session=${mine.token}`] }));
+                const admitted = [await asOlga({ path: "/.well-known/sessions" }), await asOlga({ path: "/.well-known/sessions" })];
+                suite.counting.reset();
+                // when the caller goes on within the window
+                const list = await asOlga({ path: "/.well-known/sessions" });
+                const revoke = await asOlga({ method: "DELETE", path: `/.well-known/sessions/${myPhone.session.sessionId}` });
+                const elsewhere = await asOlga({ path: "/open/x" });
+                // then each is refused, the list is neither read nor sent, and the other session stays
+                assert.deepEqual(
+                    admitted.map((result) => result.statusCode),
+                    [200, 200],
+                );
+                assert.deepEqual(
+                    [list, revoke, elsewhere].map((result) => result.statusCode),
+                    [429, 429, 429],
+                );
+                for (const refused of [list, revoke]) {
+                    assert.equal(refused.headers!["content-type"], "application/problem+json");
+                    // The clock stands on a whole minute: the fixed window ends in 60 seconds.
+                    assert.equal(refused.headers!["ratelimit-policy"], '"/.well-known/sessions";q=2;w=60');
+                    assert.equal(refused.headers!["ratelimit"], '"/.well-known/sessions";r=0;t=60');
+                    assert.equal(refused.headers!["retry-after"], "60");
+                }
+                assert.equal(bodyOf(list).sessions, undefined);
+                assert.ok(!list.body!.includes(mine.session.sessionId) && !list.body!.includes(myPhone.session.sessionId), "a session id in the refusal");
+                assert.equal(suite.counting.on(suite.tables.sessions).Query, undefined, "the caller's sessions were read");
+                assert.equal((await library.get(myPhone.token))?.userId, "olga");
+            });
+
             it("clears the cookie when the caller revokes its current session", async () => {
                 const mine = await library.create({ userId: "max" });
                 const result = await gateway()(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}`, cookies: [`session=${mine.token}`] }));
