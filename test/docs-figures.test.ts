@@ -2,7 +2,9 @@
  * The figures docs/performance.md quotes are the figures of the benchmark run
  * it names: every number in the value column of its tables is found under
  * that row's key in the committed results file (up to the rounding the table
- * shows), so a hand-written or stale figure fails here.
+ * shows), so a hand-written or stale figure fails here. docs/sessions.md's
+ * table of DynamoDB operations per login, logout, logout everywhere and
+ * renewed request is held to the same run, column by column.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -10,6 +12,12 @@ import * as path from "node:path";
 
 const projectDir = path.resolve(__dirname, "..");
 const page = fs.readFileSync(path.join(projectDir, "docs", "performance.md"), "utf8");
+const sessionsPage = fs.readFileSync(path.join(projectDir, "docs", "sessions.md"), "utf8");
+
+/** The results file a page names as a link: [`bench/results/<date>.json`](...). */
+function resultsFileNamedBy(text: string): string | undefined {
+    return /\[`(bench\/results\/[^`]+\.json)`\]/.exec(text)?.[1];
+}
 
 /** Every number under a value (an object's leaves, or the value itself). */
 function numbersUnder(value: unknown): number[] {
@@ -31,7 +39,7 @@ function lookup(results: Record<string, unknown>, key: string): unknown {
 }
 
 describe("docs/performance.md and the benchmark run it quotes", () => {
-    const file = /\[`(bench\/results\/[^`]+\.json)`\]/.exec(page)?.[1];
+    const file = resultsFileNamedBy(page);
 
     it("names a committed results file of a dated run", () => {
         assert.ok(file, "docs/performance.md names no bench/results/*.json");
@@ -57,5 +65,57 @@ describe("docs/performance.md and the benchmark run it quotes", () => {
             }
         }
         assert.deepEqual(missing, [], `figures not in ${file}`);
+    });
+});
+
+/** The rows of the first table under a `## heading`, each as its cells keyed by the table's header. */
+function tableUnder(text: string, heading: string): Record<string, string>[] {
+    const section = text.split(/^## /m).find((part) => part.startsWith(`${heading}\n`)) ?? "";
+    const lines = section.split("\n").filter((line) => line.startsWith("|"));
+    const cellsOf = (line: string) => line.split("|").slice(1, -1).map((cell) => cell.trim());
+    const [header, , ...rows] = lines.map(cellsOf);
+    return rows.map((cells) => Object.fromEntries((header ?? []).map((name, i) => [name, cells[i] ?? ""])));
+}
+
+describe("docs/sessions.md's DynamoDB operations and the benchmark run they quote", () => {
+    const file = resultsFileNamedBy(sessionsPage);
+    /** The row each session request has, by its key in the results file. */
+    const keys = ["ddb.login", "ddb.logout", "ddb.logout_all", "ddb.renewed"];
+    /** The figure each column shows, under the row's key. */
+    const columns = { Writes: "writes_per_req", Reads: "reads_per_req" } as const;
+
+    it("names the results file docs/performance.md quotes, and its date", () => {
+        assert.ok(file, "docs/sessions.md names no bench/results/*.json");
+        assert.equal(file, resultsFileNamedBy(page), "docs/sessions.md and docs/performance.md quote different runs");
+        const results = JSON.parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
+        assert.ok(sessionsPage.includes(results.run.at.slice(0, 10)), "the page says the run's date");
+    });
+
+    it("shows in each row the writes and reads per request found under its key, and in its request the count it was measured with", () => {
+        const results = JSON.parse(fs.readFileSync(path.join(projectDir, file!), "utf8"));
+        const rows = tableUnder(sessionsPage, "DynamoDB operations");
+        assert.deepEqual(
+            rows.map((row) => /^`([a-z_.]+)`$/.exec(row.Key ?? "")?.[1]),
+            keys,
+            "one row per session request, keyed as in the results file",
+        );
+        const wrong: string[] = [];
+        for (const row of rows) {
+            const key = row.Key.replace(/`/g, "");
+            for (const [column, field] of Object.entries(columns)) {
+                const figure = lookup(results, `${key}.${field}`);
+                assert.equal(typeof figure, "number", `${key}.${field}: no figure in ${file}`);
+                const shown = numbersShown(row[column]);
+                if (shown.length !== 1 || Math.abs(shown[0].value - (figure as number)) > 0.5 * 10 ** -shown[0].decimals + 1e-9) {
+                    wrong.push(`${key} ${column}: '${row[column]}', the run has ${figure}`);
+                }
+            }
+            // "logout everywhere (`all`), 5 sessions": the sessions each user had in the run.
+            const under = numbersUnder(lookup(results, key));
+            for (const shown of numbersShown(row.Request)) {
+                if (!under.includes(shown.value)) wrong.push(`${key} Request: ${shown.value} (in '${row.Request}') is not under ${key}`);
+            }
+        }
+        assert.deepEqual(wrong, [], `figures not as in ${file}`);
     });
 });
