@@ -40,7 +40,12 @@ export function formatTable(r: any): string {
         [
             "details.handler.cpu_us_per_req",
             `${r.details.handler.cpu_us_per_req} µs`,
-            `DynamoDB answered in memory; minimal one-UpdateItem gateway ${r.details.handler.baseline_cpu_us_per_req} µs (${r.details.handler.cpu_ratio}x)`,
+            `DynamoDB and the upstream answered in memory; minimal one-UpdateItem gateway ${r.details.handler.baseline_cpu_us_per_req} µs (${r.details.handler.cpu_ratio}x)`,
+        ],
+        [
+            "details.handler.assertion_cpu_us_per_req",
+            `${r.details.handler.assertion_cpu_us_per_req} µs`,
+            `what signing x-gateway-assertion adds to an anonymous request in the handler (${r.details.handler.by_workload_cpu_us_per_req.anonymous_without_assertion} µs without it)`,
         ],
         [
             "details.handler.proxy",
