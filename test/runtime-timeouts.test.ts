@@ -2,12 +2,15 @@
  * Timeouts that hold: a DynamoDB or Secrets Manager that accepts the
  * connection and then never answers, or answers too late, costs a request at
  * most the stores' give-up time (runtime/stores/dynamo.ts), after which the
- * limiter fails open or closed as configured and authentication answers 503.
+ * limiter fails open or closed as configured, and authentication (a JWT's
+ * HS256 secret, a session) or the identity assertion (the gateway's keys)
+ * answers 503.
  * Without `throwOnRequestTimeout` the SDK would only log a warning and wait.
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { SignJWT } from "jose";
 import { createHandler, type Handler } from "../runtime/handler";
 import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
@@ -15,7 +18,7 @@ import { secretsManagerLoader } from "../runtime/auth/secret";
 import { createDynamoClient, storeGiveUpMs, storeTimeouts, storeUserAgent } from "../runtime/stores/dynamo";
 import { listenOnLoopback, startSilentServer, type SilentServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
-import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
+import { bodyOf, Clock, event, freshTables, jwtPolicy, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
 /** Room for this machine's scheduling on top of the give-up time. */
 const marginMs = 750;
@@ -24,6 +27,19 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; elapsedMs:
     const started = Date.now();
     const result = await work();
     return { result, elapsedMs: Date.now() - started };
+}
+
+/** The answer, or a failure naming the wait once `deadlineMs` passes: a hang fails the test in seconds, not at mocha's timeout. */
+async function answeredWithin<T>(answer: Promise<T>, deadlineMs: number): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
+    });
+    try {
+        return await Promise.race([answer, hung]);
+    } finally {
+        clearTimeout(timer);
+    }
 }
 
 describe("timeouts that hold", function () {
@@ -175,6 +191,62 @@ describe("timeouts that hold", function () {
             assert.equal(failure.name, "TimeoutError", String(failure));
             assert.ok(elapsedMs <= storeGiveUpMs + marginMs, `gave up after ${elapsedMs} ms`);
             assert.ok(silent.connections() > 0, "Secrets Manager was reached");
+        });
+
+        /** Twice the give-up time: an answer not back by then is a hang. */
+        const hangAfterMs = 2 * storeGiveUpMs;
+
+        /** Each answer is the 503 problem a client can retry, and none came later than the give-up time. */
+        const assertUnavailableInTime = (answers: { result: Awaited<ReturnType<Handler>>; elapsedMs: number }[], detail: string) => {
+            for (const { result, elapsedMs } of answers) {
+                assert.equal(result.statusCode, 503, String(result.body));
+                assert.equal(result.headers!["content-type"], "application/problem+json");
+                assert.equal(result.headers!["retry-after"], "1");
+                assert.deepEqual(bodyOf(result), { type: "about:blank", title: "Service Unavailable", status: 503, detail });
+                assert.ok(elapsedMs <= storeGiveUpMs + marginMs, `answered after ${elapsedMs} ms (give-up ${storeGiveUpMs} ms)`);
+            }
+        };
+
+        it("answers a JWT request 503 within the give-up time while the HS256 secret cannot be read", async () => {
+            // given a JWT route whose HS256 secret is in the silent Secrets Manager, read by the loader the Lambda uses
+            const issuer = "https://issuer.example.com";
+            const audience = "tollgate-timeouts";
+            const handler = gatewayAt(servers.dynamo.endpoint, {
+                routes: [route({ name: "admin", pathPrefix: "/admin", upstream: servers.upstream.url, auth: "jwt" })],
+                jwtSecret: { secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate-jwt" },
+                jwt: { ...jwtPolicy, issuer, audience },
+            });
+            const token = await new SignJWT({})
+                .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+                .setSubject("u-jwt")
+                .setIssuer(issuer)
+                .setAudience(audience)
+                .setIssuedAt(clock.seconds)
+                .setExpirationTime(clock.seconds + 300)
+                .sign(new TextEncoder().encode("a secret the gateway cannot read right now"));
+            const reachedBefore = silent.connections();
+            // when a request carrying an HS256 JWT arrives
+            const answer = await timed(() => answeredWithin(handler(event({ path: "/admin/x", headers: { authorization: `Bearer ${token}` } })), hangAfterMs));
+            // then authentication is unavailable (not a 500, not a wait for the Lambda's timeout), and nothing went upstream
+            assertUnavailableInTime([answer], "Authentication is temporarily unavailable.");
+            assert.ok(silent.connections() > reachedBefore, "the secret was asked of Secrets Manager");
+            assert.equal(servers.upstream.requests.length, 0);
+        });
+
+        it("answers 503 within the give-up time, to a request and to the JWKS, while the gateway's keys cannot be read", async () => {
+            // given a handler whose signing keys are in the silent Secrets Manager (it starts reading them as it is made)
+            const reachedBefore = silent.connections();
+            const handler = gatewayAt(servers.dynamo.endpoint, { gatewayKeys: { secretArn: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate-gateway-keys" } });
+            // when an admitted request that needs an assertion, and a JWKS request, arrive
+            const [forwarded, jwks] = await Promise.all([
+                timed(() => answeredWithin(handler(event({ path: "/open/items" })), hangAfterMs)),
+                timed(() => answeredWithin(handler(event({ path: "/.well-known/jwks.json" })), hangAfterMs)),
+            ]);
+            // then neither waits past the give-up time, and the request is refused rather than forwarded unvouched
+            assertUnavailableInTime([forwarded], "The gateway cannot vouch for the caller right now.");
+            assertUnavailableInTime([jwks], "The gateway's keys are temporarily unavailable.");
+            assert.ok(silent.connections() > reachedBefore, "the keys were asked of Secrets Manager");
+            assert.equal(servers.upstream.requests.length, 0);
         });
     });
 });
