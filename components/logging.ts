@@ -15,12 +15,19 @@ import { transformed, type Transform } from "./transform";
  *
  * - The Lambda's group is STANDARD: tollgate's metrics reach CloudWatch as
  *   Embedded Metric Format documents in it, and CloudWatch extracts EMF only
- *   from Standard groups; Live Tail and metric filters (for an alarm on a log
- *   pattern) need Standard too.
+ *   from Standard groups; Live Tail, metric filters (for an alarm on a log
+ *   pattern) and subscription filters (streaming the lines elsewhere) need
+ *   Standard too.
  * - The access log is INFREQUENT_ACCESS (half the ingestion price): it is read
  *   when something is investigated, with Logs Insights, which Infrequent
  *   Access supports (all commands but pattern, diff, filterIndex and unmask).
- *   Nothing extracts metrics from it: API Gateway publishes its own.
+ *   Nothing extracts metrics from it: API Gateway publishes its own. It gives
+ *   up subscription filters and export to S3, so it cannot be streamed to
+ *   another service: `transform.accessLogGroup` keeps it STANDARD for that.
+ *
+ * docs/observability.md ("What each class supports") lists each feature per
+ * class with its source; that API Gateway delivers access logs to an
+ * Infrequent Access group has not been tried on AWS.
  *
  * A log group's class is fixed when it is created: changing it replaces the
  * group, and its events go with the old one.
@@ -32,7 +39,9 @@ export const logGroupClasses = { lambda: "STANDARD", access: "INFREQUENT_ACCESS"
  * writes (runtime/steps/observe.ts: one JSON line per request) and the access
  * log's JSON (`accessLogFormat` in components/gateway.ts). test/lambda-e2e.test.ts
  * checks every field a query on the Lambda's group reads against the lines the
- * deployed handler writes. INFO lines may be sampled (`tollgate:logSampleRate`);
+ * deployed handler writes. That checks field names only: no query has been
+ * run against Logs Insights, so a syntax mistake would show on its first run
+ * on a deployed stack. INFO lines may be sampled (`tollgate:logSampleRate`);
  * refusals, errors and authentication failures never are.
  */
 export const logsInsightsQueries = {

@@ -4,7 +4,8 @@
  * that row's key in the committed results file (up to the rounding the table
  * shows), so a hand-written or stale figure fails here. docs/sessions.md's
  * table of DynamoDB operations per login, logout, logout everywhere and
- * renewed request is held to the same run, column by column.
+ * renewed request is held to the same run, column by column, and so is the
+ * log cost table of docs/observability.md.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -117,5 +118,48 @@ describe("docs/sessions.md's DynamoDB operations and the benchmark run they quot
             }
         }
         assert.deepEqual(wrong, [], `figures not as in ${file}`);
+    });
+});
+
+describe("docs/observability.md's log costs and the benchmark run they quote", () => {
+    const observability = fs.readFileSync(path.join(projectDir, "docs", "observability.md"), "utf8");
+    const file = /\[`(bench\/results\/[^`]+\.json)`\]/.exec(observability)?.[1];
+
+    /** The cost table's rows: bytes and dollars as shown, and the `cost.logs_by_group` key in the last cell (none on the total row). */
+    const costRows = () =>
+        observability
+            .slice(observability.indexOf("## What a million requests cost in logs"))
+            .split("\n")
+            .filter((line) => line.startsWith("| `/aws/") || line.startsWith("| **every log group**"))
+            .map((line) => {
+                const cells = line.split("|").map((cell) => cell.trim());
+                return { line, bytes: numbersShown(cells[3])[0], usd: numbersShown(cells[4])[0], key: /^`([a-z_]+)`$/.exec(cells[5])?.[1] };
+            });
+
+    /** True when the shown figure is `actual` rounded to the decimals shown. */
+    const roundsTo = (shown: { value: number; decimals: number }, actual: number) => Math.abs(actual - shown.value) <= 0.5 * 10 ** -shown.decimals + 1e-9;
+
+    it("names the committed results file of the run it says", () => {
+        assert.ok(file, "docs/observability.md names no bench/results/*.json");
+        const results = JSON.parse(fs.readFileSync(path.join(projectDir, file), "utf8"));
+        assert.equal(results.run.quick, false);
+        assert.ok(observability.includes(results.run.at.slice(0, 10)), "the page says the run's date");
+    });
+
+    it("shows each group's bytes and dollars per request as that file has them, and their sum", () => {
+        const groups: Record<string, { bytes_per_req: number; usd_per_million: number }> = JSON.parse(fs.readFileSync(path.join(projectDir, file!), "utf8")).cost.logs_by_group;
+        const rows = costRows();
+        const keyed = rows.filter((row) => row.key);
+        assert.deepEqual(keyed.map((row) => row.key).sort(), Object.keys(groups).sort(), "one row per group of the file");
+        const wrong: string[] = [];
+        for (const row of keyed) {
+            const group = groups[row.key!];
+            if (!roundsTo(row.bytes, group.bytes_per_req) || !roundsTo(row.usd, group.usd_per_million)) wrong.push(row.line);
+        }
+        const total = rows.find((row) => !row.key);
+        assert.ok(total, "the table has its total row");
+        const sum = (field: "bytes_per_req" | "usd_per_million") => Object.values(groups).reduce((n, group) => n + group[field], 0);
+        if (!roundsTo(total.bytes, sum("bytes_per_req")) || !roundsTo(total.usd, sum("usd_per_million"))) wrong.push(total.line);
+        assert.deepEqual(wrong, [], `rows that differ from ${file}`);
     });
 });
