@@ -9,7 +9,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import { GetItemCommand } from "@aws-sdk/client-dynamodb";
+import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { SignJWT } from "jose";
 import { createHandler, type Handler } from "../runtime/handler";
 import { createSessions } from "../runtime/sessions";
@@ -133,6 +133,43 @@ describe("timeouts that hold", function () {
             assert.equal(open.statusCode, 200);
             assert.match(String(open.headers!.ratelimit), /^"open";r=\d+;t=\d+$/);
             assert.equal(session.statusCode, 200);
+        });
+    });
+
+    describe("given a limiter write that lands but whose answer comes after the request timeout", () => {
+        let proxy: DynamoProxy | undefined;
+        afterEach(async () => {
+            await proxy?.close();
+            proxy = undefined;
+        });
+
+        /** `request_count` of every counter of the rate-limits table whose key holds `ip`. */
+        const countsFor = async (ip: string): Promise<Record<string, number>> => {
+            const { Items = [] } = await servers.dynamo.client.send(new ScanCommand({ TableName: tables.rateLimits, ConsistentRead: true }));
+            const mine = Items.filter((item) => item.limiter_key.S!.includes(ip));
+            return Object.fromEntries(mine.map((item) => [item.limiter_key.S!.split(":route:")[1], Number(item.request_count.N)]));
+        };
+
+        it("retries it once, so the request is counted twice, or refused when its first write took the last place", async () => {
+            // given a DynamoDB that applies each key's first UpdateItem at once and answers it only after the request timeout
+            const seen = new Set<string>();
+            proxy = await startDynamoProxy(servers.dynamo.endpoint, ({ operation, body }) => {
+                if (operation !== "UpdateItem") return undefined;
+                const key = String(body.Key.limiter_key.S);
+                if (seen.has(key)) return undefined;
+                seen.add(key);
+                return { kind: "forward", answerDelayMs: 1.5 * storeTimeouts.requestMs };
+            });
+            const limited = (name: string, limit: number) => route({ name, pathPrefix: `/${name}`, upstream: servers.upstream.url, rateLimit: { by: "ip", limit, windowSeconds: 60, algorithm: "fixed" } });
+            const handler = gatewayAt(proxy.endpoint, { routes: [limited("roomy", 10), limited("last", 1)] });
+            const ip = "203.0.113.77";
+            // when one request arrives on a route with room, and one on a route with a single place
+            const [roomy, last] = await Promise.all([handler(event({ path: "/roomy/x", sourceIp: ip })), handler(event({ path: "/last/x", sourceIp: ip }))]);
+            // then the SDK's retry (maxAttempts 2) wrote again: the first is admitted and counted twice, the second refused by its own first write
+            assert.equal(storeTimeouts.maxAttempts, 2);
+            assert.equal(roomy.statusCode, 200);
+            assert.equal(last.statusCode, 429);
+            assert.deepEqual(await countsFor(ip), { roomy: 2, last: 1 });
         });
     });
 

@@ -38,7 +38,7 @@ export const storeTimeouts = {
     requestMs: 1000,
     /** Silence on the socket while a response body arrives. */
     socketIdleMs: 1000,
-    /** Attempts per call, the first included; a timeout is retried once. */
+    /** Attempts per call, the first included; a timeout is retried once. A limiter write that landed before timing out is then counted twice: the counter runs ahead, never behind (docs/request-handling.md). */
     maxAttempts: 2,
     /** The SDK's longest backoff before the retry (standard mode: a random share of 2 x 50 ms). */
     backoffMs: 100,

@@ -4,7 +4,7 @@
  * passes requests through, except where a rule says to throttle a call
  * (400 ProvisionedThroughputExceededException), to let only part of a batch
  * through and answer the rest as UnprocessedItems/UnprocessedKeys the way
- * DynamoDB does under load, or to hold a call back for a while.
+ * DynamoDB does under load, or to hold a call or its answer back for a while.
  */
 import * as http from "node:http";
 import { listenOnLoopback } from "./loopback";
@@ -20,7 +20,8 @@ export interface ProxiedCall {
 }
 
 export type ProxyAction =
-    | { kind: "forward"; delayMs?: number }
+    /** `delayMs` holds the call back before it reaches the store; `answerDelayMs` lets it through at once and holds back the answer (a write that lands, and an answer that comes too late). */
+    | { kind: "forward"; delayMs?: number; answerDelayMs?: number }
     | { kind: "throttle" }
     /** Forward the first `forward` write requests (BatchWriteItem) or keys (BatchGetItem) of each table; answer the rest as unprocessed. */
     | { kind: "partial"; forward: number; delayMs?: number };
@@ -131,6 +132,7 @@ export async function startDynamoProxy(targetEndpoint: string, rule: ProxyRule):
             }
             log.push({ operation, action: "forward", requests, unprocessed: 0 });
             const upstream = await forward(target, request, raw);
+            if (action.kind === "forward" && action.answerDelayMs) await new Promise((resolve) => setTimeout(resolve, action.answerDelayMs));
             response.writeHead(upstream.status, upstream.headers);
             response.end(upstream.body);
         } catch (error) {
