@@ -1,7 +1,8 @@
 /**
  * `npm run policy -- --stack NAME [--program PATH]` as a user runs it: both
- * shipped stacks pass, a deliberately bad program fails naming every policy,
- * and a check that cannot run says why and exits 2.
+ * shipped stacks pass, printing what docs/deploying.md shows; a deliberately
+ * bad program fails naming every policy; and a check that cannot run says why
+ * and exits 2.
  */
 import { strict as assert } from "node:assert";
 import * as child_process from "node:child_process";
@@ -28,6 +29,21 @@ function check(...args: string[]): Promise<CheckResult> {
     });
 }
 
+/** The dev stack's check, run once for the tests that read its output. */
+let devCheck: Promise<CheckResult> | undefined;
+const checkDev = () => (devCheck ??= check("--stack", "dev"));
+
+/** The summary line with its time (which varies by machine) written as docs/deploying.md writes it. */
+const withoutTime = (line: string) => line.replace(/ in [\d.]+s$/, " in …s");
+
+/** The sample output in docs/deploying.md's offline check section: the fenced block that starts with the check's first line. */
+function documentedDevOutput(): string[] {
+    const page = fs.readFileSync(path.join(projectDir, "docs", "deploying.md"), "utf8");
+    const sample = /^```\n(tollgate policy check: [\s\S]*?)^```$/m.exec(page);
+    assert.ok(sample, "docs/deploying.md has no sample output of npm run policy");
+    return sample[1].trimEnd().split("\n");
+}
+
 /** The rows of the violation table: policy, enforcement and resource columns. */
 function rows(stdout: string): { policy: string; enforcement: string; resource: string }[] {
     return stdout
@@ -48,9 +64,16 @@ describe("npm run policy", function () {
         });
     }
 
+    it("prints for the dev stack exactly the sample in docs/deploying.md, the time apart", async () => {
+        const result = await checkDev();
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        // The whole block: the header, each advisory row, the resource count in the summary.
+        assert.deepEqual(result.stdout.trimEnd().split("\n").map(withoutTime), documentedDevOutput());
+    });
+
     it("names the config key a user edits, not only the provider argument, for tollgate's own resources", async () => {
         // given the dev stack, whose tables have no deletion protection (an advisory)
-        const result = await check("--stack", "dev");
+        const result = await checkDev();
         // then each advisory says which tollgate key to set, and still names the provider argument
         const advisories = result.stdout.split("\n").filter((line) => line.startsWith("dynamodb-deletion-protection"));
         assert.ok(advisories.length >= 2, result.stdout);
