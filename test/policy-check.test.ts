@@ -1,15 +1,21 @@
 /**
  * `npm run policy -- --stack NAME [--program PATH]` as a user runs it: both
  * shipped stacks pass, printing what docs/deploying.md shows; a deliberately
- * bad program fails naming every policy; and a check that cannot run says why
- * and exits 2.
+ * bad program fails naming every policy; a violation on tollgate's own
+ * resources names the config key to change; and a check that cannot run
+ * (a bad command line, a stack config the program would refuse) says why and
+ * exits 2.
  */
 import { strict as assert } from "node:assert";
 import * as child_process from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tollgatePolicies } from "../policies/rules";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { evaluatePolicies } from "../policies/offline/evaluate";
+import { packEnforcementLevel, tollgatePolicies } from "../policies/rules";
+import { runStack } from "./support/program";
+import { projectCopy } from "./support/projectCopy";
 
 const projectDir = path.resolve(__dirname, "..");
 
@@ -20,9 +26,14 @@ interface CheckResult {
 }
 
 function check(...args: string[]): Promise<CheckResult> {
+    return checkIn(projectDir, ...args);
+}
+
+/** `npm run -s policy -- ARGS` in a project directory (this one, or a copy with stack files of a test's own). */
+function checkIn(dir: string, ...args: string[]): Promise<CheckResult> {
     return new Promise((resolve, reject) => {
         const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-        child_process.execFile(npm, ["run", "-s", "policy", "--", ...args], { cwd: projectDir, timeout: 120_000 }, (error, stdout, stderr) => {
+        child_process.execFile(npm, ["run", "-s", "policy", "--", ...args], { cwd: dir, timeout: 120_000 }, (error, stdout, stderr) => {
             if (error && typeof error.code !== "number") return reject(error);
             resolve({ code: error ? (error.code as number) : 0, stdout, stderr });
         });
@@ -42,6 +53,13 @@ function documentedDevOutput(): string[] {
     const sample = /^```\n(tollgate policy check: [\s\S]*?)^```$/m.exec(page);
     assert.ok(sample, "docs/deploying.md has no sample output of npm run policy");
     return sample[1].trimEnd().split("\n");
+}
+
+/** Writes `Pulumi.<stack>.yaml` into a project copy: the dev stack's config with `edit` applied to it, as a user would edit the file. */
+function writeStack(dir: string, stack: string, edit: (config: Record<string, any>) => void): void {
+    const document = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.dev.yaml"), "utf8"));
+    edit(document.config);
+    fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), stringifyYaml(document));
 }
 
 /** The rows of the violation table: policy, enforcement and resource columns. */
@@ -80,6 +98,86 @@ describe("npm run policy", function () {
         for (const line of advisories) {
             assert.match(line, /deletion protection is off; set tollgate:tables\.deletionProtection: true in the stack's config \(provider argument: deletionProtectionEnabled = true\)\./);
         }
+    });
+
+    describe("names the config key to change in every message about tollgate's own resources", function () {
+        // A copy of the project with a stack of its own: the dev stack with replicas, point-in-time
+        // recovery off and a PROVISIONED app table, checked with a pack config that asks for
+        // customer keys, on-demand tables and 30-day logs.
+        let copy: string;
+        let result: CheckResult;
+
+        before(async function () {
+            this.timeout(180_000);
+            copy = projectCopy("tollgate-policy-");
+            writeStack(copy, "careless", (config) => {
+                config["tollgate:tables"] = { pointInTimeRecovery: false, deletionProtection: false, replicaRegions: ["eu-central-1"] };
+                config["tollgate:appTables"].push({ name: "catalogue", hashKey: { name: "id", type: "S" }, billingMode: "PROVISIONED", readCapacity: 5, writeCapacity: 5 });
+            });
+            const packConfig = path.join(copy, "strict-pack.json");
+            fs.writeFileSync(
+                packConfig,
+                JSON.stringify({
+                    "dynamodb-encryption": { requireCustomerManagedKey: true },
+                    "secretsmanager-customer-key": { requireCustomerManagedKey: true },
+                    "dynamodb-on-demand-billing": { allowProvisioned: false },
+                    "cloudwatch-log-retention": { minimumRetentionDays: 30 },
+                }),
+            );
+            result = await checkIn(copy, "--stack", "careless", "--policy-pack-config", packConfig);
+        });
+        after(() => fs.rmSync(copy, { recursive: true, force: true }));
+
+        /** The message rows of `policy` whose resource column starts with `resource`. */
+        const messages = (policy: string, resource: string) =>
+            result.stdout.split("\n").filter((line) => line.startsWith(`${policy} `) && line.split(/\s{2,}/)[2]?.startsWith(`${resource} `));
+
+        // What each policy says, on a table of tollgate's own, on a replica block of one, and on a TableReplica.
+        const table = "tables-sessions";
+        const tableReplica = "tables-catalogue-replica-eu-central-1";
+        const expected: { policy: string; on: string; resource: string; problem: RegExp; configKey: string }[] = [
+            { policy: "dynamodb-point-in-time-recovery", on: "a table", resource: table, problem: /: point-in-time recovery is off;/, configKey: "tollgate:tables.pointInTimeRecovery: true" },
+            { policy: "dynamodb-point-in-time-recovery", on: "a replica block", resource: table, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.pointInTimeRecovery: true" },
+            { policy: "dynamodb-point-in-time-recovery", on: "a TableReplica", resource: tableReplica, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.pointInTimeRecovery: true" },
+            { policy: "dynamodb-encryption", on: "a table", resource: table, problem: /encrypted with the AWS managed key/, configKey: "tollgate:tables.kmsKeyArn" },
+            { policy: "dynamodb-encryption", on: "a replica block", resource: table, problem: /replica in eu-central-1 has no customer managed key/, configKey: "tollgate:tables.replicaKmsKeyArns.eu-central-1" },
+            { policy: "dynamodb-encryption", on: "a TableReplica", resource: tableReplica, problem: /replica in eu-central-1 has no customer managed key/, configKey: "tollgate:tables.replicaKmsKeyArns.eu-central-1" },
+            { policy: "dynamodb-deletion-protection", on: "a replica block", resource: table, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.deletionProtection: true" },
+            { policy: "dynamodb-deletion-protection", on: "a TableReplica", resource: tableReplica, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.deletionProtection: true" },
+            { policy: "dynamodb-on-demand-billing", on: "a PROVISIONED app table", resource: "tables-catalogue", problem: /billing mode is PROVISIONED/, configKey: "billingMode: PAY_PER_REQUEST on its entry in tollgate:appTables (or leave billingMode out)" },
+            { policy: "cloudwatch-log-retention", on: "the Lambda's log group", resource: "logging-lambda", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
+            { policy: "cloudwatch-log-retention", on: "the access log group", resource: "logging-access", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
+            { policy: "secretsmanager-customer-key", on: "the JWT secret", resource: "gateway-jwt-secret", problem: /encrypted with the AWS managed key aws\/secretsmanager/, configKey: "tollgate:secretsKmsKeyArn (or tollgate:tables.kmsKeyArn, which it defaults to)" },
+        ];
+
+        for (const { policy, on, resource, problem, configKey } of expected) {
+            it(`${policy} on ${on} (${resource}) names ${configKey}`, () => {
+                const lines = messages(policy, resource).filter((line) => problem.test(line));
+                assert.ok(lines.length > 0, `no ${policy} row on ${resource} matching ${problem} in:\n${result.stdout}${result.stderr}`);
+                for (const line of lines) assert.ok(line.includes(`; set ${configKey} in the stack's config (provider argument: `), line);
+            });
+        }
+
+        it("names a config key in every row, so no message about tollgate's resources is left with the provider argument alone", () => {
+            assert.equal(result.code, 1, result.stdout + result.stderr);
+            const violations = result.stdout.split("\n").filter((line) => /^\S+\s+(mandatory|advisory)\s/.test(line));
+            assert.ok(violations.length >= expected.length, result.stdout);
+            for (const line of violations) assert.match(line, /; set .*tollgate:.* in the stack's config \(provider argument: /, line);
+        });
+    });
+
+    it("names tollgate:throttle.burstLimit and .rateLimit when a tollgate stage has lost its throttling", async function () {
+        this.timeout(180_000);
+        // No accepted config leaves the stage unthrottled (the schema wants both limits above 0), so
+        // the dev stack's stage is given as a transformation could leave it: with no defaultRouteSettings.
+        const run = await runStack("dev");
+        assert.equal(run.error, undefined, run.error);
+        const stage = run.one("aws:apigatewayv2/stage:Stage", "gateway-stage");
+        const unthrottled = run.resources.map((resource) => (resource === stage ? { ...resource, inputs: { ...resource.inputs, defaultRouteSettings: undefined } } : resource));
+        const evaluation = await evaluatePolicies(unthrottled, { policies: tollgatePolicies, packEnforcementLevel });
+        const throttling = evaluation.violations.filter((v) => v.policyName === "apigateway-stage-throttling");
+        assert.deepEqual(throttling.map((v) => v.resourceName), ["gateway-stage"]);
+        assert.match(throttling[0].message, /has no stage throttling .*; set tollgate:throttle\.burstLimit and tollgate:throttle\.rateLimit above 0 in the stack's config \(provider argument: defaultRouteSettings = /);
     });
 
     it("fails a deliberately bad program with exit 1, naming every policy and the resource it refused", async () => {
@@ -126,6 +224,21 @@ describe("npm run policy", function () {
         it("on a program that does not exist", () => refuses(["--stack", "dev", "--program", "test/fixtures/no-such-program.ts"], /program test\/fixtures\/no-such-program\.ts does not exist/));
         it("on a program that fails to load, with its error", () =>
             refuses(["--stack", "dev", "--program", "test/fixtures/policy-broken/index.ts"], /failed to load for stack dev:\ntollgate:routes\[0\]\.upstream: must be an http\(s\) URL/));
+        it("on a stack whose routes take JWTs with no tollgate:jwt.issuer or tollgate:jwt.audience, naming both keys", async function () {
+            this.timeout(180_000);
+            const copy = projectCopy("tollgate-policy-");
+            try {
+                // given the dev stack (routes orders and admin take JWTs) without its tollgate:jwt block
+                writeStack(copy, "nojwt", (config) => delete config["tollgate:jwt"]);
+                const result = await checkIn(copy, "--stack", "nojwt");
+                assert.equal(result.code, 2, result.stdout + result.stderr);
+                assert.match(result.stderr, /tollgate:jwt\.issuer: required because routes 'orders', 'admin' accept JWTs/);
+                assert.match(result.stderr, /tollgate:jwt\.audience: required because routes 'orders', 'admin' accept JWTs/);
+                assert.doesNotMatch(result.stdout, /PASS|FAIL/);
+            } finally {
+                fs.rmSync(copy, { recursive: true, force: true });
+            }
+        });
         it("on a pack config the CLI would refuse, naming the policy", async () => {
             const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-pack-")), "pack.json");
             fs.writeFileSync(file, JSON.stringify({ "dynamodb-deletion-protection": "blocking" }));

@@ -10,12 +10,10 @@
 import { strict as assert } from "node:assert";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { parseDocument, isSeq, parse as parseYaml } from "yaml";
 import { freePort } from "./support/loopback";
-
-const projectDir = path.resolve(__dirname, "..");
+import { projectCopy } from "./support/projectCopy";
 
 interface Block {
     lang: string;
@@ -39,20 +37,6 @@ export function tourBlocks(readme: string, title: string): Block[] {
         last = match.index + match[0].length;
     }
     return blocks;
-}
-
-/** The tracked and unignored files of the working tree, copied; node_modules linked. */
-function freshCopy(): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tollgate-tour-"));
-    const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: projectDir }).toString().split("\0").filter(Boolean);
-    for (const file of files) {
-        const from = path.join(projectDir, file);
-        if (!fs.existsSync(from)) continue; // deleted in the working tree
-        fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-        fs.copyFileSync(from, path.join(dir, file));
-    }
-    fs.symlinkSync(path.join(projectDir, "node_modules"), path.join(dir, "node_modules"), "dir");
-    return dir;
 }
 
 class Terminal {
@@ -101,7 +85,7 @@ describe("README: the five-minute tour, as written", function () {
     let gateway: Terminal | undefined;
 
     before(() => {
-        copy = freshCopy();
+        copy = projectCopy("tollgate-tour-");
     });
     after(async () => {
         await gateway?.interrupt();
