@@ -12,7 +12,8 @@ import { environmentNames } from "../specs/lambda";
 import { loadStackConfig } from "../specs/stackFile";
 import { startLambdaContainer } from "./support/lambdaContainer";
 import { lambdaNode } from "./support/lambdaNode";
-import { materialiseArchive, runStack, type StackRun } from "./support/program";
+import { runProgramIsolated } from "../policies/offline/harness";
+import { materialiseArchive, runStack, stackConfig, StackRun } from "./support/program";
 import { event } from "./support/runtime";
 
 const T = {
@@ -523,6 +524,22 @@ for (const stack of ["dev", "prod"] as const) {
         }
     });
 }
+
+describe("the Lambda bundle's esbuild target", function () {
+    it("is the Node major of the Lambda's runtime, so the bundle uses what that Node has and nothing newer", async function () {
+        this.timeout(180_000);
+        // given index.ts with esbuild watched (test/fixtures/program-esbuild-watched) and the dev stack's config
+        const run = new StackRun(
+            await runProgramIsolated({ program: path.join(__dirname, "fixtures", "program-esbuild-watched", "index.ts"), stack: "dev", config: stackConfig("dev"), timeoutMs: 180_000 }),
+        );
+        assert.equal(run.error, undefined, `the program failed: ${run.error}`);
+        // then the one bundle it builds targets the major of the runtime the Function is given
+        const runtime = run.one(T.fn, "gateway-function").inputs.runtime;
+        const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
+        assert.ok(major, `unexpected Lambda runtime ${runtime}`);
+        assert.deepEqual(run.outputs.esbuildTargets, [`node${major}`]);
+    });
+});
 
 /** How the engine sees a value wrapped in `pulumi.secret` (the SDK's secret signature). */
 function secretValue(value: unknown) {
