@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ScanCommand } from "@aws-sdk/client-dynamodb";
@@ -8,8 +8,18 @@ import { projectDir } from "../specs/stackFile";
 import { against, dataFixture, runData, temporaryDir, writeLines } from "./support/dataCli";
 import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
+import { nodeVersionLines, withoutSdkWarningSwitch } from "./support/nodeNotice";
 
 const event = (n: number, extra: Record<string, unknown> = {}) => JSON.stringify({ event_id: `e${String(n).padStart(5, "0")}`, n, ...extra });
+/** `npm run --silent data -- ARGS` in a child process, as a user runs it; `env` over this process's environment, with no AWS access key (the local store's default credentials). */
+function npmRunData(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+        execFile("npm", ["run", "--silent", "data", "--", ...args], { cwd: projectDir, env: { ...process.env, AWS_ACCESS_KEY_ID: undefined, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+            resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        });
+    });
+}
+
 const events = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => event(from + i));
 
 describe("data commands: usage errors", () => {
@@ -97,6 +107,19 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
 
         assert.equal(run.code, 0, run.stderr);
         assert.deepEqual(await storedIds(table), ["e00001", "e00002", "e00003"]);
+    });
+
+    it("says nothing of the AWS SDK's Node.js version as npm run data, even started without the SDK's switch for it", async () => {
+        // given the SDK's own switch unset in the command's environment, whatever this process has
+        const { config, table } = freshStack();
+        const file = files.file("notice.jsonl");
+        writeLines(file, events(1, 2));
+        // when npm runs the command, which loads the SDK and writes through it
+        const ran = await npmRunData(["seed", "--table", "events", "--file", file, ...where(config)], withoutSdkWarningSwitch);
+        // then neither the SDK's nine-line warning nor a notice of its own is printed
+        assert.equal(ran.code, 0, ran.stderr);
+        assert.deepEqual(await storedIds(table), ["e00001", "e00002"]);
+        assert.deepEqual(nodeVersionLines(ran.stdout + ran.stderr), []);
     });
 
     it("skips bad lines with --on-error skip, reporting each by line number, and loads the rest", async () => {

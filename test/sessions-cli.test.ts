@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { startDynamo, type TestDynamo } from "./support/dynamo";
 import { freePort } from "./support/loopback";
+import { nodeVersionLines, withoutSdkWarningSwitch } from "./support/nodeNotice";
 import { ensureTables } from "../data/createTables";
 import { loadStackConfig } from "../specs/stackFile";
 import { physicalTableName, rateLimitsTable, sessionsTable } from "../specs/tables";
@@ -53,6 +54,15 @@ describe("sessions command against dynalite (--endpoint)", function () {
         const item = Items!.find((candidate) => candidate.session_id === sessionIdOf(token));
         assert.ok(item, "the session is stored under the token's hash");
         assert.deepEqual([item.user_id, item.roles, item.permissions, item.expires_at - item.created_at], ["u-cli", ["admin", "ops"], ["orders:read"], 120]);
+    });
+
+    it("says nothing of the AWS SDK's Node.js version, even started without the SDK's switch for it", async () => {
+        // given the SDK's own switch unset in the command's environment, whatever this process has
+        const ran = await runProcess("npm", ["run", "--silent", "sessions", "--", "create", "--user", "u-notice", ...endpointArgs], withoutSdkWarningSwitch);
+        // then the command reached the store, and neither the SDK's nine-line warning nor a notice of its own is printed
+        assert.equal(ran.code, 0, ran.stderr);
+        assert.match(ran.stdout, /^[A-Za-z0-9_-]{43}\n$/);
+        assert.deepEqual(nodeVersionLines(ran.stdout + ran.stderr), []);
     });
 
     it("gets, lists, revokes and revokes all, with exit codes", async () => {
