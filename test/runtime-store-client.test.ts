@@ -16,7 +16,7 @@ import ts from "typescript";
 import { GetItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
 import { createHandler } from "../runtime/handler";
 import { createDynamoClient, storeUserAgent } from "../runtime/stores/dynamo";
-import { listenOnLoopback } from "./support/loopback";
+import { startEmptyDynamo } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
 import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
@@ -99,14 +99,7 @@ describe("the stores' DynamoDB client", function () {
 
         it("reports no call to a logger: no input or output is filtered for logging", async () => {
             // given a DynamoDB stand-in, and a logger put on the client's config where the SDK's logger middleware would find it
-            const server = http.createServer((request, response) => {
-                request.resume();
-                request.on("end", () => {
-                    response.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-                    response.end("{}");
-                });
-            });
-            const { url, close } = await listenOnLoopback(server);
+            const { url, close } = await startEmptyDynamo();
             const client = createDynamoClient({ region: "eu-west-1", endpoint: url });
             // The logger middleware reports each call to `info` (or `error`), with the command's input and output filtered for logging;
             // `debug` also hears from endpoint resolution, which is not in question here.

@@ -8,7 +8,6 @@
  * Without `throwOnRequestTimeout` the SDK would only log a warning and wait.
  */
 import { strict as assert } from "node:assert";
-import * as http from "node:http";
 import { GetItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { SignJWT } from "jose";
 import { createHandler, type Handler } from "../runtime/handler";
@@ -16,7 +15,7 @@ import { createSessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 import { secretsManagerLoader } from "../runtime/auth/secret";
 import { createDynamoClient, storeGiveUpMs, storeTimeouts, storeUserAgent } from "../runtime/stores/dynamo";
-import { listenOnLoopback, startSilentServer, type SilentServer } from "./support/loopback";
+import { startEmptyDynamo, startSilentServer, type SilentServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
 import { bodyOf, Clock, event, freshTables, jwtPolicy, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
@@ -176,15 +175,7 @@ describe("timeouts that hold", function () {
     it("sends the same short User-Agent on every call instead of one the SDK builds per call", async () => {
         // given a DynamoDB stand-in that records the headers it is sent
         const agents: (string | undefined)[] = [];
-        const server = http.createServer((request, response) => {
-            agents.push(request.headers["user-agent"]);
-            request.resume();
-            request.on("end", () => {
-                response.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
-                response.end("{}");
-            });
-        });
-        const { url, close } = await listenOnLoopback(server);
+        const { url, close } = await startEmptyDynamo((headers) => agents.push(headers["user-agent"]));
         const client = createDynamoClient({ region: "eu-west-1", endpoint: url });
         try {
             // when the store's client sends two calls

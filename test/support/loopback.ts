@@ -5,7 +5,7 @@
  * (DynamoDB Local, `npm start` in the tests and the benchmark) is handed one
  * found free beforehand.
  */
-import type * as http from "node:http";
+import * as http from "node:http";
 import * as net from "node:net";
 
 /** A free TCP port on 127.0.0.1 (closed again before it is returned). */
@@ -75,3 +75,16 @@ export async function startSilentServer(): Promise<SilentServer> {
     };
 }
 
+
+/** A DynamoDB stand-in on loopback that answers every call with an empty JSON object, handing `seen` the headers of each. */
+export function startEmptyDynamo(seen: (headers: http.IncomingHttpHeaders) => void = () => undefined): Promise<LoopbackServer> {
+    const server = http.createServer((request, response) => {
+        seen(request.headers);
+        request.resume();
+        request.on("end", () => {
+            response.writeHead(200, { "content-type": "application/x-amz-json-1.0" });
+            response.end("{}");
+        });
+    });
+    return listenOnLoopback(server);
+}
