@@ -14,7 +14,8 @@ import { createHandler } from "../runtime/handler";
 import { createSessions, sessionIdOf, type Sessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 import { defaultSessionSettings, type SessionSettings } from "../specs/sessions";
-import { dynamoKinds } from "./support/dynamo";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { clientFor, dynamoKinds } from "./support/dynamo";
 import { answerWith, bodyOf, countingClient, event, route, runtimeSettings, useHandlerSuite, type EventOptions } from "./support/runtime";
 
 type Result = APIGatewayProxyStructuredResultV2;
@@ -32,7 +33,7 @@ for (const kind of dynamoKinds) {
             library = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
         });
 
-        const gateway = (overrides: Partial<RuntimeSettings> = {}, sessions: Partial<SessionSettings> = {}) => {
+        const gateway = (overrides: Partial<RuntimeSettings> = {}, sessions: Partial<SessionSettings> = {}, dynamo: DynamoDBClient = suite.counting.client) => {
             const upstream = suite.upstream.url;
             return createHandler(
                 runtimeSettings(suite.tables, suite.dynamo, {
@@ -46,7 +47,7 @@ for (const kind of dynamoKinds) {
                     sessions: { ...defaultSessionSettings(), ...sessions },
                     ...overrides,
                 }),
-                { now: suite.clock.now, dynamo: suite.counting.client, log: (line) => lines.push(line) },
+                { now: suite.clock.now, dynamo, log: (line) => lines.push(line) },
             );
         };
         const warnings = () =>
@@ -270,6 +271,34 @@ for (const kind of dynamoKinds) {
                 assert.equal(result.statusCode, 200);
                 assert.equal((await library.get(token))?.userId, "gina");
                 assert.deepEqual(warnings(), [{ route: "users", message: "x-gateway-session ignored: the route does not end sessions" }]);
+            });
+
+            it("forgets the user's sessions in the container's cache even when revoking them all fails part way (503)", async () => {
+                // given three sessions of a user, each served from the container's cache, and a DynamoDB that refuses the second delete
+                const failing = clientFor(suite.dynamo.endpoint, { cacheMiddleware: true, maxAttempts: 1 });
+                let deletes = 0;
+                failing.middlewareStack.add(
+                    (next, context) => async (args) => {
+                        if (context.commandName === "DeleteItemCommand" && ++deletes === 2) throw Object.assign(new Error("refused"), { name: "InternalServerError" });
+                        return next(args);
+                    },
+                    { step: "initialize", name: "refuseTheSecondDelete" },
+                );
+                try {
+                    const handler = gateway({ sessionCacheSeconds: 60 }, {}, failing);
+                    const mine = await Promise.all([1, 2, 3].map(() => library.create({ userId: "hana" })));
+                    for (const { token } of mine) assert.equal((await handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))).statusCode, 200);
+                    // when the user logs out everywhere and one delete fails
+                    const result = await handler(answering("/account", { revoke: "all" }, { headers: { authorization: `Bearer ${mine[0].token}` } }));
+                    assert.equal(result.statusCode, 503);
+                    // then every session that was deleted is refused at once, not served from the cache; the one left stays valid
+                    const left = await Promise.all(mine.map(async ({ token }) => (await library.get(token)) !== undefined));
+                    assert.deepEqual(left.filter(Boolean).length, 1, "one delete failed");
+                    const statuses = await Promise.all(mine.map(async ({ token }) => (await handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))).statusCode));
+                    assert.deepEqual(statuses, left.map((stored) => (stored ? 200 : 401)));
+                } finally {
+                    failing.destroy();
+                }
             });
 
             it("forgets a revoked session in the container's cache at once", async () => {

@@ -167,15 +167,15 @@ async function revoke(context: SessionStepContext, scope: "current" | "all", res
                 warnings.push(`${sessionHeaders.instruction} {"revoke": "current"} ignored: the caller did not authenticate with a session`);
                 return { result, warnings };
             }
-            await sessions.revoke(context.authenticatedToken);
-            authenticator.forget(sessionIdOf(context.authenticatedToken));
+            // Forgotten whatever the outcome: a revoke that failed may still have deleted it, and the cache must not outlive it.
+            await sessions.revoke(context.authenticatedToken).finally(() => authenticator.forget(sessionIdOf(context.authenticatedToken!)));
         } else {
             if (!identity) {
                 warnings.push(`${sessionHeaders.instruction} {"revoke": "all"} ignored: the caller is anonymous`);
                 return { result, warnings };
             }
-            await sessions.revokeAllForUser(identity.userId);
-            authenticator.forgetUser(identity.userId);
+            // A revoke-all that fails part way has deleted some of them: forget them all either way.
+            await sessions.revokeAllForUser(identity.userId).finally(() => authenticator.forgetUser(identity.userId));
         }
     } catch {
         warnings.push(`the ${scope === "all" ? "user's sessions" : "session"} could not be revoked (503)`);
