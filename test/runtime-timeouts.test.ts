@@ -17,7 +17,7 @@ import { secretsManagerLoader } from "../runtime/auth/secret";
 import { createDynamoClient, storeGiveUpMs, storeTimeouts, storeUserAgent } from "../runtime/stores/dynamo";
 import { startEmptyDynamo, startSilentServer, type SilentServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy } from "./support/dynamoProxy";
-import { bodyOf, Clock, event, freshTables, jwtPolicy, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
+import { answerWith, bodyOf, Clock, event, freshTables, jwtPolicy, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
 /** Room for this machine's scheduling on top of the give-up time. */
 const marginMs = 750;
@@ -169,6 +169,31 @@ describe("timeouts that hold", function () {
             assert.equal(roomy.statusCode, 200);
             assert.equal(last.statusCode, 429);
             assert.deepEqual(await countsFor(ip), { roomy: 2, last: 1 });
+        });
+    });
+
+    describe("given a session write that lands but whose answer comes after the request timeout", () => {
+        let proxy: DynamoProxy | undefined;
+        afterEach(async () => {
+            await proxy?.close();
+            proxy = undefined;
+        });
+
+        it("issues the session once: the SDK's retry meets the item its first attempt wrote, and the login succeeds", async () => {
+            // given a DynamoDB that applies the first PutItem at once and answers it only after the request timeout
+            let puts = 0;
+            proxy = await startDynamoProxy(servers.dynamo.endpoint, ({ operation }) =>
+                operation === "PutItem" && ++puts === 1 ? { kind: "forward", answerDelayMs: 1.5 * storeTimeouts.requestMs } : undefined,
+            );
+            const login = route({ name: "login", pathPrefix: "/login", upstream: servers.upstream.url, sessions: { issue: true, returnToken: true, revoke: false } });
+            const handler = gatewayAt(proxy.endpoint, { routes: [login, route({ name: "users", pathPrefix: "/users", upstream: servers.upstream.url, auth: "session" })] });
+            // when a user logs in
+            const result = await handler(event({ method: "POST", path: "/login/answer", headers: answerWith({ "x-gateway-session": JSON.stringify({ userId: "late-put" }) }) }));
+            // then the login is answered with its token after two PutItem attempts, and the token works
+            assert.equal(puts, 2, "the SDK sent the put again");
+            assert.equal(result.statusCode, 200, String(result.body));
+            const token = result.headers!["x-gateway-session-token"] as string;
+            assert.equal((await handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }))).statusCode, 200);
         });
     });
 

@@ -148,7 +148,12 @@ export class DynamoSessionStore implements SessionStore {
         const written = await conditionHeld(
             this.dynamo.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" })),
         );
-        if (!written) throw new SessionExistsError();
+        if (written) return;
+        // The condition failed. A put whose first attempt landed but answered after the request timeout
+        // meets its own item on the SDK's retry: that session is stored as asked, and the put succeeded.
+        const stored = await this.get(session.sessionId);
+        if (stored && stored.userId === session.userId && stored.createdAt === session.createdAt && stored.expiresAt === session.expiresAt) return;
+        throw new SessionExistsError();
     }
 
     async delete(sessionId: string): Promise<boolean> {
