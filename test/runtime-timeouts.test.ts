@@ -46,6 +46,12 @@ describe("timeouts that hold", function () {
     const servers = useDynamoAndUpstream("dynalite");
     let tables: { rateLimits: string; sessions: string };
     let token: string;
+    /** The DynamoDB proxy a test put in front of the store, if any; closed after each test. */
+    let proxy: DynamoProxy | undefined;
+    afterEach(async () => {
+        await proxy?.close();
+        proxy = undefined;
+    });
     const clock = new Clock();
 
     before(async () => {
@@ -101,12 +107,6 @@ describe("timeouts that hold", function () {
     });
 
     describe("given a DynamoDB that answers late", () => {
-        let proxy: DynamoProxy | undefined;
-        afterEach(async () => {
-            await proxy?.close();
-            proxy = undefined;
-        });
-
         it("gives up on answers slower than the request timeout", async () => {
             // given every answer held back 3 s, three times the request timeout
             proxy = await startDynamoProxy(servers.dynamo.endpoint, () => ({ kind: "forward", delayMs: 3 * storeTimeouts.requestMs }));
@@ -136,12 +136,6 @@ describe("timeouts that hold", function () {
     });
 
     describe("given a limiter write that lands but whose answer comes after the request timeout", () => {
-        let proxy: DynamoProxy | undefined;
-        afterEach(async () => {
-            await proxy?.close();
-            proxy = undefined;
-        });
-
         /** `request_count` of every counter of the rate-limits table whose key holds `ip`. */
         const countsFor = async (ip: string): Promise<Record<string, number>> => {
             const { Items = [] } = await servers.dynamo.client.send(new ScanCommand({ TableName: tables.rateLimits, ConsistentRead: true }));
@@ -173,12 +167,6 @@ describe("timeouts that hold", function () {
     });
 
     describe("given a session write that lands but whose answer comes after the request timeout", () => {
-        let proxy: DynamoProxy | undefined;
-        afterEach(async () => {
-            await proxy?.close();
-            proxy = undefined;
-        });
-
         it("issues the session once: the SDK's retry meets the item its first attempt wrote, and the login succeeds", async () => {
             // given a DynamoDB that applies the first PutItem at once and answers it only after the request timeout
             let puts = 0;
