@@ -146,13 +146,12 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         // Needed to sign the assertion; read once per container, by now usually read already.
         const keysRead = gatewayKeys.get().catch(() => undefined);
         const credential = readCredential(route.auth, request);
-        if (credential.kind === "session" && credential.from === "cookie" && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
-            return { result: problem(403, "A request carrying the session cookie must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };
-        }
-        // A cross-site form on a route that issues or ends sessions would log the browser in as someone else
-        // (login CSRF) or out, cookie or not: the same Origin check, whatever the credential.
-        if ((route.sessions?.issue || route.sessions?.revoke) && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
-            return { result: problem(403, "A request that logs in or out must come from an allowed origin."), record: { route: route.name, auth: "forbidden" } };
+        // The browser sends the cookie with a cross-site form; and a cross-site form on a route that issues or ends
+        // sessions would log the browser in as someone else (login CSRF) or out, cookie or not.
+        const cookieAuthenticated = credential.kind === "session" && credential.from === "cookie";
+        if ((cookieAuthenticated || route.sessions?.issue || route.sessions?.revoke) && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
+            const detail = cookieAuthenticated ? "A request carrying the session cookie must come from an allowed origin." : "A request that logs in or out must come from an allowed origin.";
+            return { result: problem(403, detail), record: { route: route.name, auth: "forbidden" } };
         }
         const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), request, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
