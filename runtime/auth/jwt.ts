@@ -10,8 +10,8 @@
  * Fails closed: `sub`, `exp` and `iat` are required; `iss` and `aud` must be
  * the configured ones (the config check makes both required once a route
  * takes JWTs); `exp - iat` may not exceed `tollgate:jwt.maxLifetimeSeconds`,
- * and `iat` may not be later than now, so a token cannot buy a long life by
- * claiming to be issued in the future; a `typ` header, when present, must
+ * and `iat` may lie at most 30 s after now, so a token cannot buy a long life
+ * by claiming to be issued in the future; a `typ` header, when present, must
  * name an access token (`JWT`, `at+jwt`), so a refresh or ID token of another
  * type is refused.
  *
@@ -136,10 +136,11 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
 }
 
 /**
- * Whether a verified token's life fits the policy: issued no later than now (give or take a clock a little ahead),
- * and living no longer than `maxLifetimeSeconds`. Both are needed, since
- * `exp - iat` alone would let a token issued a century ahead, with `exp` a
- * minute after that, be used for a century.
+ * Whether a verified token's life fits the policy: issued no later than now
+ * (give or take an issuer's clock a little ahead), and living no longer than
+ * `maxLifetimeSeconds`. Both are needed, since `exp - iat` alone would let a
+ * token issued a century ahead, with `exp` a minute after that, be used for
+ * a century.
  */
 function withinLifetime(payload: JWTPayload, nowSeconds: number, maxLifetimeSeconds: number): boolean {
     const issuedAt = payload.iat!;

@@ -163,12 +163,13 @@ async function revoke(context: SessionStepContext, scope: "current" | "all", res
     const { sessions, authenticator, identity } = context;
     try {
         if (scope === "current") {
-            if (!context.authenticatedToken) {
+            const token = context.authenticatedToken;
+            if (!token) {
                 warnings.push(`${sessionHeaders.instruction} {"revoke": "current"} ignored: the caller did not authenticate with a session`);
                 return { result, warnings };
             }
             // Forgotten whatever the outcome: a revoke that failed may still have deleted it, and the cache must not outlive it.
-            await sessions.revoke(context.authenticatedToken).finally(() => authenticator.forget(sessionIdOf(context.authenticatedToken!)));
+            await sessions.revoke(token).finally(() => authenticator.forget(sessionIdOf(token)));
         } else {
             if (!identity) {
                 warnings.push(`${sessionHeaders.instruction} {"revoke": "all"} ignored: the caller is anonymous`);
