@@ -8,18 +8,10 @@
 import { createHandler } from "../../../runtime/handler";
 import { startGateway, type GatewayHandler } from "../../../local/gateway";
 import type { RuntimeSettings } from "../../../runtime/settings";
+import { serveUntilSignalled } from "../../../bench/support/childMain";
 
-async function main() {
+serveUntilSignalled("gateway", () => {
     const settings: RuntimeSettings = JSON.parse(process.env.TOLLGATE_RELIABILITY_SETTINGS ?? "");
     const handler = createHandler(settings, { log: () => undefined }) as GatewayHandler;
-    const gateway = await startGateway({ handler, port: 0, functionTimeoutMs: 30_000, integrationTimeoutMs: 30_000, functionName: "tollgate-reliability-gateway" });
-    process.stdout.write(`gateway ready on ${gateway.url}\n`);
-    const stop = () => void gateway.close().then(() => process.exit(0));
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-}
-
-main().catch((error) => {
-    process.stderr.write(`${error?.stack ?? error}\n`);
-    process.exit(1);
+    return startGateway({ handler, port: 0, functionTimeoutMs: 30_000, integrationTimeoutMs: 30_000, functionName: "tollgate-reliability-gateway" });
 });
