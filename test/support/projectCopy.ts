@@ -8,8 +8,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-
-const projectDir = path.resolve(__dirname, "..", "..");
+import { projectDir } from "../../specs/stackFile";
 
 /** Copies the working tree's tracked and unignored files to a new temporary directory and returns it; remove it with `fs.rmSync(dir, { recursive: true })`. */
 export function projectCopy(prefix = "tollgate-copy-"): string {
