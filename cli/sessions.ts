@@ -254,7 +254,7 @@ function describeStoreError(error: unknown, command: SessionsCommand): string {
 }
 
 if (require.main === module) {
-    // The SDK warns on Node 20 that future SDK releases will need Node 22; this
+    // The SDK warns on a Node older than 22 that future SDK releases will need 22; this
     // project pins its SDK, and the warning would bury the command's own messages.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     run(process.argv.slice(2), process.env, {

