@@ -7,9 +7,11 @@
  * happens here, once, at the edge; every error names the key it is about
  * (`tollgate:routes[1].auth: ...`). Everything behind it trusts the types.
  */
+import type { OutputInstance } from "@pulumi/pulumi";
 import cronValidate from "cron-validate";
 import { z } from "zod";
-import { gatewayReserveMs, httpApiIntegrationTimeoutMs, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
+import type { TollgateConfig } from "./args";
+import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import { isLoopbackUrl, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { selfServicePath, sessionDefaults } from "./sessions";
@@ -333,11 +335,21 @@ export const configSchema = z.strictObject({
             keyGeneration: positiveInt.max(10_000).default(1),
         })
         .prefault({}),
-    /** Place the Lambda in private subnets of a new VPC, with a DynamoDB gateway endpoint. */
+    /** Place the Lambda in a VPC: a new one (`enabled`), or subnets and security groups of an existing one. */
     vpc: z
         .strictObject({
             enabled: z.boolean().default(false),
             natGateways: z.number().int().min(0).max(3).default(1),
+            subnetIds: z
+                .array(z.string().regex(/^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, "must be a subnet id such as subnet-0123456789abcdef0"))
+                .min(1)
+                .max(lambdaVpcLimits.subnets, `a Lambda function takes at most ${lambdaVpcLimits.subnets} subnets`)
+                .optional(),
+            securityGroupIds: z
+                .array(z.string().regex(/^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$/, "must be a security group id such as sg-0123456789abcdef0"))
+                .min(1)
+                .max(lambdaVpcLimits.securityGroups, `a Lambda function takes at most ${lambdaVpcLimits.securityGroups} security groups`)
+                .optional(),
         })
         .prefault({}),
     /** Seconds a Lambda container may serve a session from memory; revocation takes effect within this time. */
@@ -388,6 +400,22 @@ export const configSchema = z.strictObject({
 
 export type TollgateConfigInput = z.input<typeof configSchema>;
 
+/** A type with every `pulumi.Input` narrowed to its plain value: what a stack file can hold. */
+type Prompt<T> = T extends Promise<unknown> | OutputInstance<unknown>
+    ? never
+    : T extends readonly (infer E)[]
+      ? Prompt<E>[]
+      : T extends object
+        ? { [K in keyof T]: Prompt<T[K]> }
+        : T;
+type Same<A, B> = (<X>() => X extends A ? 1 : 2) extends <X>() => X extends B ? 1 : 2 ? true : false;
+
+/**
+ * The Tollgate component's args (specs/args.ts) are this schema's keys, fields,
+ * types and choices exactly: a difference fails the build here.
+ */
+export const argsMatchTheSchema: Same<Prompt<TollgateConfig>, TollgateConfigInput> = true;
+
 /**
  * What the schema fills in for a stack that sets nothing: every key's default.
  * The components take their defaults from here, so a component used outside
@@ -417,16 +445,37 @@ export interface SettingsContext {
      * (`npm start`, the sessions and data commands) accepts it. Default `deploy`.
      */
     purpose?: "deploy" | "local";
+    /**
+     * How problems name what they are about: `config` as stack config keys
+     * (`tollgate:routes[login].auth`, a list entry by its name where it is
+     * unique), `args` as the Tollgate component's arg paths (`routes[0].auth`).
+     * Default `config`.
+     */
+    keys?: "config" | "args";
 }
 
 /** Config keys whose value is a plain string (not JSON) when it comes from `pulumi.Config`. */
 export const stringKeys = new Set(["prefix", "environment", "alarmEmail", "secretsKmsKeyArn", "jwtSecret", "rateLimitFailureMode", "logLevel"]);
 
 export class ConfigError extends Error {
-    constructor(readonly problems: string[]) {
-        super(`invalid tollgate configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    constructor(
+        readonly problems: string[],
+        heading = "invalid tollgate configuration",
+    ) {
+        super(`${heading}:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
         this.name = "ConfigError";
     }
+}
+
+/** Problems as the context names keys: stack config keys, or the component's arg paths. */
+function settingsError(problems: string[], raw: Record<string, unknown>, context: SettingsContext): ConfigError {
+    if (context.keys === "args") {
+        return new ConfigError(
+            problems.map((problem) => problem.replace(new RegExp(`\\b${configNamespace}:(?=[A-Za-z])`, "g"), "")),
+            "invalid Tollgate args",
+        );
+    }
+    return new ConfigError(nameEntries(problems, raw));
 }
 
 function keyPath(path: readonly PropertyKey[]): string {
@@ -445,7 +494,11 @@ function keyPath(path: readonly PropertyKey[]): string {
 export function resolveSettings(raw: Record<string, unknown>, context: SettingsContext = {}): TollgateSettings {
     const parsed = configSchema.safeParse(raw, { reportInput: true });
     if (!parsed.success) {
-        throw new ConfigError(nameEntries(parsed.error.issues.flatMap((issue) => formatIssue(issue)), raw));
+        throw settingsError(
+            parsed.error.issues.flatMap((issue) => formatIssue(issue, context)),
+            raw,
+            context,
+        );
     }
     const config = parsed.data;
     const problems: string[] = [];
@@ -466,9 +519,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     if (config.cors.allowCredentials && config.cors.allowOrigins.includes("*")) {
         problems.push(`${configNamespace}:cors.allowCredentials: cannot be true while allowOrigins contains '*' (API Gateway refuses the pair); list the origins`);
     }
-    if (config.vpc.enabled && config.vpc.natGateways < 1) {
-        problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
-    }
+    checkVpc(config.vpc, problems);
     checkKeyRegions(config, context, problems);
     const certificateRegion = config.domain?.certificateArn?.split(":")[3];
     if (context.region && certificateRegion && certificateRegion !== context.region) {
@@ -479,10 +530,26 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     if (config.backup.copyToRegion !== undefined && config.backup.copyToRegion === context.region) {
         problems.push(`${configNamespace}:backup.copyToRegion: '${context.region}' is the stack's own region (aws:region); a copy there survives nothing the original does not`);
     }
-    if (problems.length > 0) throw new ConfigError(nameEntries(problems, raw));
+    if (problems.length > 0) throw settingsError(problems, raw, context);
     const backup = { ...config.backup, enabled: config.backup.enabled ?? config.environment === "prod" };
     const secretsKmsKeyArn = config.secretsKmsKeyArn ?? config.tables.kmsKeyArn;
     return { ...config, appTables, backup, secretsKmsKeyArn, routes: config.routes as RouteSpec[] };
+}
+
+/** A new VPC, or an existing one's subnets with its security groups: not both, and not half of the second. */
+function checkVpc(vpc: z.output<typeof configSchema>["vpc"], problems: string[]) {
+    if (vpc.enabled && vpc.natGateways < 1) {
+        problems.push(`${configNamespace}:vpc.natGateways: must be at least 1 when the VPC is enabled (upstreams are reached through NAT)`);
+    }
+    if (vpc.enabled && vpc.subnetIds !== undefined) {
+        problems.push(`${configNamespace}:vpc.subnetIds: the Lambda runs either in a new VPC (vpc.enabled) or in these subnets of an existing one; set one of the two`);
+    }
+    if (vpc.subnetIds !== undefined && vpc.securityGroupIds === undefined) {
+        problems.push(`${configNamespace}:vpc.securityGroupIds: required with vpc.subnetIds (the Lambda's network interfaces in those subnets need security groups)`);
+    }
+    if (vpc.securityGroupIds !== undefined && vpc.subnetIds === undefined) {
+        problems.push(`${configNamespace}:vpc.subnetIds: required with vpc.securityGroupIds (the subnets of the existing VPC the Lambda runs in)`);
+    }
 }
 
 /** The tables' and the secrets' customer keys live where the tables and the secrets do: in the stack's region. */
@@ -546,12 +613,12 @@ function checkReplication(tables: z.output<typeof configSchema>["tables"], appTa
  * and what it got. Missing keys are "required"; an unknown key names the
  * closest known one.
  */
-function formatIssue(issue: z.core.$ZodIssue): string | string[] {
+function formatIssue(issue: z.core.$ZodIssue, context: SettingsContext): string | string[] {
     const where = keyPath(issue.path);
     const got = "input" in issue && issue.input !== undefined ? `, got ${showValue(issue.input)}` : "";
     switch (issue.code) {
         case "unrecognized_keys":
-            return issue.keys.map((key) => unknownKeyProblem(issue.path, key));
+            return issue.keys.map((key) => unknownKeyProblem(issue.path, key, context));
         case "invalid_type":
             if (issue.input === undefined) return `${where}: required`;
             return `${where}: must be ${describeType(issue.expected)}${got}`;
@@ -613,12 +680,12 @@ function knownKeysAt(path: readonly PropertyKey[]): string[] | undefined {
     return schema instanceof z.ZodObject ? Object.keys(schema.shape) : undefined;
 }
 
-function unknownKeyProblem(path: readonly PropertyKey[], key: string): string {
+function unknownKeyProblem(path: readonly PropertyKey[], key: string, context: SettingsContext): string {
     const where = keyPath([...path, key]);
     const known = knownKeysAt(path) ?? [];
     // `pulumi config set tollgate:lambda.memoryMb 512` (without --path) makes a top-level key with a dot in its name.
     const [head, ...rest] = key.split(".");
-    if (path.length === 0 && rest.length > 0 && known.includes(head)) {
+    if (context.keys !== "args" && path.length === 0 && rest.length > 0 && known.includes(head)) {
         return `${where}: unknown key; to set the field '${rest.join(".")}' of tollgate:${head}, use pulumi config set --path '${configNamespace}:${key}' VALUE`;
     }
     const suggestion = closestName(key, known);

@@ -17,6 +17,13 @@
 export const httpApiIntegrationTimeoutMs = 30_000;
 
 /**
+ * What a Lambda function's VPC configuration holds: "SubnetIds ... Maximum
+ * number of 16 items", "SecurityGroupIds ... Maximum number of 5 items"
+ * (AWS Lambda API reference, VpcConfig).
+ */
+export const lambdaVpcLimits = { subnets: 16, securityGroups: 5 } as const;
+
+/**
  * The part of the HTTP API's 30 s the gateway keeps for itself around the
  * upstream call: rate limiting and authentication against DynamoDB (each gives
  * up after about 2.1 s when the store does not answer, runtime/stores/dynamo.ts),

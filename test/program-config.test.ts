@@ -133,7 +133,7 @@ describe("config errors that say how to fix them", () => {
     });
 
     it("lists the known keys when nothing is close", () => {
-        assert.deepEqual(problemsOf({ vpc: { subnets: 3 } }), ["tollgate:vpc.subnets: unknown key (known here: enabled, natGateways)"]);
+        assert.deepEqual(problemsOf({ vpc: { cidrBlock: "10.1.0.0/16" } }), ["tollgate:vpc.cidrBlock: unknown key (known here: enabled, natGateways, subnetIds, securityGroupIds)"]);
     });
 
     it("points a dotted key set without --path at pulumi config set --path", () => {
