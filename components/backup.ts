@@ -47,12 +47,12 @@ export interface BackupArgs {
      * KMS key (in the stack's region) that encrypts the vault.
      * @default the AWS-managed key `aws/backup`
      */
-    kmsKeyArn?: string;
+    kmsKeyArn?: pulumi.Input<string>;
     /**
      * KMS key in `copyToRegion` that encrypts the copy vault.
      * @default the AWS-managed key `aws/backup` of that region
      */
-    copyKmsKeyArn?: string;
+    copyKmsKeyArn?: pulumi.Input<string>;
     /** Tags added to the vaults, the plan, the role and every recovery point. @default {} */
     tags?: Record<string, string>;
     /** Change any argument of the resources this component creates. */

@@ -1,14 +1,18 @@
 /**
- * Bundles the Lambda runtime (`runtime/lambda.ts` and everything it imports)
+ * Bundles the Lambda runtime (`runtime/lambda` and everything it imports)
  * into one CommonJS file at program time, so the CallbackFunction's archive
  * can hold `__index.js` and this bundle and nothing else: no `node_modules`,
  * no `@pulumi/*`, and no `@aws-sdk/*`, which the Lambda Node.js runtime provides.
+ *
+ * The entry is the package's own: the TypeScript source in this repository,
+ * the compiled JavaScript beside this module where a program installed
+ * tollgate. The bundle is written below the working directory (the program's),
+ * since the archive names its files by their path from there.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as esbuild from "esbuild";
 import * as pulumi from "@pulumi/pulumi";
-import { projectDir } from "../specs/stackFile";
 
 export interface RuntimeBundle {
     /**
@@ -22,27 +26,33 @@ export interface RuntimeBundle {
 }
 
 export interface BundleOptions {
-    /** Entry module, relative to the project directory. */
-    entry: string;
-    /** Output file, relative to the project directory (kept under the gitignored `.tollgate/`). */
+    /** Entry module; default the package's `runtime/lambda`. */
+    entry?: string;
+    /** Output file, relative to the working directory (kept under the gitignored `.tollgate/`). */
     outFile: string;
     /** Node version the code must run on, as esbuild spells it. */
     target: string;
 }
 
-/** Node's own modules plus the SDK the Lambda runtime ships; nothing else may stay outside the bundle. */
+/** The Lambda entry among this package's own files: `.ts` in the repository, `.js` once compiled. */
+export function runtimeEntryFile(): string {
+    return require.resolve("../runtime/lambda");
+}
+
+/** Node's own modules plus the SDK the Lambda runtime provides; nothing else may stay outside the bundle. */
 const providedByLambda = ["@aws-sdk/*"];
 
 export function bundleRuntime(options: BundleOptions): RuntimeBundle {
-    const absolutePath = path.resolve(projectDir, options.outFile);
-    const archivePath = path.relative(process.cwd(), absolutePath).split(path.sep).join("/");
-    if (archivePath.startsWith("../") || path.isAbsolute(archivePath)) {
-        throw new pulumi.RunError(`run the program from the project directory (${projectDir}); the Lambda bundle ${absolutePath} must lie below the working directory`);
+    const archivePath = path.normalize(options.outFile).split(path.sep).join("/");
+    if (archivePath.startsWith("../") || path.isAbsolute(options.outFile)) {
+        throw new pulumi.RunError(`the Lambda bundle ${options.outFile} must lie below the working directory (${process.cwd()})`);
     }
+    const absolutePath = path.resolve(options.outFile);
+    const entry = options.entry ? path.resolve(options.entry) : runtimeEntryFile();
     let result: esbuild.BuildResult<{ write: false }>;
     try {
         result = esbuild.buildSync({
-            entryPoints: [path.resolve(projectDir, options.entry)],
+            entryPoints: [entry],
             bundle: true,
             platform: "node",
             target: options.target,
@@ -60,7 +70,7 @@ export function bundleRuntime(options: BundleOptions): RuntimeBundle {
         });
     } catch (error: any) {
         const messages = (error.errors ?? []).map((e: esbuild.Message) => (e.location ? `${e.location.file}:${e.location.line}: ${e.text}` : e.text));
-        throw new pulumi.RunError(`bundling the Lambda runtime from ${options.entry} failed:\n${messages.join("\n") || error.message}`);
+        throw new pulumi.RunError(`bundling the Lambda runtime from ${entry} failed:\n${messages.join("\n") || error.message}`);
     }
     const [output] = result.outputFiles;
     // Several programs (stacks, tests, the policy check) may bundle at once: write

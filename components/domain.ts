@@ -13,17 +13,17 @@ export interface DomainArgs {
      * The domain the API answers on.
      * @example "api.example.com"
      */
-    domainName: string;
+    domainName: pulumi.Input<string>;
     /**
      * Route53 hosted zone that holds `domainName`: the validation and alias records go there.
      * @example "Z0123456789EXAMPLE0"
      */
-    hostedZoneId: string;
+    hostedZoneId: pulumi.Input<string>;
     /**
      * An issued ACM certificate for `domainName` in the API's region.
      * @default a new certificate, DNS-validated in `hostedZoneId`
      */
-    certificateArn?: string;
+    certificateArn?: pulumi.Input<string>;
     /** The API to map; the domain serves its stage at the root path. */
     apiId: pulumi.Input<string>;
     /**
@@ -130,7 +130,7 @@ export class Domain extends pulumi.ComponentResource {
             );
         this.aliasRecords = { ipv4: alias("alias-a", "A"), ipv6: alias("alias-aaaa", "AAAA") };
 
-        this.url = pulumi.output(`https://${settings.domainName}`);
+        this.url = pulumi.interpolate`https://${settings.domainName}`;
         this.registerOutputs({ url: this.url });
     }
 }

@@ -18,15 +18,21 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type KeyMaterial, type LambdaEntry } from "../specs/lambda";
-import { jwksPath } from "../specs/routes";
+import { jwksPath, type RouteSpec } from "../specs/routes";
 import { configDefaults } from "../specs/config";
 import { httpApiIntegrationTimeoutMs } from "../specs/limits";
-import { projectDir } from "../specs/stackFile";
 import { bundleRuntime, type RuntimeBundle } from "./bundle";
 import { Network, type NetworkArgs } from "./network";
 import { transformed, type Transform } from "./transform";
 
 type GatewayEvent = APIGatewayProxyEventV2;
+
+/** `CapturedSettings` with the values a program may take from other resources as Inputs. */
+export type CapturedInput = Omit<CapturedSettings, "routes" | "jwt" | "identity"> & {
+    routes: (Omit<RouteSpec, "upstream"> & { upstream: pulumi.Input<string> })[];
+    jwt: Omit<CapturedSettings["jwt"], "jwksUrl"> & { jwksUrl?: pulumi.Input<string> };
+    identity: Omit<CapturedSettings["identity"], "issuer"> & { issuer: pulumi.Input<string> };
+};
 type GatewayResult = APIGatewayProxyStructuredResultV2;
 
 /** The Lambda's name; its log group is `/aws/lambda/` followed by it, which the Logging component creates first. */
@@ -34,8 +40,7 @@ export function gatewayFunctionName(prefix: string): string {
     return `${prefix}-gateway`;
 }
 
-/** The runtime the Lambda runs: bundled from this entry at program time into the gitignored build directory. */
-export const runtimeEntry = "runtime/lambda.ts";
+/** Where the runtime the Lambda runs is bundled at program time: the gitignored build directory below the working directory. */
 export const runtimeBundleFile = ".tollgate/build/gateway.js";
 
 /**
@@ -61,7 +66,7 @@ export const gatewayTableAccess = {
 } as const;
 
 /** The actions on the sessions table the handler performs with these settings, and no others. */
-export function sessionTableActions(runtime: Pick<CapturedSettings, "routes" | "sessions">): string[] {
+export function sessionTableActions(runtime: { routes: readonly Pick<RouteSpec, "sessions">[]; sessions?: Pick<NonNullable<CapturedSettings["sessions"]>, "renewWithinSeconds"> }): string[] {
     return [
         ...gatewayTableAccess.sessions,
         ...(runtime.routes.some((route) => route.sessions?.issue) ? gatewayTableAccess.sessionsIssued : []),
@@ -125,10 +130,11 @@ export interface GatewayArgs {
     /** The tables the handler reads and writes; their names reach it as environment variables. */
     tables: { rateLimits: aws.dynamodb.Table; sessions: aws.dynamodb.Table };
     /**
-     * Routes and behaviour, captured by value into the Lambda's `__index.js`
-     * (plain data: nothing secret, nothing known only after deploy).
+     * Routes and behaviour, captured by value into the Lambda's `__index.js`.
+     * Nothing secret; an upstream, the JWKS URL and the assertion's issuer may
+     * be another resource's output, captured once it resolves.
      */
-    runtime: CapturedSettings;
+    runtime: CapturedInput;
     /** Log groups made beforehand (Logging component): the Lambda's and the access log's. */
     logGroups: { lambda: aws.cloudwatch.LogGroup; access: aws.cloudwatch.LogGroup };
     /** The Lambda's size. */
@@ -202,8 +208,12 @@ export interface GatewayArgs {
          */
         signingKeys?: pulumi.Input<string>[];
     };
-    /** Run the Lambda in private subnets of a new VPC. @default { enabled: false } */
-    vpc?: { enabled?: boolean; natGateways?: number };
+    /**
+     * Run the Lambda in a VPC: private subnets of a new one (`enabled`), or
+     * `subnetIds` and `securityGroupIds` of an existing one.
+     * @default { enabled: false }
+     */
+    vpc?: { enabled?: boolean; natGateways?: number; subnetIds?: pulumi.Input<string>[]; securityGroupIds?: pulumi.Input<string>[] };
     /** Customer-managed KMS keys, in the stack's region. @default {} (AWS-managed keys) */
     kms?: {
         /**
@@ -211,14 +221,14 @@ export interface GatewayArgs {
          * the rate-limits and sessions tables with it (and nothing else).
          * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
          */
-        tablesKeyArn?: string;
+        tablesKeyArn?: pulumi.Input<string>;
         /**
          * The key every Secrets Manager secret the Gateway creates is encrypted with
          * (`kmsKeyId`, applied in one place to any secret among its children); the
          * role may have Secrets Manager decrypt exactly those secrets with it.
          * @default the AWS-managed `aws/secretsmanager` key
          */
-        secretsKeyArn?: string;
+        secretsKeyArn?: pulumi.Input<string>;
     };
     /** Extra environment variables for the Lambda, added to the ones the Gateway sets. @default {} */
     environment?: Record<string, pulumi.Input<string>>;
@@ -270,22 +280,29 @@ function resolveGatewayArgs(args: GatewayArgs) {
  * to it in the archive and build the handler. Only its two parameters are
  * captured (by value), so the serialized closure stays a few lines long.
  */
-function handlerFactory(bundleModule: string, captured: CapturedSettings): aws.lambda.CallbackFactory<GatewayEvent, GatewayResult> {
+function handlerFactory(bundleModule: string, captured: pulumi.Output<CapturedSettings>): aws.lambda.CallbackFactory<GatewayEvent, GatewayResult> {
     return () => {
         const runtime: LambdaEntry = require(bundleModule);
-        return runtime.createLambdaHandler(captured);
+        // Serialized, an Output holds its resolved value; `get` reads it.
+        return runtime.createLambdaHandler(captured.get());
     };
 }
 
 /**
- * Packages the program itself uses; none of them belongs in the Lambda archive
- * (the bundle carries what the handler needs). The optional ones count too:
- * Pulumi's packaging reads package.json through npm's normaliser, which merges
- * `optionalDependencies` into `dependencies` (the Node binary the tests run
- * the archive on would otherwise ship inside it).
+ * Packages of the program being run (the package.json in its working
+ * directory, which Pulumi's packaging adds to a function's archive by default);
+ * none of them belongs in the Lambda archive: the bundle carries what the
+ * handler needs. The optional ones count too: Pulumi's packaging reads
+ * package.json through npm's normaliser, which merges `optionalDependencies`
+ * into `dependencies`.
  */
 function programDependencies(): string[] {
-    const manifest = JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8"));
+    let manifest: { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> };
+    try {
+        manifest = JSON.parse(fs.readFileSync(path.join(process.cwd(), "package.json"), "utf8"));
+    } catch {
+        return [];
+    }
     return [...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.optionalDependencies ?? {})];
 }
 
@@ -303,7 +320,7 @@ function programDependencies(): string[] {
  * its own region only.
  */
 export function keyStatements(
-    kms: { tablesKeyArn?: string; secretsKeyArn?: string },
+    kms: { tablesKeyArn?: pulumi.Input<string>; secretsKeyArn?: pulumi.Input<string> },
     region: pulumi.Input<string>,
     tableNames: pulumi.Input<string>[],
     secretArns: pulumi.Input<string[]>,
@@ -431,6 +448,11 @@ export class Gateway extends pulumi.ComponentResource {
         this.network = settings.vpc.enabled
             ? new Network(`${name}-network`, { prefix, natGateways: settings.vpc.natGateways, tags, transform: transform.network }, { ...child })
             : undefined;
+        const vpcConfig = this.network
+            ? { subnetIds: this.network.privateSubnetIds, securityGroupIds: [this.network.securityGroup.id] }
+            : settings.vpc.subnetIds
+              ? { subnetIds: settings.vpc.subnetIds, securityGroupIds: settings.vpc.securityGroupIds ?? [] }
+              : undefined;
 
         this.role = new aws.iam.Role(
             ...transformed(
@@ -458,7 +480,7 @@ export class Gateway extends pulumi.ComponentResource {
             { Sid: "GatewayKeys", Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: this.gatewayKeys.arn },
         ];
         statements.push(...keyStatements(settings.kms, region, [tables.rateLimits.name, tables.sessions.name], secretArns));
-        if (this.network) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
+        if (vpcConfig) statements.push({ Sid: "VpcNetworkInterfaces", Effect: "Allow", Action: vpcNetworkInterfaceActions, Resource: "*" });
         // X-Ray has no resource to scope these to (AWSXRayDaemonWriteAccess grants them on "*" too).
         if (settings.lambda.tracing) statements.push({ Sid: "XRayTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" });
         this.policy = new aws.iam.RolePolicy(
@@ -466,7 +488,7 @@ export class Gateway extends pulumi.ComponentResource {
         );
 
         // The bundle targets the Node the runtime runs, so esbuild lowers nothing that Node has.
-        this.bundle = bundleRuntime({ entry: runtimeEntry, outFile: runtimeBundleFile, target: `node${lambdaNodeMajor}` });
+        this.bundle = bundleRuntime({ outFile: runtimeBundleFile, target: `node${lambdaNodeMajor}` });
         const functionArgs: aws.lambda.CallbackFunctionArgs<GatewayEvent, GatewayResult> = {
             name: gatewayFunctionName(prefix),
             description: `tollgate gateway (${prefix}): rate limits, authenticates and proxies every API request`,
@@ -475,7 +497,7 @@ export class Gateway extends pulumi.ComponentResource {
             memorySize: settings.lambda.memoryMb,
             timeout: settings.lambda.timeoutSeconds,
             role: this.role,
-            callbackFactory: handlerFactory(`./${this.bundle.archivePath}`, settings.runtime),
+            callbackFactory: handlerFactory(`./${this.bundle.archivePath}`, pulumi.unsecret(pulumi.output(settings.runtime) as pulumi.Output<CapturedSettings>)),
             codePathOptions: { extraIncludePaths: [this.bundle.archivePath], extraExcludePackages: programDependencies() },
             environment: {
                 variables: {
@@ -491,7 +513,7 @@ export class Gateway extends pulumi.ComponentResource {
                 },
             },
             loggingConfig: lambdaLoggingConfig(settings.logLevel, logGroups.lambda.name),
-            vpcConfig: this.network ? { subnetIds: this.network.privateSubnetIds, securityGroupIds: [this.network.securityGroup.id] } : undefined,
+            vpcConfig,
             tracingConfig: settings.lambda.tracing ? { mode: "Active" } : undefined,
             tags,
         };

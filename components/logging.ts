@@ -126,7 +126,7 @@ export interface LoggingArgs {
      * @default no subscription
      * @example "oncall@example.com"
      */
-    alarmEmail?: string;
+    alarmEmail?: pulumi.Input<string>;
     /** Tags added to every taggable resource. @default {} */
     tags?: Record<string, string>;
     /** Change any argument of the resources this component creates. */

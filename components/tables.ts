@@ -44,7 +44,7 @@ export interface TablesArgs {
      * @default the AWS-managed key
      * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
      */
-    kmsKeyArn?: string;
+    kmsKeyArn?: pulumi.Input<string>;
     /**
      * Regions every table is replicated to, for specs that name none of their
      * own (`spec.replicaRegions` replaces it; the rate-limits spec says `[]`).
@@ -60,7 +60,7 @@ export interface TablesArgs {
      * @default {}
      * @example { "eu-central-1": "arn:aws:kms:eu-central-1:123456789012:key/5678efgh-..." }
      */
-    replicaKmsKeyArns?: Record<string, string>;
+    replicaKmsKeyArns?: Record<string, pulumi.Input<string>>;
     /** SNS topic the tables' alarms notify. @default alarms without actions */
     alarmTopicArn?: pulumi.Input<string>;
     /**

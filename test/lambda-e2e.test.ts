@@ -110,7 +110,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         ]);
         dynamo = started;
         assert.equal(run.error, undefined, `the program failed: ${run.error}`);
-        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
         environment = fn.environment.variables;
         archiveDir = materialiseArchive(fn.code).dir;
 
@@ -122,7 +122,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         );
         sessions = createSessions({ dynamo: dynamo.client, tableName: environment[environmentNames.sessionTable] });
         // The gateway keys secret holds what the program wrote into it (the mocks' tls.PrivateKey makes real keys).
-        gatewayKeysSecret = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-gateway-keys-value").inputs.secretString.value;
+        gatewayKeysSecret = run.one("aws:secretsmanager/secretVersion:SecretVersion", "tollgate-gateway-gateway-keys-value").inputs.secretString.value;
         secrets = await startFakeSecretsManager({ [environment[environmentNames.jwtSecretArn]]: jwtKey, [environment[environmentNames.gatewayKeysSecretArn]]: gatewayKeysSecret });
         issuer = run.outputs.identityIssuer;
 

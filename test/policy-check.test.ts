@@ -133,8 +133,8 @@ describe("npm run policy", function () {
             result.stdout.split("\n").filter((line) => line.startsWith(`${policy} `) && line.split(/\s{2,}/)[2]?.startsWith(`${resource} `));
 
         // What each policy says, on a table of tollgate's own, on a replica block of one, and on a TableReplica.
-        const table = "tables-sessions";
-        const tableReplica = "tables-catalogue-replica-eu-central-1";
+        const table = "tollgate-tables-sessions";
+        const tableReplica = "tollgate-tables-catalogue-replica-eu-central-1";
         const expected: { policy: string; on: string; resource: string; problem: RegExp; configKey: string }[] = [
             { policy: "dynamodb-point-in-time-recovery", on: "a table", resource: table, problem: /: point-in-time recovery is off;/, configKey: "tollgate:tables.pointInTimeRecovery: true" },
             { policy: "dynamodb-point-in-time-recovery", on: "a replica block", resource: table, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.pointInTimeRecovery: true" },
@@ -144,10 +144,10 @@ describe("npm run policy", function () {
             { policy: "dynamodb-encryption", on: "a TableReplica", resource: tableReplica, problem: /replica in eu-central-1 has no customer managed key/, configKey: "tollgate:tables.replicaKmsKeyArns.eu-central-1" },
             { policy: "dynamodb-deletion-protection", on: "a replica block", resource: table, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.deletionProtection: true" },
             { policy: "dynamodb-deletion-protection", on: "a TableReplica", resource: tableReplica, problem: /off on the replica in eu-central-1;/, configKey: "tollgate:tables.deletionProtection: true" },
-            { policy: "dynamodb-on-demand-billing", on: "a PROVISIONED app table", resource: "tables-catalogue", problem: /billing mode is PROVISIONED/, configKey: "billingMode: PAY_PER_REQUEST on its entry in tollgate:appTables (or leave billingMode out)" },
-            { policy: "cloudwatch-log-retention", on: "the Lambda's log group", resource: "logging-lambda", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
-            { policy: "cloudwatch-log-retention", on: "the access log group", resource: "logging-access", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
-            { policy: "secretsmanager-customer-key", on: "the JWT secret", resource: "gateway-jwt-secret", problem: /encrypted with the AWS managed key aws\/secretsmanager/, configKey: "tollgate:secretsKmsKeyArn (or tollgate:tables.kmsKeyArn, which it defaults to)" },
+            { policy: "dynamodb-on-demand-billing", on: "a PROVISIONED app table", resource: "tollgate-tables-catalogue", problem: /billing mode is PROVISIONED/, configKey: "billingMode: PAY_PER_REQUEST on its entry in tollgate:appTables (or leave billingMode out)" },
+            { policy: "cloudwatch-log-retention", on: "the Lambda's log group", resource: "tollgate-logging-lambda", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
+            { policy: "cloudwatch-log-retention", on: "the access log group", resource: "tollgate-logging-access", problem: /keeps logs 7 days, less than the 30 this stack requires/, configKey: "tollgate:logRetentionDays to at least 30" },
+            { policy: "secretsmanager-customer-key", on: "the JWT secret", resource: "tollgate-gateway-jwt-secret", problem: /encrypted with the AWS managed key aws\/secretsmanager/, configKey: "tollgate:secretsKmsKeyArn (or tollgate:tables.kmsKeyArn, which it defaults to)" },
         ];
 
         for (const { policy, on, resource, problem, configKey } of expected) {
@@ -172,11 +172,11 @@ describe("npm run policy", function () {
         // the dev stack's stage is given as a transformation could leave it: with no defaultRouteSettings.
         const run = await runStack("dev");
         assert.equal(run.error, undefined, run.error);
-        const stage = run.one("aws:apigatewayv2/stage:Stage", "gateway-stage");
+        const stage = run.one("aws:apigatewayv2/stage:Stage", "tollgate-gateway-stage");
         const unthrottled = run.resources.map((resource) => (resource === stage ? { ...resource, inputs: { ...resource.inputs, defaultRouteSettings: undefined } } : resource));
         const evaluation = await evaluatePolicies(unthrottled, { policies: tollgatePolicies, packEnforcementLevel });
         const throttling = evaluation.violations.filter((v) => v.policyName === "apigateway-stage-throttling");
-        assert.deepEqual(throttling.map((v) => v.resourceName), ["gateway-stage"]);
+        assert.deepEqual(throttling.map((v) => v.resourceName), ["tollgate-gateway-stage"]);
         assert.match(throttling[0].message, /has no stage throttling .*; set tollgate:throttle\.burstLimit and tollgate:throttle\.rateLimit above 0 in the stack's config \(provider argument: defaultRouteSettings = /);
     });
 

@@ -103,7 +103,7 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
         });
 
         it("draws the replication latency of each replicated table on the dashboard", () => {
-            const widgets = JSON.parse(run.one(T.dashboard, "logging-dashboard").inputs.dashboardBody).widgets;
+            const widgets = JSON.parse(run.one(T.dashboard, "tollgate-logging-dashboard").inputs.dashboardBody).widgets;
             const widget = widgets.find((w: any) => w.properties?.title === "DynamoDB replication latency (ms)");
             assert.ok(widget, "no replication latency widget");
             assert.deepEqual(
@@ -115,24 +115,24 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
 
     describe("AWS Backup", () => {
         it("keeps recovery points in a vault in the stack's region, on the AWS-managed backup key when no customer key is set", () => {
-            const vault = run.one(T.vault, "backup-vault");
+            const vault = run.one(T.vault, "tollgate-backup-vault");
             assert.equal(vault.inputs.name, `${prefix}-backups`);
             assert.equal(vault.inputs.kmsKeyArn, undefined);
             assert.equal(vault.provider, undefined, "the primary vault uses the stack's default provider");
-            assert.equal(vault.parent, run.one(T.backup, "backup").urn);
+            assert.equal(vault.parent, run.one(T.backup, "tollgate-backup").urn);
         });
 
         it("makes the copy vault in eu-central-1 with the stack's own provider, through the vault's region argument, and no second provider", () => {
-            const copyVault = run.one(T.vault, "backup-copy-vault");
+            const copyVault = run.one(T.vault, "tollgate-backup-copy-vault");
             assert.equal(copyVault.inputs.name, `${prefix}-backups`);
             assert.equal(copyVault.inputs.region, "eu-central-1");
             assert.equal(copyVault.provider, undefined, "the copy vault names a provider of its own");
-            assert.equal(run.one(T.vault, "backup-vault").inputs.region, undefined, "the primary vault stays in the stack's region");
+            assert.equal(run.one(T.vault, "tollgate-backup-vault").inputs.region, undefined, "the primary vault stays in the stack's region");
             assert.deepEqual(run.ofType(T.provider).map((p) => p.name), [], "an explicit provider reads none of the stack's aws:* config");
         });
 
         it("runs one daily rule at 02:00 UTC into the vault, keeps each point 30 days and copies it, kept as long, to the eu-central-1 vault", () => {
-            const plan = run.one(T.plan, "backup-plan").inputs;
+            const plan = run.one(T.plan, "tollgate-backup-plan").inputs;
             assert.equal(plan.name, `${prefix}-tables`);
             assert.equal(plan.rules.length, 1);
             const [rule] = plan.rules;
@@ -144,19 +144,19 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
         });
 
         it("selects exactly the stack's tables, by ARN, for the plan, as the backup role", () => {
-            const selection = run.one(T.selection, "backup-selection");
+            const selection = run.one(T.selection, "tollgate-backup-selection");
             const stackTables = run.ofType(T.table).map((table) => tableArn(table.inputs.name));
             assert.equal(stackTables.length, 4);
             assert.deepEqual([...selection.inputs.resources].sort(), stackTables.sort());
-            assert.equal(selection.inputs.planId, "backup-plan-id");
+            assert.equal(selection.inputs.planId, "tollgate-backup-plan-id");
             assert.equal(selection.inputs.iamRoleArn, `arn:aws:iam::${fakeAccount}:role/${prefix}-backup`);
         });
 
         it("gives AWS Backup a role only it can assume, with the AWS managed backup and restore policies, attached before the selection exists", () => {
-            const role = run.one(T.role, "backup-role").inputs;
+            const role = run.one(T.role, "tollgate-backup-role").inputs;
             assert.equal(role.name, `${prefix}-backup`);
             assert.deepEqual(JSON.parse(role.assumeRolePolicy).Statement, [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }]);
-            const attachments = ["backup-backup-policy", "backup-restores-policy"].map((name) => run.one(T.attachment, name));
+            const attachments = ["tollgate-backup-backup-policy", "tollgate-backup-restores-policy"].map((name) => run.one(T.attachment, name));
             assert.deepEqual(
                 attachments.map((a) => [a.inputs.role, a.inputs.policyArn]),
                 [
@@ -164,7 +164,7 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
                     [`${prefix}-backup`, managedPolicy("AWSBackupServiceRolePolicyForRestores")],
                 ],
             );
-            const selection = run.one(T.selection, "backup-selection");
+            const selection = run.one(T.selection, "tollgate-backup-selection");
             for (const attachment of attachments) assert.ok(selection.dependencies.includes(attachment.urn), `the selection does not wait for ${attachment.name}`);
         });
 
@@ -180,7 +180,7 @@ describe("the prod stack's data tier, evaluated under mocks", function () {
         const forbidden = [...iamDefaults.forbiddenManagedPolicies, backupServicePolicies.backup, backupServicePolicies.restores];
         const evaluation = await policyEvaluation(run, { ...prodPackConfig, "iam-no-wildcard-dynamodb": { forbiddenManagedPolicies: forbidden } });
         const iam = evaluation.violations.filter((v) => v.policyName === "iam-no-wildcard-dynamodb");
-        assert.deepEqual(iam.map((v) => v.resourceName).sort(), ["backup-backup-policy", "backup-restores-policy"]);
+        assert.deepEqual(iam.map((v) => v.resourceName).sort(), ["tollgate-backup-backup-policy", "tollgate-backup-restores-policy"]);
         assert.match(iam[0].message, /attaches the AWS managed policy AWSBackupServiceRolePolicyFor(Backup|Restores)/);
     });
 });
@@ -197,7 +197,7 @@ describe("the dev stack: single-region tables and no AWS Backup", function () {
     it("has no replica, no replication alarm or widget, and no backup resource", () => {
         for (const table of run.ofType(T.table)) assert.equal(table.inputs.replicas, undefined, table.inputs.name);
         assert.deepEqual(latencyAlarms(run), []);
-        const titles = JSON.parse(run.one(T.dashboard, "logging-dashboard").inputs.dashboardBody).widgets.map((w: any) => w.properties?.title);
+        const titles = JSON.parse(run.one(T.dashboard, "tollgate-logging-dashboard").inputs.dashboardBody).widgets.map((w: any) => w.properties?.title);
         assert.ok(!titles.includes("DynamoDB replication latency (ms)"));
         assert.deepEqual(
             run.created.filter((r) => r.type.startsWith("aws:backup/") || r.type === T.backup || r.type === T.provider).map((r) => r.name),
@@ -259,17 +259,17 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
     });
 
     it("encrypts the vault with the tables' key and the copy vault with the copy region's key", () => {
-        assert.equal(run.one(T.vault, "backup-vault").inputs.kmsKeyArn, kmsKey(fakeRegion));
-        assert.equal(run.one(T.vault, "backup-copy-vault").inputs.kmsKeyArn, kmsKey("us-east-1"));
-        assert.equal(run.one(T.vault, "backup-copy-vault").inputs.region, "us-east-1");
+        assert.equal(run.one(T.vault, "tollgate-backup-vault").inputs.kmsKeyArn, kmsKey(fakeRegion));
+        assert.equal(run.one(T.vault, "tollgate-backup-copy-vault").inputs.kmsKeyArn, kmsKey("us-east-1"));
+        assert.equal(run.one(T.vault, "tollgate-backup-copy-vault").inputs.region, "us-east-1");
     });
 
     it("takes the schedule and retention from tollgate:backup, even outside prod when enabled is set", () => {
-        const [rule] = run.one(T.plan, "backup-plan").inputs.rules;
+        const [rule] = run.one(T.plan, "tollgate-backup-plan").inputs.rules;
         assert.equal(rule.schedule, "cron(30 4 ? * SUN *)");
         assert.deepEqual(rule.lifecycle, { deleteAfter: 90 });
         assert.deepEqual(rule.copyActions, [{ destinationVaultArn: vaultArn("us-east-1", `${prefix}-backups`), lifecycle: { deleteAfter: 90 } }]);
-        assert.equal(run.one(T.selection, "backup-selection").inputs.resources.length, 5);
+        assert.equal(run.one(T.selection, "tollgate-backup-selection").inputs.resources.length, 5);
     });
 
     it("passes dynamodb-encryption with requireCustomerManagedKey and dynamodb-point-in-time-recovery, replicas included", async () => {

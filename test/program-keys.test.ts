@@ -22,10 +22,10 @@ const T = {
 } as const;
 
 const key = (region: string, id: string) => `arn:aws:kms:${region}:${fakeAccount}:key/${id}`;
-const tablesKey = key(fakeRegion, "tables-1111");
+const tablesKey = key(fakeRegion, "tollgate-tables-1111");
 const secretsKey = key(fakeRegion, "secrets-2222");
 const replicaKey = key("eu-central-1", "replica-3333");
-const jwtSecretArn = `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`;
+const jwtSecretArn = `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-jwt-secret-AbCdEf`;
 
 const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
 
@@ -40,7 +40,7 @@ async function keyViolations(run: StackRun): Promise<string[]> {
 
 /** The gateway role's policy statements, parsed. */
 function statementsOf(run: StackRun): any[] {
-    return JSON.parse(run.one(T.rolePolicy, "gateway-policy").inputs.policy).Statement;
+    return JSON.parse(run.one(T.rolePolicy, "tollgate-gateway-policy").inputs.policy).Statement;
 }
 
 /** Every statement that grants a kms: action. */
@@ -103,10 +103,10 @@ describe("customer-managed keys: the tables' key, with a replica, and the secret
     });
 
     it("puts the identity assertion's signing keys (the gateway-keys secret) under the customer key too, and lets the role decrypt them", () => {
-        const gatewayKeys = run.one(T.secret, "gateway-gateway-keys");
+        const gatewayKeys = run.one(T.secret, "tollgate-gateway-gateway-keys");
         assert.equal(gatewayKeys.inputs.kmsKeyId, tablesKey);
         const [statement] = kmsStatements(run).filter((s) => s.Sid === "SecretsKey");
-        assert.ok(statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].includes(`arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`));
+        assert.ok(statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].includes(`arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-gateway-keys-AbCdEf`));
         const reads = statementsOf(run).filter((s) => list(s.Action).includes("secretsmanager:GetSecretValue")).flatMap((s) => list(s.Resource));
         assert.deepEqual([...reads].sort(), statement.Condition.StringEquals["kms:EncryptionContext:SecretARN"].slice().sort(), "the role decrypts exactly the secrets it reads");
     });
@@ -119,7 +119,7 @@ describe("customer-managed keys: the tables' key, with a replica, and the secret
             assert.ok(!String(statement.Resource).includes("*"));
             assert.ok(statement.Condition?.StringEquals?.["kms:ViaService"], `${statement.Sid} is not conditioned on kms:ViaService`);
         }
-        assert.ok(!run.one(T.rolePolicy, "gateway-policy").inputs.policy.includes(replicaKey));
+        assert.ok(!run.one(T.rolePolicy, "tollgate-gateway-policy").inputs.policy.includes(replicaKey));
     });
 
     it("passes dynamodb-encryption and secretsmanager-customer-key with customer keys required", async () => {
@@ -160,7 +160,7 @@ describe("no customer-managed keys: the shipped dev stack", function () {
     it("fails secretsmanager-customer-key where customer keys are required, naming tollgate:secretsKmsKeyArn", async () => {
         const violations = (await keyViolations(run)).filter((v) => v.startsWith("secretsmanager-customer-key"));
         assert.equal(violations.length, gatewaySecrets(run).length);
-        assert.match(violations[0], /gateway-jwt-secret: .*encrypted with the AWS managed key aws\/secretsmanager, but this stack requires a customer managed key; set tollgate:secretsKmsKeyArn \(or tollgate:tables\.kmsKeyArn, which it defaults to\) in the stack's config/);
+        assert.match(violations[0], /tollgate-gateway-jwt-secret: .*encrypted with the AWS managed key aws\/secretsmanager, but this stack requires a customer managed key; set tollgate:secretsKmsKeyArn \(or tollgate:tables\.kmsKeyArn, which it defaults to\) in the stack's config/);
     });
 });
 

@@ -55,32 +55,32 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
 
     describe("VPC placement", () => {
         it("builds an awsx VPC over two zones with one NAT gateway in each", () => {
-            const vpc = run.one("awsx:ec2:Vpc", "gateway-network-vpc").inputs;
+            const vpc = run.one("awsx:ec2:Vpc", "tollgate-gateway-network-vpc").inputs;
             assert.equal(vpc.numberOfAvailabilityZones, 2);
             assert.deepEqual(vpc.natGateways, { strategy: "OnePerAz" });
             assert.deepEqual(vpc.subnetSpecs.map((s: any) => s.type), ["Public", "Private"]);
-            assert.equal(run.one("tollgate:network:Network", "gateway-network").parent, run.one("tollgate:gateway:Gateway", "gateway").urn);
+            assert.equal(run.one("tollgate:network:Network", "tollgate-gateway-network").parent, run.one("tollgate:gateway:Gateway", "tollgate-gateway").urn);
         });
 
         it("puts the Lambda in the private subnets behind an egress-only security group", () => {
-            const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
-            assert.deepEqual(fn.vpcConfig, { subnetIds: ["subnet-private-a", "subnet-private-b"], securityGroupIds: ["gateway-network-lambda-id"] });
-            const group = run.one("aws:ec2/securityGroup:SecurityGroup", "gateway-network-lambda").inputs;
+            const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
+            assert.deepEqual(fn.vpcConfig, { subnetIds: ["subnet-private-a", "subnet-private-b"], securityGroupIds: ["tollgate-gateway-network-lambda-id"] });
+            const group = run.one("aws:ec2/securityGroup:SecurityGroup", "tollgate-gateway-network-lambda").inputs;
             assert.equal(group.ingress, undefined);
             assert.deepEqual(group.egress.map((e: any) => e.protocol), ["-1"]);
             assert.equal(group.egress[0].description, "All outbound: upstreams on any port through NAT, DynamoDB through the gateway endpoint");
         });
 
         it("routes DynamoDB traffic through a gateway endpoint on the private route tables", () => {
-            const endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "gateway-network-dynamodb").inputs;
+            const endpoint = run.one("aws:ec2/vpcEndpoint:VpcEndpoint", "tollgate-gateway-network-dynamodb").inputs;
             assert.equal(endpoint.vpcEndpointType, "Gateway");
             assert.equal(endpoint.serviceName, `com.amazonaws.${fakeRegion}.dynamodb`);
-            assert.equal(endpoint.vpcId, "vpc-gateway-network-vpc-id");
+            assert.equal(endpoint.vpcId, "vpc-tollgate-gateway-network-vpc-id");
             assert.deepEqual(endpoint.routeTableIds, ["rtb-private-a", "rtb-private-b"]);
         });
 
         it("adds the network-interface actions Lambda needs in a VPC, and no DynamoDB wildcard", () => {
-            const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "gateway-policy").inputs.policy);
+            const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "tollgate-gateway-policy").inputs.policy);
             const vpc = document.Statement.filter((s: any) => s.Sid === "VpcNetworkInterfaces");
             assert.equal(vpc[0].Resource, "*");
             assert.equal(vpc.length, 1);
@@ -149,20 +149,20 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
 
     describe("tollgate:identity", () => {
         it("keeps this generation's signing key and the one before after a rotation, signing with the new one, and restarts containers on it", () => {
-            assert.deepEqual(run.ofType("tls:index/privateKey:PrivateKey").map((r) => r.name), ["gateway-signing-key-3", "gateway-signing-key-2"]);
-            const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-gateway-keys-value");
+            assert.deepEqual(run.ofType("tls:index/privateKey:PrivateKey").map((r) => r.name), ["tollgate-gateway-signing-key-3", "tollgate-gateway-signing-key-2"]);
+            const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "tollgate-gateway-gateway-keys-value");
             const keyUrns = run.ofType("tls:index/privateKey:PrivateKey").map((r) => r.urn);
             assert.ok(keyUrns.every((urn) => version.propertyDependencies.secretString?.includes(urn)));
             assert.equal(JSON.parse(version.inputs.secretString.value).signingKeys.length, 2);
-            const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+            const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
             assert.equal(fn.environment.variables.GATEWAY_KEY_GENERATION, "3");
         });
 
         it("captures headers: false into the Lambda, and names the custom domain as the issuer and JWKS host", () => {
-            const archive = materialiseArchive(run.one("aws:lambda/function:Function", "gateway-function").inputs.code);
+            const archive = materialiseArchive(run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs.code);
             try {
                 const index = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
-                assert.ok(index.includes('__captured_identity = {assertion: true, headers: false, issuer: "https://api.dev.example.com"}'), "the identity settings in __index.js");
+                assert.ok(index.includes('__captured_value_identity = {assertion: true, headers: false, issuer: "https://api.dev.example.com"}'), "the identity settings in __index.js");
             } finally {
                 fs.rmSync(archive.dir, { recursive: true, force: true });
             }
@@ -173,15 +173,15 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
 
     describe("a JWT secret given in config", () => {
         it("is stored, as a secret, in the Secrets Manager secret, and nothing is generated", () => {
-            assert.deepEqual(run.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name), ["gateway-log-key"], "only the gateway's log key is generated");
-            const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "gateway-jwt-secret-value").inputs;
+            assert.deepEqual(run.ofType("random:index/randomPassword:RandomPassword").map((r) => r.name), ["tollgate-gateway-log-key"], "only the gateway's log key is generated");
+            const version = run.one("aws:secretsmanager/secretVersion:SecretVersion", "tollgate-gateway-jwt-secret-value").inputs;
             assert.deepEqual(version.secretString, { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: jwtSecret });
         });
 
         it("appears in no other resource, not in the Lambda's environment and not in __index.js", () => {
             const elsewhere = run.resources.filter((r) => r.type !== "aws:secretsmanager/secretVersion:SecretVersion" && JSON.stringify(r.inputs).includes(jwtSecret));
             assert.deepEqual(elsewhere.map((r) => `${r.type} ${r.name}`), []);
-            const archive = materialiseArchive(run.one("aws:lambda/function:Function", "gateway-function").inputs.code);
+            const archive = materialiseArchive(run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs.code);
             try {
                 assert.ok(!fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8").includes(jwtSecret));
             } finally {
@@ -193,43 +193,43 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
     it("maps the domain with the existing certificate and issues none", () => {
         assert.deepEqual(run.ofType("aws:acm/certificate:Certificate"), []);
         assert.deepEqual(run.ofType("aws:acm/certificateValidation:CertificateValidation"), []);
-        const name = run.one("aws:apigatewayv2/domainName:DomainName", "domain-domain-name").inputs;
+        const name = run.one("aws:apigatewayv2/domainName:DomainName", "tollgate-domain-domain-name").inputs;
         assert.equal(name.domainNameConfiguration.certificateArn, certificateArn);
         assert.deepEqual(run.ofType("aws:route53/record:Record").map((r) => r.inputs.type).sort(), ["A", "AAAA"]);
         assert.equal(run.outputs.domainUrl, "https://api.dev.example.com");
     });
 
     it("sizes the Lambda from tollgate:lambda, and lets API Gateway wait its full 30 s, longer than the Lambda's own timeout and a cold start", () => {
-        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
         assert.deepEqual([fn.memorySize, fn.timeout, fn.architectures], [256, 20, ["x86_64"]]);
-        assert.equal(run.one("aws:apigatewayv2/integration:Integration", "gateway-integration").inputs.timeoutMilliseconds, 30_000);
+        assert.equal(run.one("aws:apigatewayv2/integration:Integration", "tollgate-gateway-integration").inputs.timeoutMilliseconds, 30_000);
     });
 
     it("lets Lambda pass DEBUG lines when tollgate:logLevel is DEBUG, and captures the sample rate for the handler", () => {
-        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
         assert.equal(fn.loggingConfig.applicationLogLevel, "DEBUG");
         assert.equal(fn.loggingConfig.systemLogLevel, "WARN");
         assert.equal(fn.environment.variables.LOG_LEVEL, "DEBUG");
         const archive = materialiseArchive(fn.code);
         try {
-            assert.match(fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8"), /__captured\.logSampleRate = 0\.25;/);
+            assert.match(fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8"), /__captured_value\.logSampleRate = 0\.25;/);
         } finally {
             fs.rmSync(archive.dir, { recursive: true, force: true });
         }
     });
 
     it("traces the Lambda with X-Ray when tollgate:lambda.tracing is on, and lets the role send the traces and nothing more", () => {
-        const fn = run.one("aws:lambda/function:Function", "gateway-function").inputs;
+        const fn = run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs;
         assert.deepEqual(fn.tracingConfig, { mode: "Active" });
-        const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "gateway-policy").inputs.policy);
+        const document = JSON.parse(run.one("aws:iam/rolePolicy:RolePolicy", "tollgate-gateway-policy").inputs.policy);
         const xray = document.Statement.filter((s: any) => [s.Action].flat().some((action: string) => action.startsWith("xray:")));
         assert.deepEqual(xray, [{ Sid: "XRayTraces", Effect: "Allow", Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], Resource: "*" }]);
     });
 
     it("sets both stage throttling limits to their defaults when the stack names neither", () => {
-        const stage = run.one("aws:apigatewayv2/stage:Stage", "gateway-stage").inputs;
+        const stage = run.one("aws:apigatewayv2/stage:Stage", "tollgate-gateway-stage").inputs;
         assert.deepEqual(stage.defaultRouteSettings, { throttlingBurstLimit: 5000, throttlingRateLimit: 2000 });
-        const api = run.one("aws:apigatewayv2/api:Api", "gateway-api").inputs;
+        const api = run.one("aws:apigatewayv2/api:Api", "tollgate-gateway-api").inputs;
         assert.deepEqual(api.corsConfiguration.allowOrigins, ["*"]);
         assert.equal(api.corsConfiguration.allowCredentials, false);
     });

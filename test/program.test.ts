@@ -73,13 +73,16 @@ for (const stack of ["dev", "prod"] as const) {
             assert.equal(outputs.dashboardName, prefix);
         });
 
-        it(`composes the ${stack === "prod" ? "five" : "three"} components under the stack, every resource parented to one of them`, () => {
+        it(`composes one Tollgate under the stack and its ${stack === "prod" ? "five" : "three"} components under it, every resource parented to one of them`, () => {
             const root = run.ofType(T.stack)[0];
-            const components = run.resources.filter((r) => r.type.startsWith("tollgate:"));
+            const [tollgate, ...others] = run.ofType("tollgate:index:Tollgate");
+            assert.deepEqual(others, [], "one Tollgate");
+            assert.equal(tollgate.parent, root.urn);
+            const components = run.resources.filter((r) => r.type.startsWith("tollgate:") && r !== tollgate);
             const expected = ["tollgate:gateway:Gateway", "tollgate:logging:Logging", "tollgate:tables:Tables", ...(stack === "prod" ? ["tollgate:domain:Domain", "tollgate:backup:Backup"] : [])];
             assert.deepEqual(components.map((c) => c.type).sort(), expected.sort());
-            for (const component of components) assert.equal(component.parent, root.urn, `${component.type} is not a child of the stack`);
-            const orphans = run.created.filter((r) => !r.type.startsWith("tollgate:") && r.parent === root.urn);
+            for (const component of components) assert.equal(component.parent, tollgate.urn, `${component.type} is not a child of the Tollgate`);
+            const orphans = run.created.filter((r) => r !== tollgate && !r.type.startsWith("tollgate:") && (r.parent === root.urn || r.parent === tollgate.urn));
             assert.deepEqual(orphans.map((r) => `${r.type} ${r.name}`), []);
         });
 
@@ -184,7 +187,7 @@ for (const stack of ["dev", "prod"] as const) {
 
         describe("Gateway", () => {
             it("creates an HTTP API {prefix}-api with the stack's CORS", () => {
-                const api = run.one(T.api, "gateway-api").inputs;
+                const api = run.one(T.api, "tollgate-gateway-api").inputs;
                 assert.equal(api.name, `${prefix}-api`);
                 assert.equal(api.protocolType, "HTTP");
                 assert.deepEqual(api.corsConfiguration, {
@@ -199,7 +202,7 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("serves the $default stage with auto-deploy, both throttling limits and JSON access logs to its own log group", () => {
-                const stage = run.one(T.stage, "gateway-stage").inputs;
+                const stage = run.one(T.stage, "tollgate-gateway-stage").inputs;
                 assert.equal(stage.name, "$default");
                 assert.equal(stage.autoDeploy, true);
                 assert.deepEqual(stage.defaultRouteSettings, stack === "prod" ? { throttlingBurstLimit: 5000, throttlingRateLimit: 2000 } : { throttlingBurstLimit: 500, throttlingRateLimit: 200 });
@@ -215,25 +218,25 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("routes ANY / and ANY /{proxy+} to the Lambda through one AWS_PROXY integration with payload format 2.0", () => {
-                const integration = run.one(T.integration, "gateway-integration").inputs;
+                const integration = run.one(T.integration, "tollgate-gateway-integration").inputs;
                 assert.equal(integration.integrationType, "AWS_PROXY");
                 assert.equal(integration.payloadFormatVersion, "2.0");
                 assert.equal(integration.integrationUri, `arn:aws:lambda:${fakeRegion}:${fakeAccount}:function:${prefix}-gateway`);
                 const routes = run.ofType(T.route).map((r) => r.inputs);
                 assert.deepEqual(routes.map((r) => r.routeKey).sort(), ["ANY /", "ANY /{proxy+}"]);
-                for (const route of routes) assert.equal(route.target, "integrations/gateway-integration-id");
+                for (const route of routes) assert.equal(route.target, "integrations/tollgate-gateway-integration-id");
             });
 
             it("lets only this API invoke the Lambda", () => {
-                const permission = run.one(T.permission, "gateway-invoke").inputs;
+                const permission = run.one(T.permission, "tollgate-gateway-invoke").inputs;
                 assert.equal(permission.action, "lambda:InvokeFunction");
                 assert.equal(permission.principal, "apigateway.amazonaws.com");
                 assert.equal(permission.function, `${prefix}-gateway`);
-                assert.equal(permission.sourceArn, `arn:aws:execute-api:${fakeRegion}:${fakeAccount}:gateway-api-id/*/*`);
+                assert.equal(permission.sourceArn, `arn:aws:execute-api:${fakeRegion}:${fakeAccount}:tollgate-gateway-api-id/*/*`);
             });
 
             it("ships the Lambda {prefix}-gateway on nodejs24.x, arm64, with the stack's memory, timeout and environment", () => {
-                const fn = run.one(T.fn, "gateway-function").inputs;
+                const fn = run.one(T.fn, "tollgate-gateway-function").inputs;
                 assert.equal(fn.name, `${prefix}-gateway`);
                 assert.equal(fn.runtime, "nodejs24.x");
                 assert.deepEqual(fn.architectures, ["arm64"]);
@@ -246,8 +249,8 @@ for (const stack of ["dev", "prod"] as const) {
                     [environmentNames.sessionTable]: `${prefix}-sessions`,
                     [environmentNames.region]: fakeRegion,
                     [environmentNames.logLevel]: "INFO",
-                    [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`,
-                    [environmentNames.gatewayKeysSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`,
+                    [environmentNames.jwtSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-jwt-secret-AbCdEf`,
+                    [environmentNames.gatewayKeysSecretArn]: `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-gateway-keys-AbCdEf`,
                     [environmentNames.gatewayKeyGeneration]: "1",
                 });
                 // JSON, without Lambda's START/END/REPORT records (system level WARN), and every line tollgate writes let through.
@@ -257,14 +260,14 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("gives the Lambda its own role, trusted by Lambda only, with one inline policy and no managed policy", () => {
-                const role = run.one(T.role, "gateway-role").inputs;
+                const role = run.one(T.role, "tollgate-gateway-role").inputs;
                 assert.equal(role.name, `${prefix}-gateway`);
                 assert.deepEqual(JSON.parse(role.assumeRolePolicy).Statement, [
                     { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
                 ]);
                 assert.equal(role.managedPolicyArns, undefined);
                 // The backup component's service role (prod) has its own attachments.
-                const gatewayUrn = run.one("tollgate:gateway:Gateway", "gateway").urn;
+                const gatewayUrn = run.one("tollgate:gateway:Gateway", "tollgate-gateway").urn;
                 const ofGateway = (type: string) => run.ofType(type).filter((r) => r.parent === gatewayUrn || r.urn.includes("tollgate:gateway:Gateway$"));
                 assert.deepEqual(ofGateway(T.attachment), [], "no policy attachments (CallbackFunction's default FullAccess set would show here)");
                 assert.equal(ofGateway(T.role).length, 1);
@@ -277,7 +280,7 @@ for (const stack of ["dev", "prod"] as const) {
                 const renews = settings.sessions.renewWithinSeconds > 0;
                 if (stack === "dev") assert.ok(issues && renews, "the dev stack issues and renews sessions, so both conditional grants are checked");
                 const sessionActions = ["dynamodb:DeleteItem", "dynamodb:GetItem", ...(issues ? ["dynamodb:PutItem"] : []), ...(renews ? ["dynamodb:UpdateItem"] : [])];
-                const document = JSON.parse(run.one(T.rolePolicy, "gateway-policy").inputs.policy);
+                const document = JSON.parse(run.one(T.rolePolicy, "tollgate-gateway-policy").inputs.policy);
                 const list = (value: string | string[]) => (Array.isArray(value) ? value : [value]);
                 const dynamo = document.Statement.filter((s: any) => list(s.Action).some((a) => a.startsWith("dynamodb:")));
                 for (const statement of document.Statement) {
@@ -311,37 +314,37 @@ for (const stack of ["dev", "prod"] as const) {
                     others.map((s: any) => [list(s.Action).sort(), s.Resource]),
                     [
                         [["logs:CreateLogStream", "logs:PutLogEvents"], `arn:aws:logs:${fakeRegion}:${fakeAccount}:log-group:/aws/lambda/${prefix}-gateway:*`],
-                        [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-jwt-secret-AbCdEf`],
-                        [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:gateway-gateway-keys-AbCdEf`],
+                        [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-jwt-secret-AbCdEf`],
+                        [["secretsmanager:GetSecretValue"], `arn:aws:secretsmanager:${fakeRegion}:${fakeAccount}:secret:tollgate-gateway-gateway-keys-AbCdEf`],
                     ],
                 );
             });
 
             it("generates the JWT key into Secrets Manager when tollgate:jwtSecret is unset", () => {
                 assert.equal(settings.jwtSecret, undefined);
-                const secret = run.one(T.secret, "gateway-jwt-secret").inputs;
+                const secret = run.one(T.secret, "tollgate-gateway-jwt-secret").inputs;
                 assert.equal(secret.namePrefix, `${prefix}-jwt-secret-`);
-                const generated = run.one(T.randomPassword, "gateway-jwt-secret-generated").inputs;
+                const generated = run.one(T.randomPassword, "tollgate-gateway-jwt-secret-generated").inputs;
                 assert.equal(generated.length, 64);
-                const version = run.one(T.secretVersion, "gateway-jwt-secret-value");
-                assert.equal(version.inputs.secretId, "gateway-jwt-secret-id");
+                const version = run.one(T.secretVersion, "tollgate-gateway-jwt-secret-value");
+                assert.equal(version.inputs.secretId, "tollgate-gateway-jwt-secret-id");
                 assert.deepEqual(version.inputs.secretString, secretValue("x".repeat(64)), "the secret holds the generated key, marked secret");
-                assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "gateway-jwt-secret-generated").urn));
+                assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "tollgate-gateway-jwt-secret-generated").urn));
             });
 
             it("keeps the assertion's ES256 key and the log key in a secret of their own, generated, and serves the JWKS from the API", () => {
                 const [key] = run.ofType(T.privateKey);
-                assert.deepEqual(run.ofType(T.privateKey).map((r) => r.name), ["gateway-signing-key-1"], "generation 1 has no previous key");
+                assert.deepEqual(run.ofType(T.privateKey).map((r) => r.name), ["tollgate-gateway-signing-key-1"], "generation 1 has no previous key");
                 assert.deepEqual(key.inputs, { algorithm: "ECDSA", ecdsaCurve: "P256" });
-                assert.equal(run.one(T.secret, "gateway-gateway-keys").inputs.namePrefix, `${prefix}-gateway-keys-`);
-                const version = run.one(T.secretVersion, "gateway-gateway-keys-value");
+                assert.equal(run.one(T.secret, "tollgate-gateway-gateway-keys").inputs.namePrefix, `${prefix}-gateway-keys-`);
+                const version = run.one(T.secretVersion, "tollgate-gateway-gateway-keys-value");
                 const material = JSON.parse(version.inputs.secretString.value);
                 assert.deepEqual(version.inputs.secretString, secretValue(version.inputs.secretString.value), "the keys are marked secret");
                 assert.equal(material.signingKeys.length, 1);
                 assert.match(material.signingKeys[0], /^-----BEGIN PRIVATE KEY-----/);
                 assert.equal(material.logKey, "x".repeat(64));
                 assert.ok(version.propertyDependencies.secretString?.includes(key.urn));
-                assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "gateway-log-key").urn));
+                assert.ok(version.propertyDependencies.secretString?.includes(run.one(T.randomPassword, "tollgate-gateway-log-key").urn));
                 assert.match(run.outputs.identityJwksUrl, /^https:\/\/.+\/\.well-known\/jwks\.json$/);
                 assert.equal(run.outputs.identityIssuer, settings.domain ? `https://${settings.domain.name}` : `urn:tollgate:${prefix}`);
             });
@@ -350,7 +353,7 @@ for (const stack of ["dev", "prod"] as const) {
         describe("the Lambda archive", () => {
             let archive: ReturnType<typeof materialiseArchive>;
             before(() => {
-                archive = materialiseArchive(run.one(T.fn, "gateway-function").inputs.code);
+                archive = materialiseArchive(run.one(T.fn, "tollgate-gateway-function").inputs.code);
             });
             after(() => fs.rmSync(archive.dir, { recursive: true, force: true }));
 
@@ -375,7 +378,7 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it(`answers GET /health/live with 200 {status: ok} when __index.js is loaded in a fresh process on ${lambdaNode.description}`, async () => {
-                const fn = run.one(T.fn, "gateway-function").inputs;
+                const fn = run.one(T.fn, "tollgate-gateway-function").inputs;
                 const container = await startLambdaContainer({
                     taskRoot: archive.dir,
                     handler: fn.handler,
@@ -412,7 +415,7 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it(stack === "prod" ? "subscribes the on-call address to the alarm topic" : "makes the alarm topic with no subscription when tollgate:alarmEmail is unset", () => {
-                assert.equal(run.one(T.topic, "logging-alarms").inputs.name, `${prefix}-alarms`);
+                assert.equal(run.one(T.topic, "tollgate-logging-alarms").inputs.name, `${prefix}-alarms`);
                 const subscriptions = run.ofType(T.subscription).map((s) => s.inputs);
                 if (stack === "prod") {
                     assert.deepEqual(subscriptions, [{ topic: `arn:aws:sns:${fakeRegion}:${fakeAccount}:${prefix}-alarms`, protocol: "email", endpoint: "oncall@example.com" }]);
@@ -427,7 +430,7 @@ for (const stack of ["dev", "prod"] as const) {
                 const throttles = run.where(T.alarm, "name", `${prefix}-lambda-throttles`).inputs;
                 assert.deepEqual([throttles.namespace, throttles.metricName, throttles.dimensions], ["AWS/Lambda", "Throttles", { FunctionName: `${prefix}-gateway` }]);
                 const api5xx = run.where(T.alarm, "name", `${prefix}-api-5xx`).inputs;
-                assert.deepEqual([api5xx.namespace, api5xx.metricName, api5xx.dimensions], ["AWS/ApiGateway", "5xx", { ApiId: "gateway-api-id" }]);
+                assert.deepEqual([api5xx.namespace, api5xx.metricName, api5xx.dimensions], ["AWS/ApiGateway", "5xx", { ApiId: "tollgate-gateway-api-id" }]);
                 for (const alarm of [lambdaErrors, throttles, api5xx]) {
                     assert.deepEqual(alarm.alarmActions, [`arn:aws:sns:${fakeRegion}:${fakeAccount}:${prefix}-alarms`]);
                     assert.equal(alarm.comparisonOperator, "GreaterThanOrEqualToThreshold");
@@ -455,7 +458,7 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table", () => {
-                const dashboard = run.one(T.dashboard, "logging-dashboard").inputs;
+                const dashboard = run.one(T.dashboard, "tollgate-logging-dashboard").inputs;
                 const widgets = JSON.parse(dashboard.dashboardBody).widgets.filter((w: any) => w.type === "metric");
                 const byTitle = new Map<string, any[]>(widgets.map((w: any) => [w.properties.title, w.properties.metrics]));
                 const series = (title: string) => {
@@ -463,7 +466,7 @@ for (const stack of ["dev", "prod"] as const) {
                     assert.ok(metrics, `no widget '${title}' (have ${[...byTitle.keys()].join(", ")})`);
                     return metrics!.map((m: any[]) => [...m.slice(0, 4), m[4].stat]);
                 };
-                assert.deepEqual(series("Requests"), [["AWS/ApiGateway", "Count", "ApiId", "gateway-api-id", "Sum"]]);
+                assert.deepEqual(series("Requests"), [["AWS/ApiGateway", "Count", "ApiId", "tollgate-gateway-api-id", "Sum"]]);
                 assert.deepEqual(series("4xx and 5xx responses").map((m) => m[1]), ["4xx", "5xx"]);
                 assert.deepEqual(series("Latency (ms)").map((m) => [m[1], m[4]]), [["Latency", "p50"], ["Latency", "p99"]]);
                 assert.deepEqual(series("Lambda duration (ms)").map((m) => [m[1], m[3], m[4]]), [
@@ -485,32 +488,32 @@ for (const stack of ["dev", "prod"] as const) {
                 it("exports domainUrl", () => assert.equal(run.outputs.domainUrl, `https://${domain.name}`));
 
                 it("issues an ACM certificate validated by a DNS record in the hosted zone", () => {
-                    const certificate = run.one(T.certificate, "domain-certificate").inputs;
+                    const certificate = run.one(T.certificate, "tollgate-domain-certificate").inputs;
                     assert.deepEqual([certificate.domainName, certificate.validationMethod], [domain.name, "DNS"]);
-                    const record = run.one(T.record, "domain-validation").inputs;
+                    const record = run.one(T.record, "tollgate-domain-validation").inputs;
                     assert.equal(record.zoneId, domain.hostedZoneId);
                     assert.equal(record.type, "CNAME");
                     assert.equal(record.name, `_x1.${domain.name}.`);
                     assert.deepEqual(record.records, ["_x2.acm-validations.aws."]);
-                    const validation = run.one(T.certificateValidation, "domain-certificate-validation").inputs;
+                    const validation = run.one(T.certificateValidation, "tollgate-domain-certificate-validation").inputs;
                     assert.deepEqual(validation.validationRecordFqdns, [`_x1.${domain.name}`]);
                 });
 
                 it("serves the API on the domain with TLS 1.2 and maps it to the $default stage", () => {
-                    const name = run.one(T.domainName, "domain-domain-name").inputs;
+                    const name = run.one(T.domainName, "tollgate-domain-domain-name").inputs;
                     assert.equal(name.domainName, domain.name);
                     assert.equal(name.domainNameConfiguration.securityPolicy, "TLS_1_2");
                     assert.equal(name.domainNameConfiguration.endpointType, "REGIONAL");
-                    assert.equal(name.domainNameConfiguration.certificateArn, `arn:aws:acm:${fakeRegion}:${fakeAccount}:certificate/domain-certificate`);
-                    const mapping = run.one(T.apiMapping, "domain-mapping").inputs;
-                    assert.deepEqual([mapping.apiId, mapping.domainName, mapping.stage], ["gateway-api-id", "domain-domain-name-id", "gateway-stage-id"]);
+                    assert.equal(name.domainNameConfiguration.certificateArn, `arn:aws:acm:${fakeRegion}:${fakeAccount}:certificate/tollgate-domain-certificate`);
+                    const mapping = run.one(T.apiMapping, "tollgate-domain-mapping").inputs;
+                    assert.deepEqual([mapping.apiId, mapping.domainName, mapping.stage], ["tollgate-gateway-api-id", "tollgate-domain-domain-name-id", "tollgate-gateway-stage-id"]);
                 });
 
                 it("points alias A and AAAA records at the API's domain name", () => {
-                    for (const [resource, type] of [["domain-alias-a", "A"], ["domain-alias-aaaa", "AAAA"]]) {
+                    for (const [resource, type] of [["tollgate-domain-alias-a", "A"], ["tollgate-domain-alias-aaaa", "AAAA"]]) {
                         const record = run.one(T.record, resource).inputs;
                         assert.deepEqual([record.zoneId, record.name, record.type], [domain.hostedZoneId, domain.name, type]);
-                        assert.deepEqual(record.aliases, [{ name: `d-domain-domain-name-id.execute-api.${fakeRegion}.amazonaws.com`, zoneId: "ZFAKEAPIGWZONE", evaluateTargetHealth: false }]);
+                        assert.deepEqual(record.aliases, [{ name: `d-tollgate-domain-domain-name-id.execute-api.${fakeRegion}.amazonaws.com`, zoneId: "ZFAKEAPIGWZONE", evaluateTargetHealth: false }]);
                     }
                 });
             });
@@ -534,7 +537,7 @@ describe("the Lambda bundle's esbuild target", function () {
         );
         assert.equal(run.error, undefined, `the program failed: ${run.error}`);
         // then the one bundle it builds targets the major of the runtime the Function is given
-        const runtime = run.one(T.fn, "gateway-function").inputs.runtime;
+        const runtime = run.one(T.fn, "tollgate-gateway-function").inputs.runtime;
         const major = /^nodejs(\d+)\.x$/.exec(runtime)?.[1];
         assert.ok(major, `unexpected Lambda runtime ${runtime}`);
         assert.deepEqual(run.outputs.esbuildTargets, [`node${major}`]);

@@ -64,7 +64,7 @@ const lambdaEnv = {
 export async function measureColdStart(prodRun: ProgramRun, runs: number): Promise<ColdStartResult> {
     const naiveRun = await runProgramIsolated({ program: naiveProgram, stack: "naive", config: { "aws:region": fakeRegion }, timeoutMs: 180_000 });
     if (naiveRun.error) throw new Error(`the naive program failed under mocks: ${naiveRun.error}`);
-    const bundled = unpackArchive(functionCode(prodRun, "gateway-function"));
+    const bundled = unpackArchive(functionCode(prodRun, "tollgate-gateway-function"));
     const naive = unpackArchive(functionCode(naiveRun, "naive-function"));
     try {
         const health = gatewayEvent({ path: "/health/live", sourceIp: "198.51.100.1" });

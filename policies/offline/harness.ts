@@ -28,6 +28,8 @@ export interface RegisteredResource {
     propertyDependencies: Record<string, string[]>;
     provider?: string;
     protect: boolean;
+    /** Every earlier URN the resource answers to: its own aliases and those inherited from its parents', as the engine computes them. */
+    aliases: string[];
 }
 
 export interface ProgramRun {
@@ -141,6 +143,17 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 
     // The mock monitor sees parent, dependencies and provider, which the mocks API does not pass on.
     const monitor: any = (pulumi.runtime as any).getMonitor();
+    // A monitor without alias specs has the SDK resolve every alias to URNs itself,
+    // inherited ones included (what the engine computes from specs), and send them:
+    // each run records the URNs a resource answers to.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const aliasSpecs: number = require("@pulumi/pulumi/proto/resource_pb").ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_ALIAS_SPECS;
+    const deploymentInfo = monitor.getDeploymentInfo.bind(monitor);
+    monitor.getDeploymentInfo = (req: unknown, callback: (err: unknown, resp: any) => void) =>
+        deploymentInfo(req, (err: unknown, resp: any) => {
+            resp?.setSupportedfeaturesList(resp.getSupportedfeaturesList().filter((feature: number) => feature !== aliasSpecs));
+            callback(err, resp);
+        });
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: (err: any, resp: any) => void) => {
         register(req, (err: any, resp: any) => {
@@ -162,6 +175,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
                     protect: req.getProtect?.() ?? false,
+                    aliases: req.getAliasurnsList?.() ?? [],
                 };
                 resources.push(resource);
                 describing.push(describeValueAsync(seen?.inputs ?? {}).then((inputs) => void (resource.inputs = inputs)));
@@ -205,6 +219,22 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 }
 
 /**
+ * What compiles a TypeScript program as it loads: ts-node, as the Pulumi CLI
+ * uses it, from the program's own dependencies or this package's; else tsx,
+ * which tollgate depends on, so a program that has neither still runs.
+ */
+function typeScriptLoader(program: string): string {
+    for (const from of [path.dirname(path.resolve(program)), __dirname]) {
+        try {
+            return require.resolve("ts-node/register/transpile-only", { paths: [from] });
+        } catch {
+            // not installed there
+        }
+    }
+    return require.resolve("tsx/cjs");
+}
+
+/**
  * Evaluates the program in a fresh Node process (so several programs, or the
  * same one with different config, can be evaluated by one caller).
  */
@@ -214,11 +244,11 @@ export function runProgramIsolated(options: RunOptions & { timeoutMs?: number })
     const result = path.join(dir, "result.json");
     fs.writeFileSync(request, JSON.stringify(options));
     return new Promise((resolve, reject) => {
-        const child = child_process.spawn(
-            process.execPath,
-            ["-r", require.resolve("ts-node/register/transpile-only"), path.join(__dirname, "child.ts"), request, result],
-            { cwd: process.cwd(), stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } },
-        );
+        const child = child_process.spawn(process.execPath, ["-r", typeScriptLoader(options.program), require.resolve("./child"), request, result], {
+            cwd: process.cwd(),
+            stdio: ["ignore", "pipe", "pipe"],
+            env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+        });
         let stderr = "";
         let stdout = "";
         child.stdout.on("data", (d) => (stdout += d));
