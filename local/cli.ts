@@ -98,9 +98,37 @@ function startProgress(title: string): (step: string) => void {
 const parentCheckMs = 1000;
 
 /**
+ * How long after a stop signal the same signal again is still the same
+ * request to stop. Ctrl-C in a terminal signals the whole foreground process
+ * group at once: the gateway, and npm, whose run-script passes its own SIGINT
+ * on to the script it runs (@npmcli/run-script's signal manager). Whether the
+ * gateway sees one SIGINT or two depends on whether npm's copy arrives before
+ * the first was taken (the kernel merges a pending signal with a new one), so
+ * a second copy within this time is the same Ctrl-C, not a second one.
+ */
+export const sameSignalMs = 1000;
+
+export interface ReceivedSignal {
+    signal: NodeJS.Signals;
+    /** When it was taken, in ms on a monotonic clock. */
+    at: number;
+}
+
+/**
+ * What a stop signal asks for, given the first one taken (if any): the first
+ * stops the gateway; the same signal within `sameSignalMs` of it is that
+ * request again; anything later or different is a request to exit now.
+ */
+export function stopSignalMeaning(first: ReceivedSignal | undefined, received: ReceivedSignal): "stop" | "same" | "exit now" {
+    if (!first) return "stop";
+    return received.signal === first.signal && received.at - first.at < sameSignalMs ? "same" : "exit now";
+}
+
+/**
  * Resolves on the first Ctrl-C or SIGTERM, or when the process that started
- * this one is gone (npm killed outright leaves its child to init); a second
- * signal exits at once, without waiting for the store.
+ * this one is gone (npm killed outright leaves its child to init). A
+ * different stop signal, or the same one again after `sameSignalMs`, exits
+ * at once without waiting for the store.
  */
 function awaitStopSignal(): Promise<NodeJS.Signals | "parent gone"> {
     return new Promise((resolve) => {
@@ -112,15 +140,23 @@ function awaitStopSignal(): Promise<NodeJS.Signals | "parent gone"> {
             }
         }, parentCheckMs);
         parentWatch.unref();
-        let received = false;
+        let first: ReceivedSignal | undefined;
         const onSignal = (signal: NodeJS.Signals) => {
-            if (received) {
-                process.stderr.write(`${signal} again: exiting without waiting for the store to close\n`);
-                process.exit(exitCodes.failed);
+            const received = { signal, at: performance.now() };
+            switch (stopSignalMeaning(first, received)) {
+                case "stop":
+                    first = received;
+                    clearInterval(parentWatch);
+                    resolve(signal);
+                    return;
+                case "same":
+                    return;
+                case "exit now": {
+                    const which = signal === first!.signal ? `${signal} again` : `${signal} after ${first!.signal}`;
+                    process.stderr.write(`${which}: exiting without waiting for the store to close\n`);
+                    process.exit(exitCodes.failed);
+                }
             }
-            received = true;
-            clearInterval(parentWatch);
-            resolve(signal);
         };
         process.on("SIGINT", onSignal);
         process.on("SIGTERM", onSignal);

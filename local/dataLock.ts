@@ -31,10 +31,16 @@ export function lockDataDir(dataDir: string, pid: number = process.pid): DataDir
     for (let attempt = 0; attempt < 2; attempt++) {
         try {
             fs.writeFileSync(file, `${pid}\n`, { flag: "wx" });
+            // Only our own lock: a stale-lock takeover by another process must not be undone.
+            const release = () => {
+                if (readPid(file) === pid) fs.rmSync(file, { force: true });
+            };
+            // An exit that does not wait for close() (a second Ctrl-C) still gives the directory up.
+            process.once("exit", release);
             return {
                 close: async () => {
-                    // Only our own lock: a stale-lock takeover by another process must not be undone.
-                    if (readPid(file) === pid) fs.rmSync(file, { force: true });
+                    process.off("exit", release);
+                    release();
                 },
             };
         } catch (error) {
