@@ -14,6 +14,7 @@ import type { TollgateConfig } from "./args";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import { isLoopbackUrl, type RateLimitPolicy, type RouteSpec } from "./routes";
+import { closestName } from "./names";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
 export const configNamespace = "tollgate";
@@ -691,31 +692,6 @@ function unknownKeyProblem(path: readonly PropertyKey[], key: string, context: S
     const suggestion = closestName(key, known);
     if (suggestion) return `${where}: unknown key; did you mean '${suggestion}'?`;
     return `${where}: unknown key (known here: ${known.join(", ")})`;
-}
-
-/** The known name closest to a mistyped one: same letters in another case, or at most a couple of edits away. */
-export function closestName(typed: string, known: readonly string[]): string | undefined {
-    const lower = typed.toLowerCase();
-    const sameLetters = known.find((name) => name.toLowerCase() === lower);
-    if (sameLetters) return sameLetters;
-    let best: { name: string; distance: number } | undefined;
-    for (const name of known) {
-        const distance = editDistance(lower, name.toLowerCase());
-        if (distance <= Math.max(1, Math.floor(name.length / 4)) && (!best || distance < best.distance)) best = { name, distance };
-    }
-    return best?.name;
-}
-
-function editDistance(a: string, b: string): number {
-    let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-        const current = [i];
-        for (let j = 1; j <= b.length; j++) {
-            current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-        }
-        previous = current;
-    }
-    return previous[b.length];
 }
 
 /**
