@@ -4,12 +4,24 @@
  * resolves the stack and the store, and hands over to data/commands.
  * Exit codes: 0 done, 1 failed (bad input with --on-error stop, a write
  * DynamoDB refused), 2 usage error (the message names the flag), 3 verify
- * found differences, 130 interrupted (Ctrl-C; an import says where to resume).
+ * found differences, 4 no AWS credentials, 130 interrupted (Ctrl-C; an
+ * import says where to resume). The flags are the table in `dataCommandLine`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { UsageError } from "../data/commandLine";
+import {
+    commandIn,
+    credentialsProblem,
+    helpFlag,
+    helpText,
+    noCredentialsExitCode,
+    parseCommandLine,
+    usageHint,
+    UsageError,
+    type CommandLineSpec,
+    type FlagTable,
+    type ParsedCommandLine,
+} from "../data/commandLine";
 import { defaultCheckpointFile } from "../data/checkpoint";
 import {
     exitCodes,
@@ -23,7 +35,7 @@ import {
 import { itemFormats, type ItemFormat } from "../data/itemFormat";
 import { MappingError } from "../data/migrate";
 import type { ProgressMode } from "../data/progress";
-import { resolveTarget } from "../data/target";
+import { resolveTarget, type DataTarget } from "../data/target";
 
 export interface DataCliIo {
     stdout: NodeJS.WritableStream;
@@ -35,106 +47,85 @@ export interface DataCliIo {
     cwd?: string;
 }
 
-type OptionSpec = { type: "string" | "boolean"; short?: string };
+/** Which tables and where, and how the command reports: every command takes these. */
+const toolFlags = {
+    stack: { type: "string", value: "NAME", group: "Where (default: AWS, in the stack's aws:region)", help: "stack whose tables and prefix to use (default dev)" },
+    config: { type: "string", value: "FILE", group: "Where (default: AWS, in the stack's aws:region)", help: "a stack file to read instead of Pulumi.<stack>.yaml" },
+    local: { type: "boolean", group: "Where (default: AWS, in the stack's aws:region)", help: "the npm start store at http://127.0.0.1:$DYNAMODB_PORT (default 8000)" },
+    endpoint: { type: "string", value: "URL", group: "Where (default: AWS, in the stack's aws:region)", help: "any DynamoDB endpoint (DynamoDB Local, dynalite)" },
+    region: { type: "string", value: "REGION", group: "Where (default: AWS, in the stack's aws:region)", help: "AWS region" },
+    "max-attempts": { type: "string", value: "N", group: "Any command", help: "attempts per request and per batch retry (default 5)" },
+    progress: { type: "string", value: "auto|bar|lines|none", group: "Any command", help: "progress on stderr (default auto: a bar on a terminal)" },
+    json: { type: "boolean", group: "Any command", help: "the result as one JSON object on stdout" },
+    help: helpFlag,
+} as const satisfies FlagTable;
 
-const targetFlags: Record<string, OptionSpec> = {
-    stack: { type: "string" },
-    config: { type: "string" },
-    local: { type: "boolean" },
-    endpoint: { type: "string" },
-    region: { type: "string" },
-    "max-attempts": { type: "string" },
-    progress: { type: "string" },
-    json: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
+const table = { type: "string", value: "NAME", required: true, help: "the table's spec name, e.g. users, or its physical name" } as const;
+const onError = { type: "string", value: "skip|stop", help: "bad records: skip them (reported by line) or stop there (default stop)" } as const;
+const concurrency = { type: "string", value: "N", help: "batches of 25 in flight (default 8)" } as const;
+const createTable = { type: "boolean", help: "create missing tables from their specs (--local or --endpoint only)" } as const;
+const inputFormat = { type: "string", value: "auto|plain|dynamodb", help: 'how lines are read (default auto: {"Item":{...}} is DynamoDB JSON)' } as const;
+const segments = { type: "string", value: "N", help: "parallel scan segments (default 4)" } as const;
+const consistent = { type: "boolean", help: "strongly consistent scan" } as const;
+
+const seedFlags = {
+    table,
+    file: { type: "string", value: "F", required: true, help: "the JSON array or JSON lines file to load" },
+    format: inputFormat,
+    "on-error": onError,
+    concurrency,
+    "create-table": createTable,
+} as const satisfies FlagTable;
+const importFlags = {
+    ...seedFlags,
+    file: { type: "string", value: "F", required: true, help: "the JSON lines file to load (an array works too; .gz is read as gzip)" },
+    resume: { type: "boolean", help: "continue after the checkpoint's last committed line" },
+    "from-line": { type: "string", value: "N", help: "start at line N" },
+    checkpoint: { type: "string", value: "F", help: "the checkpoint file (default <file>.checkpoint.json)" },
+} as const satisfies FlagTable;
+const exportFlags = {
+    table,
+    out: { type: "string", value: "F", help: "write here (to F.partial until complete); default stdout" },
+    format: { type: "string", value: "dynamodb|plain", help: "lossless DynamoDB JSON (default) or plain JSON" },
+    segments,
+    consistent,
+} as const satisfies FlagTable;
+const verifyFlags = {
+    table,
+    file: { type: "string", value: "F", required: true, help: "the JSON lines file to compare the table with" },
+    format: inputFormat,
+    "on-error": onError,
+    segments,
+    consistent,
+    "max-listed": { type: "string", value: "N", help: "keys listed per kind of difference (default 20)" },
+} as const satisfies FlagTable;
+const migrateFlags = {
+    from: { type: "string", value: "db.json", required: true, help: "the json-server db.json file to migrate" },
+    mapping: { type: "string", value: "M", required: true, help: "the mapping file: collection -> table" },
+    "on-error": onError,
+    concurrency,
+    "create-table": createTable,
+} as const satisfies FlagTable;
+
+/** The data commands and their flags, declared once: the parser, the help and every flag error come from this. */
+export const dataCommandLine: CommandLineSpec = {
+    name: "data",
+    invocation: "npm run data --",
+    summary: "Gets data into and out of a stack's tables: seed, import, export, verify, migrate.",
+    flags: toolFlags,
+    commands: {
+        seed: { summary: "load a JSON array or JSON lines file (fixtures)", flags: seedFlags },
+        import: { summary: "bulk load JSON lines, resumable (--resume, --from-line N)", flags: importFlags },
+        export: { summary: "parallel scan to JSON lines (stdout without --out)", flags: exportFlags },
+        verify: { summary: "compare a table with a file: missing, extra, different items", flags: verifyFlags },
+        migrate: { summary: "a json-server db.json into the tables the mapping names", flags: migrateFlags },
+    },
+    epilogue: `Exit codes: ${exitCodes.ok} done, ${exitCodes.failed} failed, ${exitCodes.usage} usage error, ${exitCodes.differences} verify found differences, ${noCredentialsExitCode} no AWS credentials, ${exitCodes.interrupted} interrupted.`,
 };
 
-const flagsOf: Record<string, Record<string, OptionSpec>> = {
-    seed: { table: { type: "string" }, file: { type: "string" }, format: { type: "string" }, "on-error": { type: "string" }, concurrency: { type: "string" }, "create-table": { type: "boolean" } },
-    import: {
-        table: { type: "string" },
-        file: { type: "string" },
-        format: { type: "string" },
-        "on-error": { type: "string" },
-        concurrency: { type: "string" },
-        "create-table": { type: "boolean" },
-        resume: { type: "boolean" },
-        "from-line": { type: "string" },
-        checkpoint: { type: "string" },
-    },
-    export: { table: { type: "string" }, out: { type: "string" }, format: { type: "string" }, segments: { type: "string" }, consistent: { type: "boolean" } },
-    verify: {
-        table: { type: "string" },
-        file: { type: "string" },
-        format: { type: "string" },
-        "on-error": { type: "string" },
-        segments: { type: "string" },
-        consistent: { type: "boolean" },
-        "max-listed": { type: "string" },
-    },
-    migrate: { from: { type: "string" }, mapping: { type: "string" }, "on-error": { type: "string" }, concurrency: { type: "string" }, "create-table": { type: "boolean" } },
-};
+export const usage = helpText(dataCommandLine);
 
-export const usage = `Usage: npm run data -- <command> [flags]
-
-Commands:
-  seed    --table NAME --file F            load a JSON array or JSON lines file
-  import  --table NAME --file F            bulk load JSON lines, resumable (--resume, --from-line N)
-  export  --table NAME [--out F]           parallel scan to JSON lines (stdout without --out)
-  verify  --table NAME --file F            compare a table with a file: missing, extra, different items
-  migrate --from db.json --mapping M       a json-server db.json into the tables the mapping names
-
-Where (default: AWS, in the stack's aws:region):
-  --stack NAME        stack whose tables and prefix to use (default dev)
-  --config FILE       a stack file to read instead of Pulumi.<stack>.yaml
-  --local             the npm start store at http://127.0.0.1:$DYNAMODB_PORT (default 8000)
-  --endpoint URL      any DynamoDB endpoint (DynamoDB Local, dynalite)
-  --region REGION     AWS region
-
-Loading (seed, import, migrate):
-  --on-error skip|stop    bad records: skip them (reported by line) or stop there (default stop)
-  --format auto|plain|dynamodb   how lines are read (default auto: {"Item":{...}} is DynamoDB JSON)
-  --concurrency N         batches of 25 in flight (default 8)
-  --create-table          create missing tables from their specs (local stores only)
-  --resume                import: continue after the checkpoint's last committed line
-  --from-line N           import: start at line N
-  --checkpoint F          import: checkpoint file (default <file>.checkpoint.json)
-
-Reading (export, verify):
-  --segments N            parallel scan segments (default 4)
-  --consistent            strongly consistent scan
-  --format dynamodb|plain export: lossless DynamoDB JSON (default) or plain JSON
-  --max-listed N          verify: keys listed per kind of difference (default 20)
-
-Any command:
-  --max-attempts N        attempts per request and per batch retry (default 5)
-  --progress auto|bar|lines|none   progress on stderr (default auto: a bar on a terminal)
-  --json                  the result as one JSON object on stdout
-
-Exit codes: 0 done, 1 failed, 2 usage error, 3 verify found differences, 130 interrupted.
-`;
-
-type Values = Record<string, string | boolean | undefined>;
-
-function parse(command: string, args: string[]): Values {
-    const options = { ...targetFlags, ...flagsOf[command] };
-    try {
-        return parseArgs({ args, options, strict: true, allowPositionals: false }).values as Values;
-    } catch (error) {
-        const message = (error as Error).message;
-        const known = Object.keys(options).map((name) => `--${name}`).join(", ");
-        const unknown = /Unknown option '([^']+)'/.exec(message);
-        if (unknown) throw new UsageError(`${unknown[1]}: not a flag of '${command}' (flags: ${known})`);
-        const missingValue = /Option '(-[^ ']+)/.exec(message);
-        if (missingValue) {
-            const flag = missingValue[1].startsWith("--") ? missingValue[1] : missingValue[1].replace(/^-/, "--");
-            throw new UsageError(`${flag}: ${/argument missing/.test(message) ? "needs a value" : "takes no value"}`);
-        }
-        const positional = /Unexpected argument '([^']+)'/.exec(message);
-        if (positional) throw new UsageError(`'${positional[1]}': unexpected argument; values go after their flag (flags: ${known})`);
-        throw new UsageError(message);
-    }
-}
+type Values = ParsedCommandLine["values"];
 
 class Flags {
     constructor(
@@ -151,9 +142,10 @@ class Flags {
         return this.values[name] === true;
     }
 
-    required(name: string, what: string): string {
+    /** A flag the table marks required: the parser has checked it is there. */
+    required(name: string): string {
         const value = this.string(name);
-        if (value === undefined || value === "") throw new UsageError(`--${name}: required (${what})`);
+        if (value === undefined) throw new UsageError(`--${name}: required`);
         return value;
     }
 
@@ -176,8 +168,8 @@ class Flags {
         return value === undefined ? undefined : path.resolve(this.cwd, value);
     }
 
-    existingFile(name: string, what: string): string {
-        const file = path.resolve(this.cwd, this.required(name, what));
+    existingFile(name: string): string {
+        const file = path.resolve(this.cwd, this.required(name));
         if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`--${name}: no such file ${file}`);
         return file;
     }
@@ -185,19 +177,17 @@ class Flags {
 
 /** Runs one data command; returns the exit code. */
 export async function runDataCli(argv: string[], io: DataCliIo): Promise<number> {
-    const [command, ...args] = argv;
+    // For messages: `data import: ...`, or `data: ...` before a command is known.
+    const label = ["data", commandIn(dataCommandLine, argv)].filter(Boolean).join(" ");
+    let target: DataTarget | undefined;
     try {
-        if (command === undefined || command === "help" || command === "--help" || command === "-h") {
-            (command === undefined ? io.stderr : io.stdout).write(usage);
-            return command === undefined ? exitCodes.usage : exitCodes.ok;
-        }
-        if (!flagsOf[command]) throw new UsageError(`unknown command '${command}' (commands: ${Object.keys(flagsOf).join(", ")})`);
-        const values = parse(command, args);
-        if (values.help) {
-            io.stdout.write(usage);
+        const parsed = parseCommandLine(dataCommandLine, argv);
+        if (parsed.help) {
+            io.stdout.write(helpText(dataCommandLine, parsed.command));
             return exitCodes.ok;
         }
-        const flags = new Flags(values, io.cwd ?? io.env.INIT_CWD ?? process.cwd());
+        const command = parsed.command!;
+        const flags = new Flags(parsed.values, io.cwd ?? io.env.INIT_CWD ?? process.cwd());
         const commandIo: CommandIo = {
             stdout: io.stdout,
             stderr: io.stderr,
@@ -207,25 +197,23 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
         };
         const configFile = flags.path("config");
         if (configFile && !fs.existsSync(configFile)) throw new UsageError(`--config: no such file ${configFile}`);
-        const common: CommonOptions = {
-            target: resolveTarget(
+        target = resolveTarget(
                 { stack: flags.string("stack"), config: configFile, local: flags.boolean("local"), endpoint: flags.string("endpoint"), region: flags.string("region") },
-                io.env,
-            ),
-            maxAttempts: flags.integer("max-attempts", 5, 1, 20),
-        };
+            io.env,
+        );
+        const common: CommonOptions = { target, maxAttempts: flags.integer("max-attempts", 5, 1, 20) };
         const onError = () => flags.choice("on-error", ["skip", "stop"] as const, "stop");
         switch (command) {
             case "seed":
             case "import": {
-                const file = flags.existingFile("file", "the JSON lines or JSON array file to load");
+                const file = flags.existingFile("file");
                 const resume = flags.boolean("resume");
                 if (resume && flags.string("from-line") !== undefined) throw new UsageError("--from-line: cannot be combined with --resume (the checkpoint says where to start)");
                 return await loadFileCommand(
                     command,
                     {
                         ...common,
-                        table: flags.required("table", "the table's spec name, e.g. users"),
+                        table: flags.required("table"),
                         file,
                         format: flags.choice<ItemFormat>("format", itemFormats, "auto"),
                         onError: onError(),
@@ -242,7 +230,7 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
                 return await exportCommand(
                     {
                         ...common,
-                        table: flags.required("table", "the table's spec name, e.g. users"),
+                        table: flags.required("table"),
                         out: flags.path("out"),
                         format: flags.choice("format", ["dynamodb", "plain"] as const, "dynamodb"),
                         segments: flags.integer("segments", 4, 1, 1000),
@@ -254,8 +242,8 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
                 return await verifyCommand(
                     {
                         ...common,
-                        table: flags.required("table", "the table's spec name, e.g. users"),
-                        file: flags.existingFile("file", "the JSON lines file to compare the table with"),
+                        table: flags.required("table"),
+                        file: flags.existingFile("file"),
                         format: flags.choice<ItemFormat>("format", itemFormats, "auto"),
                         onError: onError(),
                         segments: flags.integer("segments", 4, 1, 1000),
@@ -268,8 +256,8 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
                 return await migrateCommand(
                     {
                         ...common,
-                        from: flags.existingFile("from", "the db.json file to migrate"),
-                        mapping: flags.existingFile("mapping", "the mapping file: collection -> table"),
+                        from: flags.existingFile("from"),
+                        mapping: flags.existingFile("mapping"),
                         onError: onError(),
                         concurrency: flags.integer("concurrency", 8, 1, 64),
                         createTable: flags.boolean("create-table"),
@@ -279,16 +267,21 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
         }
     } catch (error) {
         if (error instanceof UsageError) {
-            io.stderr.write(`data ${command}: ${error.message}\nRun \`npm run data -- help\` for usage.\n`);
+            io.stderr.write(`${label}: ${error.message}\n${usageHint(dataCommandLine, commandIn(dataCommandLine, argv))}\n`);
             return exitCodes.usage;
         }
         if (error instanceof MappingError) {
-            io.stderr.write(`data ${command}: ${error.message}\n`);
+            io.stderr.write(`${label}: ${error.message}\n`);
             return exitCodes.failed;
+        }
+        const credentials = target && credentialsProblem(error, target.description);
+        if (credentials) {
+            io.stderr.write(`${label}: ${credentials}\n`);
+            return noCredentialsExitCode;
         }
         const name = (error as Error)?.name;
         const detail = name && name !== "Error" ? `${name}: ${(error as Error).message}` : (error as Error)?.message ?? String(error);
-        io.stderr.write(`data ${command}: ${detail}\n`);
+        io.stderr.write(`${label}: ${detail}\n`);
         return exitCodes.failed;
     }
 }

@@ -14,8 +14,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseArgs } from "node:util";
 import { parse as parseYaml } from "yaml";
+import { helpFlag, helpText, parseCommandLine, usageHint, UsageError, type CommandLineSpec, type FlagTable, type FlagValues } from "../data/commandLine";
 import type { Evaluation, PackConfigFile, Violation } from "../policies/offline/evaluate";
 
 // The pack, the evaluator and the harness load @pulumi/aws and @pulumi/pulumi
@@ -24,7 +24,21 @@ import type { Evaluation, PackConfigFile, Violation } from "../policies/offline/
 
 const projectDir = path.resolve(__dirname, "..");
 
-const usage = "usage: npm run policy -- --stack NAME [--program PATH] [--policy-pack-config FILE]";
+const policyFlags = {
+    stack: { type: "string", value: "NAME", required: true, help: "the stack whose Pulumi.<NAME>.yaml config the program runs with" },
+    program: { type: "string", value: "PATH", help: "a Pulumi TypeScript program to check (default index.ts)" },
+    "policy-pack-config": { type: "string", value: "FILE", help: "the pack config (default policies/config/<NAME>.json, else the pack's defaults)" },
+    help: helpFlag,
+} as const satisfies FlagTable;
+
+/** The policy check's flags, declared once: the parser, the help and every flag error come from this. */
+export const policyCommandLine: CommandLineSpec = {
+    name: "policy check",
+    invocation: "npm run policy --",
+    summary: "Runs the program under mocks with a stack's config and puts every resource it registers through\nthe tollgate CrossGuard pack, with the pack config the preview uses.",
+    flags: policyFlags,
+    epilogue: "Exit codes: 0 no mandatory violation, 1 at least one mandatory violation, 2 the check could not run.",
+};
 
 /** Where a stack's pack config lives; the CI preview passes the same file to `--policy-pack-config`. */
 export function packConfigFile(stack: string): string {
@@ -104,22 +118,19 @@ export function summaryLine(stack: string, evaluation: Evaluation, seconds: numb
 
 async function main(argv: string[]): Promise<number> {
     const started = process.hrtime.bigint();
-    let values: { stack?: string; program?: string; "policy-pack-config"?: string; help?: boolean };
+    let values: FlagValues<typeof policyFlags>;
     try {
-        ({ values } = parseArgs({
-            args: argv,
-            options: { stack: { type: "string" }, program: { type: "string" }, "policy-pack-config": { type: "string" }, help: { type: "boolean", short: "h" } },
-            strict: true,
-            allowPositionals: false,
-        }));
-    } catch (error: any) {
-        badArguments(error.message);
+        const parsed = parseCommandLine(policyCommandLine, argv);
+        if (parsed.help) {
+            process.stdout.write(helpText(policyCommandLine));
+            return 0;
+        }
+        values = parsed.values as FlagValues<typeof policyFlags>;
+    } catch (error) {
+        if (error instanceof UsageError) badArguments(error.message);
+        throw error;
     }
-    if (values.help) {
-        console.log(usage);
-        return 0;
-    }
-    const stack = values.stack ?? badArguments("--stack is required");
+    const stack = values.stack!;
     const program = path.resolve(values.program ?? path.join(projectDir, "index.ts"));
     if (!fs.existsSync(program)) fail(`program ${relative(program)} does not exist`);
     const configFile = values["policy-pack-config"] ? path.resolve(values["policy-pack-config"]) : packConfigFile(stack);
@@ -162,7 +173,7 @@ if (require.main === module) {
         (error) => {
             if (error instanceof CheckError) {
                 console.error(`policy check: ${error.message}`);
-                if (error.showUsage) console.error(usage);
+                if (error.showUsage) console.error(usageHint(policyCommandLine));
             } else {
                 console.error(`policy check: could not run: ${error?.stack ?? error}`);
             }

@@ -1,68 +1,99 @@
 /**
  * `npm run --silent sessions -- <command>`: create, inspect and revoke
- * sessions in a sessions table.
+ * sessions in a sessions table. The flags are the table in
+ * `sessionsCommandLine`; where the table is: `--local` (the store of a running
+ * `npm start`), `--endpoint URL`, or AWS with the default credential chain.
  *
- * Where the table is:
- *   --local            the store of a running `npm start` (http://127.0.0.1:$DYNAMODB_PORT,
- *                      default 8000), table `<prefix>-sessions` of --stack (default dev)
- *   --endpoint URL     any DynamoDB-compatible endpoint (DynamoDB Local, dynalite)
- *   (neither)          AWS, with the default credential chain
- *   --table NAME       the physical table; default `<prefix>-sessions` of --stack
- *   --region REGION    default: the stack's aws:region, else AWS_REGION
- *
- * Exit codes: 0 done; 1 not found (get, revoke); 2 usage error; 3 the table
- * could not be reached or refused the operation.
+ * Exit codes: 0 done; 1 not found (get, revoke); 2 usage error (a new
+ * session above the stack's limits included); 3 the table could not be
+ * reached or refused the operation; 4 no AWS credentials.
  */
-import { parseArgs } from "node:util";
-import { storeEndpoint, storeRegion, UsageError } from "../data/commandLine";
+import {
+    commandIn,
+    credentialsProblem,
+    helpFlag,
+    helpText,
+    noCredentialsExitCode,
+    parseCommandLine,
+    stackNameOfFile,
+    storeEndpoint,
+    storeRegion,
+    usageHint,
+    UsageError,
+    type CommandLineSpec,
+    type FlagTable,
+    type FlagValues,
+} from "../data/commandLine";
 import { loadStackConfig } from "../specs/stackFile";
 import { ConfigError } from "../specs/config";
 import { physicalTableName, sessionsTable } from "../specs/tables";
 import { createDynamoClient } from "../runtime/stores/dynamo";
-import { createSessions, defaultSessionTtlSeconds, SessionInputError, type Session } from "../runtime/sessions";
+import { createSessions, SessionInputError, type Session } from "../runtime/sessions";
 
-export const usage = `Usage: npm run --silent sessions -- <command> [flags]
+export const exitCodes = { ok: 0, notFound: 1, usage: 2, store: 3, noCredentials: noCredentialsExitCode } as const;
 
-Commands:
-  create --user ID [--username NAME] [--roles a,b] [--permissions p,q] [--ttl SECONDS]
-                        create a session; prints its token, alone, on stdout
-  get TOKEN             print the session a token opens (JSON); exit 1 if none
-  list --user ID [--all]
-                        print the user's active sessions, one JSON object a line
-                        (--all: expired ones still stored too)
-  revoke TOKEN          delete the session a token opens; exit 1 if none
-  revoke --session-id ID
-                        delete a session by its session_id (as list prints it)
-  revoke-all --user ID  delete every session of a user; prints how many
+/** Where the table is: every command takes these. */
+const whereFlags = {
+    local: { type: "boolean", group: "Where", help: "the store of a running `npm start` (127.0.0.1:$DYNAMODB_PORT, default 8000)" },
+    endpoint: { type: "string", value: "URL", group: "Where", help: "a DynamoDB-compatible endpoint (DynamoDB Local, dynalite)" },
+    stack: { type: "string", value: "NAME", group: "Where", help: "stack whose prefix names the table and whose tollgate:sessions limits apply (default dev)" },
+    config: { type: "string", value: "FILE", group: "Where", help: "read this stack file instead of Pulumi.<stack>.yaml" },
+    table: { type: "string", value: "NAME", group: "Where", help: "the sessions table (default <prefix>-sessions of the stack)" },
+    region: { type: "string", value: "REGION", group: "Where", help: "AWS region (default the stack's aws:region, else AWS_REGION)" },
+    help: helpFlag,
+} as const satisfies FlagTable;
 
-Where:
-  --local               the store of a running \`npm start\` (127.0.0.1:$DYNAMODB_PORT, default 8000)
-  --endpoint URL        a DynamoDB-compatible endpoint (DynamoDB Local, dynalite)
-  --stack NAME          stack whose prefix names the table (default dev)
-  --config FILE         read this stack file instead of Pulumi.<stack>.yaml
-  --table NAME          the sessions table (default <prefix>-sessions of the stack)
-  --region REGION       AWS region (default the stack's aws:region, else AWS_REGION)
-  -h, --help            print this help
+const userFlag = { type: "string", value: "ID", required: true, help: "the user's id (user_id)" } as const;
 
-Exit codes: 0 done, 1 not found, 2 usage error, 3 the table could not be reached.
-`;
+const createFlags = {
+    user: userFlag,
+    username: { type: "string", value: "NAME", help: "the user's name, told to upstreams" },
+    roles: { type: "string", value: "a,b", help: "roles, separated by commas" },
+    permissions: { type: "string", value: "p,q", help: "permissions, separated by commas" },
+    ttl: { type: "string", value: "SECONDS", help: "lifetime (default tollgate:sessions.defaultTtlSeconds; at most tollgate:sessions.maxTtlSeconds)" },
+} as const satisfies FlagTable;
+const listFlags = { user: userFlag, all: { type: "boolean", help: "expired sessions still stored too" } } as const satisfies FlagTable;
+const revokeFlags = { "session-id": { type: "string", value: "ID", help: "the session's session_id (as list prints it), instead of a TOKEN" } } as const satisfies FlagTable;
+
+/** The sessions command's flags, declared once: the parser, the help and every flag error come from this. */
+export const sessionsCommandLine: CommandLineSpec = {
+    name: "sessions",
+    invocation: "npm run --silent sessions --",
+    summary: "Creates, inspects and revokes sessions in a stack's sessions table: the npm start store (--local),\nany DynamoDB-compatible endpoint (--endpoint), or AWS (neither).",
+    flags: whereFlags,
+    commands: {
+        create: { summary: "create a session; prints its token, alone, on stdout", flags: createFlags },
+        get: { summary: "print the session a token opens (JSON); exit 1 if none", argument: { name: "TOKEN", required: true }, flags: {} },
+        list: { summary: "print the user's active sessions, one JSON object a line", flags: listFlags },
+        revoke: { summary: "delete the session a token (or --session-id) opens; exit 1 if none", argument: { name: "TOKEN", required: false }, flags: revokeFlags },
+        "revoke-all": { summary: "delete every session of a user; prints how many", flags: { user: userFlag } },
+    },
+    epilogue: `Exit codes: ${exitCodes.ok} done, ${exitCodes.notFound} not found, ${exitCodes.usage} usage error, ${exitCodes.store} the table could not be reached or refused the operation, ${exitCodes.noCredentials} no AWS credentials.`,
+};
+
+export const usage = helpText(sessionsCommandLine);
+
+type SessionsFlags = FlagValues<typeof whereFlags & typeof createFlags & typeof listFlags & typeof revokeFlags>;
 
 export interface SessionsCommand {
     command: "create" | "get" | "list" | "revoke" | "revoke-all" | "help";
+    /** With `help`: the command whose help was asked for. */
+    helpFor?: string;
     token?: string;
     sessionId?: string;
     userId?: string;
     username?: string;
     roles: string[];
     permissions: string[];
-    ttlSeconds: number;
+    /** Undefined: the stack's tollgate:sessions.defaultTtlSeconds. */
+    ttlSeconds?: number;
+    /** The stack's limits on a new session (create only). */
+    limits?: { defaultTtlSeconds: number; maxTtlSeconds: number };
     includeExpired: boolean;
     endpoint?: string;
     tableName: string;
     region: string;
 }
-
-const commands = new Set(["create", "get", "list", "revoke", "revoke-all"]);
 
 function list(value: string | undefined): string[] {
     return (value ?? "")
@@ -72,47 +103,19 @@ function list(value: string | undefined): string[] {
 }
 
 export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): SessionsCommand {
-    let parsed;
-    try {
-        parsed = parseArgs({
-            args: argv,
-            strict: true,
-            allowPositionals: true,
-            options: {
-                user: { type: "string" },
-                username: { type: "string" },
-                roles: { type: "string" },
-                permissions: { type: "string" },
-                ttl: { type: "string" },
-                all: { type: "boolean" },
-                "session-id": { type: "string" },
-                local: { type: "boolean" },
-                endpoint: { type: "string" },
-                stack: { type: "string" },
-                config: { type: "string" },
-                table: { type: "string" },
-                region: { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
-        });
-    } catch (error) {
-        throw new UsageError((error as Error).message);
-    }
-    const { values, positionals } = parsed;
-    const [command, ...rest] = positionals;
-    const base = { roles: [], permissions: [], ttlSeconds: defaultSessionTtlSeconds, includeExpired: false, tableName: "", region: "" };
-    if (values.help || command === "help") return { ...base, command: "help" };
-    if (command === undefined) throw new UsageError(`a command is required (one of: ${[...commands].join(", ")})`);
-    if (!commands.has(command)) throw new UsageError(`unknown command '${command}' (expected one of: ${[...commands].join(", ")})`);
+    const parsed = parseCommandLine(sessionsCommandLine, argv);
+    const base = { roles: [], permissions: [], includeExpired: false, tableName: "", region: "" };
+    if (parsed.help) return { ...base, command: "help", helpFor: parsed.command };
+    const command = parsed.command as Exclude<SessionsCommand["command"], "help">;
+    const values = parsed.values as SessionsFlags;
 
-    const takesToken = command === "get" || (command === "revoke" && values["session-id"] === undefined);
-    if (takesToken && rest.length !== 1) throw new UsageError(`${command}: expected exactly one TOKEN${command === "revoke" ? " (or --session-id ID)" : ""}`);
-    if (!takesToken && rest.length > 0) throw new UsageError(`${command}: unexpected argument '${rest[0]}'`);
-    if ((command === "create" || command === "list" || command === "revoke-all") && !values.user?.trim()) throw new UsageError(`${command}: --user ID is required`);
-    if (command === "revoke" && values["session-id"] !== undefined && !/^[0-9a-f]{64}$/.test(values["session-id"])) {
-        throw new UsageError("--session-id: expected the 64 hex digits of a session_id");
+    if (values.user !== undefined && !values.user.trim()) throw new UsageError(`--user: required (${userFlag.help})`);
+    const sessionId = values["session-id"];
+    if (command === "revoke" && (parsed.argument === undefined) === (sessionId === undefined)) {
+        throw new UsageError(`revoke: TOKEN or --session-id ID, one of the two (${sessionsCommandLine.invocation} revoke TOKEN)`);
     }
-    let ttlSeconds = defaultSessionTtlSeconds;
+    if (sessionId !== undefined && !/^[0-9a-f]{64}$/.test(sessionId)) throw new UsageError("--session-id: expected the 64 hex digits of a session_id");
+    let ttlSeconds: number | undefined;
     if (values.ttl !== undefined) {
         if (!/^\d+$/.test(values.ttl) || Number(values.ttl) <= 0) throw new UsageError(`--ttl: expected a positive whole number of seconds, got '${values.ttl}'`);
         ttlSeconds = Number(values.ttl);
@@ -121,27 +124,45 @@ export function parseCommand(argv: string[], env: NodeJS.ProcessEnv): SessionsCo
 
     let tableName = values.table;
     let region = values.region;
-    if (!tableName || !region) {
-        const needStack = !tableName || values.stack !== undefined || values.config !== undefined;
-        const stack = needStack ? loadStackConfig(values.stack ?? "dev", { file: values.config }) : undefined;
+    let limits: SessionsCommand["limits"];
+    // A new session is held to the stack's limits, so create always reads the stack.
+    if (!tableName || !region || command === "create") {
+        const needStack = !tableName || command === "create" || values.stack !== undefined || values.config !== undefined;
+        const stackName = values.stack ?? (values.config ? stackNameOfFile(values.config) : undefined) ?? "dev";
+        const stack = needStack ? loadStackConfig(stackName, { file: values.config }) : undefined;
         tableName ??= physicalTableName(stack!.settings.prefix, sessionsTable);
         region = storeRegion(region, stack?.region, endpoint, env);
         if (!region) throw new UsageError("--region: no region given, none in the stack file, and AWS_REGION is not set");
+        if (command === "create") {
+            const { defaultTtlSeconds, maxTtlSeconds } = stack!.settings.sessions;
+            limits = { defaultTtlSeconds, maxTtlSeconds };
+            if (ttlSeconds !== undefined && ttlSeconds > maxTtlSeconds) {
+                throw new UsageError(`--ttl: ${ttlSeconds} seconds is longer than tollgate:sessions.maxTtlSeconds of stack ${stack!.stack} (${maxTtlSeconds} seconds, ${describeSeconds(maxTtlSeconds)})`);
+            }
+        }
     }
     return {
-        command: command as SessionsCommand["command"],
-        token: takesToken ? rest[0] : undefined,
-        sessionId: values["session-id"],
+        command,
+        token: parsed.argument,
+        sessionId,
         userId: values.user?.trim(),
         username: values.username,
         roles: list(values.roles),
         permissions: list(values.permissions),
         ttlSeconds,
+        limits,
         includeExpired: values.all ?? false,
         endpoint,
         tableName,
         region,
     };
+}
+
+/** `2592000` -> `30 days`, `5400` -> `1.5 hours`: a lifetime a person reads at a glance. */
+function describeSeconds(seconds: number): string {
+    const [size, unit] = seconds >= 86_400 ? [86_400, "day"] : seconds >= 3600 ? [3600, "hour"] : seconds >= 60 ? [60, "minute"] : [1, "second"];
+    const count = Math.round((seconds / size) * 10) / 10;
+    return `${count} ${unit}${count === 1 ? "" : "s"}`;
 }
 
 /** The JSON shape the command prints: the table's own attribute names. */
@@ -170,14 +191,14 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, output: Output
     } catch (error) {
         if (error instanceof UsageError || error instanceof ConfigError) {
             output.err(`sessions: ${error.message}`);
-            if (error instanceof UsageError) output.err("Run with --help for usage.");
-            return 2;
+            if (error instanceof UsageError) output.err(usageHint(sessionsCommandLine, commandIn(sessionsCommandLine, argv)));
+            return exitCodes.usage;
         }
         throw error;
     }
     if (command.command === "help") {
-        output.out(usage.trimEnd());
-        return 0;
+        output.out(helpText(sessionsCommandLine, command.helpFor).trimEnd());
+        return exitCodes.ok;
     }
 
     const client = createDynamoClient({ region: command.region, endpoint: command.endpoint, maxAttempts: 2, connectionTimeoutMs: 2000, requestTimeoutMs: 10_000 });
@@ -191,7 +212,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, output: Output
                     roles: command.roles,
                     permissions: command.permissions,
                     ttlSeconds: command.ttlSeconds,
-                });
+                }, command.limits);
                 output.out(token);
                 return 0;
             }
@@ -228,26 +249,33 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv, output: Output
     } catch (error) {
         if (error instanceof SessionInputError) {
             output.err(`sessions: ${error.message}`);
-            return 2;
+            return exitCodes.usage;
+        }
+        const credentials = credentialsProblem(error, whereOf(command));
+        if (credentials) {
+            output.err(`sessions: ${credentials}`);
+            return exitCodes.noCredentials;
         }
         output.err(`sessions: ${describeStoreError(error, command)}`);
-        return 3;
+        return exitCodes.store;
     } finally {
         client.destroy();
     }
     return 0;
 }
 
+/** `AWS eu-west-1`, or the endpoint: where the command looked for the table. */
+function whereOf(command: SessionsCommand): string {
+    return command.endpoint ?? `AWS ${command.region}`;
+}
+
 function describeStoreError(error: unknown, command: SessionsCommand): string {
     const name = (error as { name?: string } | undefined)?.name ?? "Error";
-    const where = command.endpoint ? `${command.endpoint}` : `AWS (${command.region})`;
+    const where = whereOf(command);
     if (name === "ResourceNotFoundException") return `table ${command.tableName} does not exist at ${where}${command.endpoint?.startsWith("http://127.0.0.1") ? " (is `npm start` running with the same --stack?)" : ""}`;
     const code = (error as { code?: string; cause?: { code?: string } }).code ?? (error as { cause?: { code?: string } }).cause?.code;
     if (code === "ECONNREFUSED" || name === "TimeoutError" || /ECONNREFUSED|connect/i.test(String((error as Error).message))) {
         return `cannot reach DynamoDB at ${where}${command.endpoint?.startsWith("http://127.0.0.1") ? " (is `npm start` running? DYNAMODB_PORT must match)" : ""}`;
-    }
-    if (name === "CredentialsProviderError" || name === "UnrecognizedClientException" || name === "ExpiredTokenException") {
-        return `AWS credentials were not accepted (${name}); configure credentials for ${where} or use --local / --endpoint`;
     }
     if (name === "AccessDeniedException") return `access denied to table ${command.tableName} at ${where}`;
     return `the operation on ${command.tableName} at ${where} failed: ${name}: ${(error as Error).message}`;
@@ -266,7 +294,7 @@ if (require.main === module) {
         },
         (error) => {
             process.stderr.write(`sessions: unexpected failure: ${(error as Error).stack ?? error}\n`);
-            process.exitCode = 3;
+            process.exitCode = exitCodes.store;
         },
     );
 }

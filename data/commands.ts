@@ -19,7 +19,7 @@ import { loadItems, type LoadProblem, type LoadRecord, type LoadResult, type OnE
 import { collectionRecords, MappingError, readDocumentDatabase, readMapping } from "./migrate";
 import { createDynamoClient } from "./options";
 import { createProgress, itemsPerSecond, type ProgressMode } from "./progress";
-import { findTableSpec, noSuchTable, tableSpecNamed, type DataTarget } from "./target";
+import { findTableSpec, noSuchTable, requireCredentials, tableSpecNamed, type DataTarget } from "./target";
 import { differenceCount, verifyTable, type VerifyReport } from "./verifyTable";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2, differences: 3, interrupted: 130 } as const;
@@ -151,6 +151,7 @@ export async function loadFileCommand(command: "seed" | "import", options: LoadF
         firstLine = importing.fromLine;
     }
     await createTableIfAsked(options, [spec]);
+    await requireCredentials(options.target);
     const table = openTable(options, spec);
     const source = openItemSource(file, { fromLine: firstLine });
     const progress = createProgress({ label: `${command} ${tableName}`, stream: io.stderr, mode: io.progress });
@@ -241,6 +242,7 @@ export async function loadFileCommand(command: "seed" | "import", options: LoadF
 export async function exportCommand(options: ExportOptions, io: CommandIo): Promise<number> {
     const spec = findTableSpec(options.target, options.table);
     const tableName = physicalTableName(options.target.prefix, spec);
+    await requireCredentials(options.target);
     const table = openTable(options, spec);
     // An estimate DynamoDB refreshes about every six hours; only the bar's fill depends on it.
     const estimate = await table.documentClient
@@ -289,6 +291,7 @@ export async function exportCommand(options: ExportOptions, io: CommandIo): Prom
 export async function verifyCommand(options: VerifyOptions, io: CommandIo): Promise<number> {
     const spec = findTableSpec(options.target, options.table);
     const tableName = physicalTableName(options.target.prefix, spec);
+    await requireCredentials(options.target);
     const table = openTable(options, spec);
     const source = openItemSource(path.resolve(options.file));
     const progress = createProgress({ label: `verify ${tableName}`, stream: io.stderr, mode: io.progress });
@@ -364,6 +367,7 @@ export async function migrateCommand(options: MigrateOptions, io: CommandIo): Pr
         if (!mapping.some((entry) => entry.collection === collection)) io.stderr.write(`${options.from}: collection '${collection}' is not in ${options.mapping}; left out\n`);
     }
     await createTableIfAsked(options, [...new Set(plan.map((step) => step.spec))]);
+    await requireCredentials(options.target);
     const total = plan.reduce((sum, step) => sum + step.records.length, 0);
     const progress = createProgress({ label: "migrate", stream: io.stderr, mode: io.progress });
     const printer = problemPrinter(io, `${options.from} `);

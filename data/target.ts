@@ -9,7 +9,7 @@ import { storeEndpoint, storeRegion, stackNameOfFile, UsageError } from "./comma
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, type StackConfig } from "../specs/stackFile";
 import { builtInTables, physicalTableName, type TableSpec } from "../specs/tables";
-import type { Credentials, DataSettings } from "./options";
+import { createDynamoClient, type Credentials, type DataSettings } from "./options";
 
 export interface TargetFlags {
     stack?: string;
@@ -73,4 +73,19 @@ export function findTableSpec(target: DataTarget, name: string): TableSpec {
     const spec = tableSpecNamed(target, name);
     if (!spec) throw new UsageError(`--table: ${noSuchTable(target, name)}`);
     return spec;
+}
+
+/**
+ * Resolves the AWS credentials the table clients will sign with, so a command
+ * without any says so before it reads or writes anything, instead of an
+ * import counting every item as not written. Local stores need none.
+ */
+export async function requireCredentials(target: DataTarget): Promise<void> {
+    if (!target.aws) return;
+    const client = createDynamoClient(target.settings);
+    try {
+        await client.config.credentials();
+    } finally {
+        client.destroy();
+    }
 }

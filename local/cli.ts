@@ -8,11 +8,11 @@
  * store failing).
  */
 import { performance } from "node:perf_hooks";
-import { UsageError } from "../data/commandLine";
+import { usageHint, UsageError } from "../data/commandLine";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
-import { checkUpstreamNames, parseOptions, usage } from "./options";
+import { checkUpstreamNames, parseOptions, startCommandLine, usage } from "./options";
 import { startLocal, StartError, type CreateHandler, type LocalGateway } from "./start";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
@@ -65,7 +65,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
 
 function reportStartFailure(error: unknown): number {
     if (error instanceof UsageError) {
-        process.stderr.write(`npm start: ${error.message}\n(npm start -- --help lists the flags)\n`);
+        process.stderr.write(`npm start: ${error.message}\n${usageHint(startCommandLine)}\n`);
         return exitCodes.usage;
     }
     if (error instanceof ConfigError) {

@@ -4,8 +4,18 @@
  * variable, so main.ts can print it and exit 2 before anything starts.
  */
 import * as path from "node:path";
-import { parseArgs } from "node:util";
-import { localStore, parsePort, stackNameOfFile, UsageError } from "../data/commandLine";
+import {
+    helpFlag,
+    helpText,
+    localStore,
+    parseCommandLine,
+    parsePort,
+    stackNameOfFile,
+    UsageError,
+    type CommandLineSpec,
+    type FlagTable,
+    type FlagValues,
+} from "../data/commandLine";
 
 export interface LocalOptions {
     /** Stack whose `Pulumi.<stack>.yaml` supplies routes and settings. */
@@ -35,49 +45,35 @@ export const envNames = {
     jwtSecret: "TOLLGATE_JWT_SECRET",
 } as const;
 
-export const usage = `Usage: npm start -- [flags]
+/** `npm start`'s flags, declared once: the parser, the help and every flag error come from this table. */
+export const startFlags = {
+    stack: { type: "string", value: "NAME", help: `stack whose Pulumi.<NAME>.yaml is read (default ${defaults.stack})` },
+    config: { type: "string", value: "FILE", help: "read this stack file instead (stack name taken from Pulumi.<name>.yaml)" },
+    port: { type: "string", value: "N", help: `gateway port on 127.0.0.1 (default ${defaults.port}; env ${envNames.port}; 0 picks a free one)` },
+    upstream: { type: "string", value: "NAME=URL", multiple: true, help: "send route NAME to URL instead of the built-in echo upstream (repeatable)" },
+    memory: { type: "boolean", help: "keep data in memory only (default: kept under .tollgate/<stack>/)" },
+    "data-dir": { type: "string", value: "DIR", help: "keep data in DIR instead of .tollgate/<stack>/" },
+    help: helpFlag,
+} as const satisfies FlagTable;
 
-Runs the tollgate gateway on this machine: an embedded DynamoDB-compatible store
+export const startCommandLine: CommandLineSpec = {
+    name: "npm start",
+    invocation: "npm start --",
+    summary: `Runs the tollgate gateway on this machine: an embedded DynamoDB-compatible store
 (dynalite), the tables of the stack, and the gateway handler behind an emulation
-of API Gateway HTTP API (payload format 2.0). No cloud account, Java or Docker.
+of API Gateway HTTP API (payload format 2.0). No cloud account, Java or Docker.`,
+    flags: startFlags,
+    epilogue: `Environment:
+  ${envNames.port.padEnd(22)}gateway port (the --port flag wins)
+  ${envNames.dynamoPort.padEnd(22)}embedded store port on 127.0.0.1 (default ${defaults.dynamoPort}); the sessions and data commands' --local use the same
+  ${envNames.jwtSecret.padEnd(22)}HS256 secret for jwt/any routes; overrides tollgate:jwtSecret`,
+};
 
-Flags:
-  --stack NAME          stack whose Pulumi.<NAME>.yaml is read (default ${defaults.stack})
-  --config FILE         read this stack file instead (stack name taken from Pulumi.<name>.yaml)
-  --port N              gateway port on 127.0.0.1 (default ${defaults.port}; env ${envNames.port})
-  --upstream NAME=URL   send route NAME to URL instead of the built-in echo upstream (repeatable)
-  --memory              keep data in memory only (default: kept under .tollgate/<stack>/)
-  --data-dir DIR        keep data in DIR instead of .tollgate/<stack>/
-  -h, --help            print this help
-
-Environment:
-  ${envNames.port}                  gateway port (the --port flag wins)
-  ${envNames.dynamoPort}         embedded store port on 127.0.0.1 (default ${defaults.dynamoPort}); the sessions command uses the same
-  ${envNames.jwtSecret}   HS256 secret for jwt/any routes; overrides tollgate:jwtSecret
-`;
+export const usage = helpText(startCommandLine);
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir: string): LocalOptions {
-    let parsed;
-    try {
-        parsed = parseArgs({
-            args: argv,
-            strict: true,
-            allowPositionals: false,
-            options: {
-                stack: { type: "string" },
-                config: { type: "string" },
-                port: { type: "string" },
-                upstream: { type: "string", multiple: true },
-                memory: { type: "boolean" },
-                "data-dir": { type: "string" },
-                help: { type: "boolean", short: "h" },
-            },
-        });
-    } catch (error) {
-        // node:util's messages already name the flag ("Unknown option '--prot'").
-        throw new UsageError((error as Error).message);
-    }
-    const values = parsed.values;
+    const parsed = parseCommandLine(startCommandLine, argv);
+    const values = parsed.values as FlagValues<typeof startFlags>;
     if (values.memory && values["data-dir"] !== undefined) {
         throw new UsageError("--memory and --data-dir exclude each other: --memory keeps nothing on disk");
     }
@@ -109,7 +105,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
         dataDir: path.resolve(values["data-dir"] ?? path.join(projectDir, ".tollgate", stack)),
         upstreams: parseUpstreams(values.upstream ?? []),
         jwtSecretFromEnv,
-        help: values.help ?? false,
+        help: parsed.help,
     };
 }
 

@@ -24,7 +24,8 @@ const events = (from: number, to: number) => Array.from({ length: to - from + 1 
 
 describe("data commands: usage errors", () => {
     const cases: [string, string[], RegExp][] = [
-        ["an unknown flag", ["import", "--tabel", "events", "--file", "x"], /^data import: --tabel: not a flag of 'import' \(flags: .*--table/],
+        ["an unknown flag", ["import", "--tabel", "events", "--file", "x"], /^data import: --tabel: not a flag of 'data import'; did you mean --table\?$/m],
+        ["an unknown flag like none", ["export", "--zzzzzz", "--table", "users"], /^data export: --zzzzzz: not a flag of 'data export' \(flags: --table, --out, .*--help\)$/m],
         ["a missing --table", ["export", "--config", dataFixture("Pulumi.data-test.yaml")], /^data export: --table: required/],
         ["a bad --on-error", ["verify", "--table", "events", "--file", dataFixture("forum-db.json"), "--on-error", "ignore"], /^data verify: --on-error: must be skip, stop; got 'ignore'/],
         ["a missing file", ["import", "--table", "events", "--file", "nope.jsonl"], /^data import: --file: no such file .*nope\.jsonl/],
@@ -32,7 +33,8 @@ describe("data commands: usage errors", () => {
         ["--local with --endpoint", ["export", "--table", "users", "--local", "--endpoint", "http://127.0.0.1:1"], /^data export: --endpoint: cannot be combined with --local/],
         ["a flag without its value", ["export", "--table"], /^data export: --table: needs a value/],
         ["a bad number", ["import", "--table", "events", "--file", dataFixture("forum-db.json"), "--concurrency", "lots"], /^data import: --concurrency: must be a whole number from 1 to 64, got 'lots'/],
-        ["an unknown command", ["copy", "--table", "users"], /^data copy: unknown command 'copy' \(commands: seed, import, export, verify, migrate\)/],
+        ["an unknown command", ["copy", "--table", "users"], /^data: unknown command 'copy' \(commands: seed, import, export, verify, migrate\)/],
+        ["no command", [], /^data: a command is required \(one of: seed, import, export, verify, migrate\)/],
         ["--create-table against AWS", ["seed", "--table", "events", "--file", dataFixture("forum-db.json"), "--config", dataFixture("Pulumi.data-test.yaml"), "--create-table"], /^data seed: --create-table: only with --local or --endpoint/],
     ];
     for (const [what, args, message] of cases) {

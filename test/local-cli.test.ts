@@ -60,12 +60,12 @@ function portIsFree(port: number): Promise<boolean> {
 }
 
 describe("npm start (child process): refusals", () => {
-    it("exits 2 on an unknown flag, naming it", async () => {
+    it("exits 2 on an unknown flag, naming it and the flag it resembles", async () => {
         const run = runCli(["--prot", "3000"]);
         const { code } = await run.exit;
 
         assert.equal(code, 2);
-        assert.match(run.stderr(), /--prot/);
+        assert.match(run.stderr(), /^npm start: --prot: not a flag of 'npm start'; did you mean --port\?$/m);
     });
 
     it("exits 2 on a bad stack file, naming the key", async () => {

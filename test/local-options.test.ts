@@ -46,7 +46,7 @@ describe("local gateway options", () => {
     });
 
     it("names an unknown flag", () => {
-        assert.match(refusal(() => parse(["--prot", "3000"])), /--prot/);
+        assert.match(refusal(() => parse(["--prot", "3000"])), /^--prot: not a flag of 'npm start'; did you mean --port\?$/);
     });
 
     it("takes the stack name from a --config file name unless --stack is given", () => {

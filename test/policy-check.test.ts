@@ -218,8 +218,8 @@ describe("npm run policy", function () {
             assert.doesNotMatch(result.stdout, /PASS|FAIL/);
         };
 
-        it("without --stack", () => refuses([], /--stack is required/));
-        it("on an unknown flag", () => refuses(["--stack", "dev", "--stak", "prod"], /Unknown option '--stak'/));
+        it("without --stack", () => refuses([], /^policy check: --stack: required/m));
+        it("on an unknown flag, naming the flag it resembles", () => refuses(["--stack", "dev", "--stak", "prod"], /^policy check: --stak: not a flag of 'policy check'; did you mean --stack\?$/m));
         it("on an unknown stack, listing the stacks there are", () => refuses(["--stack", "staging"], /no stack 'staging'.*stacks here: dev, prod/));
         it("on a program that does not exist", () => refuses(["--stack", "dev", "--program", "test/fixtures/no-such-program.ts"], /program test\/fixtures\/no-such-program\.ts does not exist/));
         it("on a program that fails to load, with its error", () =>

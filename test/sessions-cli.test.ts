@@ -102,11 +102,38 @@ describe("sessions command against dynalite (--endpoint)", function () {
     it("refuses usage errors with exit code 2 and a message naming the flag", async () => {
         const noUser = await runNode(["create", ...endpointArgs]);
         assert.equal(noUser.code, 2);
-        assert.match(noUser.stderr, /--user ID is required/);
+        assert.match(noUser.stderr, /^sessions: --user: required \(the user's id \(user_id\)\)$/m);
         const badTtl = await runNode(["create", "--user", "u", "--ttl", "soon", ...endpointArgs]);
         assert.equal(badTtl.code, 2);
         assert.match(badTtl.stderr, /--ttl: expected a positive whole number of seconds/);
         assert.equal(badTtl.stdout, "");
+    });
+
+    it("refuses a --ttl longer than the stack's tollgate:sessions.maxTtlSeconds with exit 2, storing nothing", async () => {
+        // given the dev stack (30 days at most) and a stack file that allows one day
+        const sessionsTestStack = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.sessions-test.yaml");
+        // when sessions about three years and a day and a second long are asked for
+        const threeYears = await runNode(["create", "--user", "u-long", "--ttl", "99999999", ...endpointArgs]);
+        const dayAndASecond = await runNode(["create", "--user", "u-long", "--ttl", "86401", "--config", sessionsTestStack, ...endpointArgs]);
+        // then each is refused, naming the flag, the key and the stack's value
+        assert.equal(threeYears.code, 2, threeYears.stderr);
+        assert.match(threeYears.stderr, /^sessions: --ttl: 99999999 seconds is longer than tollgate:sessions\.maxTtlSeconds of stack dev \(2592000 seconds, 30 days\)$/m);
+        assert.equal(dayAndASecond.code, 2, dayAndASecond.stderr);
+        assert.match(dayAndASecond.stderr, /^sessions: --ttl: 86401 seconds is longer than tollgate:sessions\.maxTtlSeconds of stack sessions-test \(86400 seconds, 1 day\)$/m);
+        assert.equal(threeYears.stdout + dayAndASecond.stdout, "");
+        const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: table }));
+        assert.deepEqual(Items!.filter((item) => item.user_id === "u-long"), []);
+        // and the longest allowed is created
+        const longest = await runNode(["create", "--user", "u-long", "--ttl", "2592000", ...endpointArgs]);
+        assert.equal(longest.code, 0, longest.stderr);
+    });
+
+    it("gives a session without --ttl the stack's tollgate:sessions.defaultTtlSeconds", async () => {
+        const created = await runNode(["create", "--user", "u-default", ...endpointArgs]);
+        assert.equal(created.code, 0, created.stderr);
+        const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: table }));
+        const item = Items!.find((candidate) => candidate.user_id === "u-default")!;
+        assert.equal(item.expires_at - item.created_at, loadStackConfig("dev").settings.sessions.defaultTtlSeconds);
     });
 
     it("exits 2 with no command, naming the commands; --help alone exits 0", async () => {
