@@ -9,6 +9,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { performance } from "node:perf_hooks";
 import {
     commandIn,
     credentialsProblem,
@@ -16,11 +17,13 @@ import {
     helpText,
     noCredentialsExitCode,
     parseCommandLine,
+    stopSignalMeaning,
     usageHint,
     UsageError,
     type CommandLineSpec,
     type FlagTable,
     type ParsedCommandLine,
+    type ReceivedSignal,
 } from "../data/commandLine";
 import { defaultCheckpointFile } from "../data/checkpoint";
 import {
@@ -290,14 +293,21 @@ if (require.main === module) {
     // One-shot command: the SDK's nine-line Node.js version warning would bury its own output (npm start says it in one line).
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const controller = new AbortController();
-    let interrupts = 0;
-    process.on("SIGINT", () => {
-        if (++interrupts === 1) {
-            process.stderr.write("\nstopping: finishing the writes in flight (Ctrl-C again to quit at once)\n");
-            controller.abort();
-        } else {
-            process.stderr.write("quit; an import's checkpoint file holds the last committed line\n");
-            process.exit(exitCodes.interrupted);
+    // In a terminal one Ctrl-C may arrive twice (npm passes on the SIGINT the terminal sent it too): that is still one.
+    let first: ReceivedSignal | undefined;
+    process.on("SIGINT", (signal: NodeJS.Signals) => {
+        const received = { signal, at: performance.now() };
+        switch (stopSignalMeaning(first, received)) {
+            case "stop":
+                first = received;
+                process.stderr.write("\nstopping: finishing the writes in flight (Ctrl-C again to quit at once)\n");
+                controller.abort();
+                return;
+            case "same":
+                return;
+            case "exit now":
+                process.stderr.write("quit; an import's checkpoint file holds the last committed line\n");
+                process.exit(exitCodes.interrupted);
         }
     });
     runDataCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal }).then(

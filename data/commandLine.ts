@@ -3,8 +3,8 @@
  * and `npm run policy` share: the flag parser and help every command derives
  * from its flag table, the error a mistake becomes, the port of the
  * `npm start` store that `--local` reaches, how `--local`, `--endpoint` and
- * `--region` name a DynamoDB, and the message for missing AWS credentials, and the one line
- * said about an old Node.js.
+ * `--region` name a DynamoDB, the message for missing AWS credentials, what a
+ * second Ctrl-C means, and the one line said about an old Node.js.
  */
 import * as path from "node:path";
 import { parseArgs } from "node:util";
@@ -342,4 +342,31 @@ export function credentialsProblem(error: unknown, where: string): string | unde
     }
     if (typeof name === "string" && refusedCredentials.has(name)) return `AWS refused the credentials for ${where} (${name}); ${howTo}`;
     return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// Ctrl-C. A terminal signals its whole foreground process group at once: the
+// command, and npm, whose run-script passes its own SIGINT on to the script it
+// runs (@npmcli/run-script's signal manager). Whether the command then sees
+// one SIGINT or two depends on whether npm's copy arrives before the first
+// was taken (the kernel merges a pending signal with a new one), so a second
+// copy within a moment is the same Ctrl-C, not a second one.
+
+/** How long after a stop signal the same signal again is still the same request. */
+export const sameSignalMs = 1000;
+
+export interface ReceivedSignal {
+    signal: NodeJS.Signals;
+    /** When it was taken, in ms on a monotonic clock. */
+    at: number;
+}
+
+/**
+ * What a stop signal asks for, given the first one taken (if any): the first
+ * stops the command; the same signal within `sameSignalMs` of it is that
+ * request again; anything later or different is a request to exit now.
+ */
+export function stopSignalMeaning(first: ReceivedSignal | undefined, received: ReceivedSignal): "stop" | "same" | "exit now" {
+    if (!first) return "stop";
+    return received.signal === first.signal && received.at - first.at < sameSignalMs ? "same" : "exit now";
 }

@@ -8,7 +8,7 @@
  * store failing).
  */
 import { performance } from "node:perf_hooks";
-import { usageHint, UsageError } from "../data/commandLine";
+import { stopSignalMeaning, usageHint, UsageError, type ReceivedSignal } from "../data/commandLine";
 import { ConfigError } from "../specs/config";
 import { loadStackConfig, projectDir } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
@@ -98,37 +98,11 @@ function startProgress(title: string): (step: string) => void {
 const parentCheckMs = 1000;
 
 /**
- * How long after a stop signal the same signal again is still the same
- * request to stop. Ctrl-C in a terminal signals the whole foreground process
- * group at once: the gateway, and npm, whose run-script passes its own SIGINT
- * on to the script it runs (@npmcli/run-script's signal manager). Whether the
- * gateway sees one SIGINT or two depends on whether npm's copy arrives before
- * the first was taken (the kernel merges a pending signal with a new one), so
- * a second copy within this time is the same Ctrl-C, not a second one.
- */
-export const sameSignalMs = 1000;
-
-export interface ReceivedSignal {
-    signal: NodeJS.Signals;
-    /** When it was taken, in ms on a monotonic clock. */
-    at: number;
-}
-
-/**
- * What a stop signal asks for, given the first one taken (if any): the first
- * stops the gateway; the same signal within `sameSignalMs` of it is that
- * request again; anything later or different is a request to exit now.
- */
-export function stopSignalMeaning(first: ReceivedSignal | undefined, received: ReceivedSignal): "stop" | "same" | "exit now" {
-    if (!first) return "stop";
-    return received.signal === first.signal && received.at - first.at < sameSignalMs ? "same" : "exit now";
-}
-
-/**
  * Resolves on the first Ctrl-C or SIGTERM, or when the process that started
- * this one is gone (npm killed outright leaves its child to init). A
- * different stop signal, or the same one again after `sameSignalMs`, exits
- * at once without waiting for the store.
+ * this one is gone (npm killed outright leaves its child to init). The same
+ * signal again within a moment is the same Ctrl-C (npm passes on the SIGINT
+ * the terminal sent it too); a different stop signal, or the same one later,
+ * exits at once without waiting for the store.
  */
 function awaitStopSignal(): Promise<NodeJS.Signals | "parent gone"> {
     return new Promise((resolve) => {

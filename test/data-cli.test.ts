@@ -358,6 +358,45 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
         assert.ok(said, stderr);
         assert.equal(JSON.parse(fs.readFileSync(`${file}.checkpoint.json`, "utf8")).lastCommittedLine, Number(said[1]));
     });
+
+    it("takes a second SIGINT right after the first for the same Ctrl-C, as a terminal and npm deliver it, and still says where to resume", async function () {
+        // Given the command running against a slow endpoint
+        const { config } = freshStack();
+        const file = files.file("sigint-twice.jsonl");
+        writeLines(file, events(1, 5000));
+        let child: ReturnType<typeof spawn> | undefined;
+        let stderr = "";
+        let secondDelivered = false;
+        proxy = await startDynamoProxy(dynamo.endpoint, (call) => {
+            if (call.operation !== "BatchWriteItem") return undefined;
+            if (call.count !== 10) return { kind: "forward", delayMs: 20 };
+            // The terminal's SIGINT while this write is in flight; it is held long enough for npm's copy to arrive during it.
+            child?.kill("SIGINT");
+            return { kind: "forward", delayMs: 1000 };
+        });
+        const env = { ...process.env };
+        delete env.AWS_ACCESS_KEY_ID;
+        child = spawn(
+            process.execPath,
+            ["--import", "tsx", path.join("cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, proxy.endpoint)],
+            { cwd: projectDir, env, stdio: ["ignore", "pipe", "pipe"] },
+        );
+        child.stderr!.on("data", (chunk) => {
+            stderr += chunk;
+            // npm's copy of the terminal's SIGINT, once the command has taken the first
+            if (!secondDelivered && /stopping:/.test(stderr) && child!.exitCode === null) secondDelivered = child!.kill("SIGINT");
+        });
+
+        const code = await new Promise<number | null>((resolve) => child!.once("exit", resolve));
+
+        // Then it did not quit at once: the writes in flight finished and the checkpoint says where
+        assert.ok(secondDelivered, `no second SIGINT was sent while the import ran:\n${stderr}`);
+        assert.equal(code, 130, stderr);
+        assert.doesNotMatch(stderr, /^quit;/m);
+        const said = /import interrupted: every line from 1 to (\d+) is written or skipped .*re-run with --resume/.exec(stderr);
+        assert.ok(said, stderr);
+        assert.equal(JSON.parse(fs.readFileSync(`${file}.checkpoint.json`, "utf8")).lastCommittedLine, Number(said[1]));
+    });
 });
 
 describe("progress without a terminal", () => {

@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { sameSignalMs, stopSignalMeaning } from "../local/cli";
+import { sameSignalMs, stopSignalMeaning } from "../data/commandLine";
 import { lockFileName } from "../local/dataLock";
 import { freePort } from "./support/loopback";
 import { projectDir, startCli, stop } from "./support/npmStart";
