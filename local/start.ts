@@ -23,6 +23,7 @@ import { startEmbeddedStore, type EmbeddedStore } from "./store";
 import { ensureTables } from "../data/createTables";
 import { DataDirInUseError, lockDataDir } from "./dataLock";
 import { localKeyMaterial } from "./keys";
+import { withRouteList } from "./notFound";
 
 /** The contract of `runtime/handler.ts`. */
 export type CreateHandler = (
@@ -163,7 +164,8 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         progress(keys.file ? `gateway keys ${keys.created ? "made in" : "read from"} ${keys.file}` : "gateway keys made for this run");
         const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt, keys.material);
         settings.routes = settings.routes.map((route) => ({ ...route, upstream: routes.find((r) => r.name === route.name)!.upstream }));
-        const handler = createHandler(settings) as GatewayHandler;
+        // Deployed, a path no route matches gets a plain 404; here it lists the routes.
+        const handler = withRouteList(createHandler(settings) as GatewayHandler, settings.routes);
 
         const gateway: RunningGateway = await startGateway({
             handler,

@@ -366,6 +366,41 @@ describe("npm start (child process): the first hour", () => {
         }
     });
 
+    it("answers a path no route matches with a 404 listing the routes, and passes an upstream's own 404 as it came", async () => {
+        // given npm start with one route's upstream a service on this machine that answers 404 problem+json
+        const upstreamProblem = { type: "about:blank", title: "Not Found", status: 404, detail: "no such item" };
+        const upstream = await listenOnLoopback(
+            http.createServer((_request, response) => response.writeHead(404, { "content-type": "application/problem+json" }).end(JSON.stringify(upstreamProblem))),
+        );
+        const run = runCli(["--config", stackFile, "--memory", "--port", String(await freePort()), "--upstream", `catalog=${upstream.url}`], { DYNAMODB_PORT: String(await freePort()) });
+        try {
+            const url = await run.ready;
+            assert.ok(url, run.stdout() + run.stderr());
+            // when a path under no prefix is asked for
+            const lost = await fetch(`${url}/catalgo/items`);
+            // then the 404 lists every route of the stack file, name and prefix
+            assert.equal(lost.status, 404);
+            assert.equal(lost.headers.get("content-type"), "application/problem+json");
+            const problem = (await lost.json()) as { status: number; detail: string; routes: { name: string; pathPrefix: string }[] };
+            const routes = [
+                { name: "catalog", pathPrefix: "/catalog" },
+                { name: "account", pathPrefix: "/account" },
+                { name: "search", pathPrefix: "/search" },
+                { name: "admin", pathPrefix: "/admin" },
+            ];
+            assert.deepEqual(problem.routes, routes);
+            assert.equal(problem.detail, "No route matches this path. Routes of this gateway: catalog /catalog, account /account, search /search, admin /admin.");
+            // and the upstream's own 404 on a route is not touched
+            const missing = await fetch(`${url}/catalog/items/999`);
+            assert.equal(missing.status, 404);
+            assert.deepEqual(await missing.json(), upstreamProblem);
+        } finally {
+            run.child.kill("SIGINT");
+            await run.exit;
+            await upstream.close();
+        }
+    });
+
     it("prints each start-up step as it happens, and says the SDK's Node.js notice in one line at most", async () => {
         const cli = await startCli(["--memory"], withoutSdkWarningSwitch);
         try {
