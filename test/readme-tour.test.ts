@@ -11,7 +11,7 @@ import { strict as assert } from "node:assert";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parseDocument, isSeq, parse as parseYaml } from "yaml";
+import { parse as parseYaml } from "yaml";
 import { freePort } from "./support/loopback";
 import { projectCopy } from "./support/projectCopy";
 
@@ -75,6 +75,28 @@ class Terminal {
     }
 }
 
+/**
+ * `text` with `entry` (YAML list items) pasted after the last line of the
+ * list item named `name`: the line where an editor's cursor lands at the end
+ * of that item.
+ */
+export function insertAfterEntry(text: string, name: string, entry: string): string {
+    const lines = text.split("\n");
+    const start = lines.findIndex((line) => new RegExp(`^(\\s*)- name: ${name}\\s*$`).test(line));
+    assert.ok(start >= 0, `no list item named ${name}`);
+    const itemIndent = /^(\s*)-/.exec(lines[start])![1].length;
+    let end = start + 1;
+    while (end < lines.length && (lines[end].trim() === "" ? false : /^(\s*)/.exec(lines[end])![1].length > itemIndent)) end++;
+    return [...lines.slice(0, end), ...entry.replace(/\n$/, "").split("\n"), ...lines.slice(end)].join("\n");
+}
+
+/** A fixed window of `windowSeconds` starts on a multiple of it: start a burst with at least 10 s of its window left. */
+async function clearOfWindowEdge(windowSeconds: number): Promise<void> {
+    const windowMs = windowSeconds * 1000;
+    const intoWindow = Date.now() % windowMs;
+    if (windowMs - intoWindow < 10_000) await new Promise((resolve) => setTimeout(resolve, windowMs - intoWindow + 100));
+}
+
 function runShell(script: string, cwd: string, env: NodeJS.ProcessEnv): string {
     return execFileSync("/bin/bash", ["-e", "-o", "pipefail", "-c", script], { cwd, env, timeout: 120_000, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -105,28 +127,34 @@ describe("README: the five-minute tour, as written", function () {
         assert.match(gateway.printed, /tollgate local gateway ready on http:\/\/127\.0\.0\.1:\d+/);
 
         let checked = 0;
+        let addedRoute: { pathPrefix: string; rateLimit: { windowSeconds: number } } | undefined;
         for (let i = 1; i < blocks.length; i++) {
             const block = blocks[i];
             if (block.lang === "yaml") {
-                // An edit: the entry goes at the end of tollgate:routes in Pulumi.dev.yaml...
-                assert.match(block.before, /add this entry at the end of the `tollgate:routes` list/);
+                // An edit: the entry goes at the end of tollgate:routes in Pulumi.dev.yaml, where the prose says...
                 const stackFile = path.join(copy, "Pulumi.dev.yaml");
-                const document = parseDocument(fs.readFileSync(stackFile, "utf8"));
-                const routes = document.getIn(["config", "tollgate:routes"]);
-                assert.ok(isSeq(routes), "Pulumi.dev.yaml has a tollgate:routes list");
-                for (const entry of parseYaml(block.text) as unknown[]) routes.add(document.createNode(entry));
-                fs.writeFileSync(stackFile, document.toString());
+                const before = parseYaml(fs.readFileSync(stackFile, "utf8")).config;
+                const lastRoute = (before["tollgate:routes"] as { name: string }[]).at(-1)!.name;
+                assert.match(block.before, new RegExp(`add this entry at the end of the \`tollgate:routes\` list: after the last route, \`${lastRoute}\`, and before \`tollgate:appTables\``));
+                // ...pasted as an editor would: after the last line of that route, as the block is indented
+                fs.writeFileSync(stackFile, insertAfterEntry(fs.readFileSync(stackFile, "utf8"), lastRoute, block.text));
+                const after = parseYaml(fs.readFileSync(stackFile, "utf8")).config;
+                const added = parseYaml(block.text)[0] as { name: string; pathPrefix: string; rateLimit: { windowSeconds: number } };
+                assert.deepEqual(after["tollgate:routes"], [...before["tollgate:routes"], added], "the entry is the last route");
+                assert.deepEqual(after["tollgate:appTables"], before["tollgate:appTables"], "the application tables are as they were");
+                addedRoute = added;
                 // ...then the restart the next paragraph asks for.
                 assert.match(blocks[i + 1].before, /Stop the gateway \(Ctrl-C[^)]*\) and start it again with `npm start`/);
                 await gateway.interrupt();
                 await gateway.start("npm start");
-                const added = parseYaml(block.text)[0] as { name: string; pathPrefix: string };
                 assert.match(gateway.printed, new RegExp(`\\n\\s+${added.name}\\s+${added.pathPrefix}\\s`), "the restarted gateway lists the new route");
                 continue;
             }
             if (block.lang !== "sh") continue;
             const expected = blocks[i + 1];
             assert.equal(expected?.lang, "text", `the sh block '${block.text.trim()}' is followed by its output`);
+            // The added route counts in fixed windows that start on the clock: its requests must all fall in one.
+            if (addedRoute && block.text.includes(addedRoute.pathPrefix)) await clearOfWindowEdge(addedRoute.rateLimit.windowSeconds);
             const printed = runShell(onOurPort(block.text), copy, env);
             assert.equal(printed.trimEnd(), expected.text.trimEnd(), `output of:\n${block.text}`);
             checked++;
