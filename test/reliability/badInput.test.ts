@@ -255,7 +255,7 @@ describe("reliability: bad input", function () {
                     if (head.length < 64 * 1024) throw new Error(`no answer to a ${head.length}-byte request: ${JSON.stringify(head.slice(0, 300))}`);
                     return;
                 }
-                const problems = answerProblems(parsed.status, parsed.headers.get("content-type"), parsed.body, { head: input.method === "HEAD" });
+                const problems = answerProblems(parsed.status, parsed.headers.get("content-type"), parsed.body, { head: input.method === "HEAD", localRoutes: fuzzRoutes });
                 if (calls.length > 0 && parsed.status !== 200) problems.push(`answered ${parsed.status} after calling the upstream`);
                 for (const call of calls) {
                     problems.push(...callProblems(call));

@@ -182,8 +182,18 @@ export function applyMutations(event: any, mutations: Mutation[]): any {
 const internalDetail = /\b(stack|error|exception|dynamodb|table|undefined|null)\b|at [\w.<>]+ \(|\.ts\b|\.js\b|node:|ECONN|ETIMEDOUT|127\.0\.0\.1/i;
 const problemKeys = new Set(["type", "title", "status", "detail"]);
 
-/** Problems with a gateway answer, or an empty list. */
-export function answerProblems(status: number, contentType: string | undefined, body: string, options: { head?: boolean } = {}): string[] {
+/**
+ * Problems with a gateway answer, or an empty list. `localRoutes`: the answer
+ * came through `npm start`, whose 404 for a path no route matches lists the
+ * routes (name and prefix) in `routes` and at the end of `detail`; that list,
+ * and nothing else, is let through there.
+ */
+export function answerProblems(
+    status: number,
+    contentType: string | undefined,
+    body: string,
+    options: { head?: boolean; localRoutes?: readonly { name: string; pathPrefix: string }[] } = {},
+): string[] {
     const problems: string[] = [];
     if (!Number.isInteger(status) || status < 100 || status > 599) problems.push(`status ${status}`);
     if (status === 500) problems.push("500 answer");
@@ -191,6 +201,14 @@ export function answerProblems(status: number, contentType: string | undefined, 
     if (contentType?.startsWith("application/problem+json") && !options.head) {
         try {
             const parsed = JSON.parse(body);
+            if (options.localRoutes && status === 404 && "routes" in parsed) {
+                const expected = options.localRoutes.map(({ name, pathPrefix }) => ({ name, pathPrefix }));
+                if (JSON.stringify(parsed.routes) !== JSON.stringify(expected)) problems.push(`404 lists other routes: ${JSON.stringify(parsed.routes)}`);
+                const listed = ` Routes of this gateway: ${expected.map((route) => `${route.name} ${route.pathPrefix}`).join(", ")}.`;
+                if (typeof parsed.detail !== "string" || !parsed.detail.endsWith(listed)) problems.push(`404 detail does not end with the route list: ${parsed.detail}`);
+                else parsed.detail = parsed.detail.slice(0, -listed.length);
+                delete parsed.routes;
+            }
             const extra = Object.keys(parsed).filter((key) => !problemKeys.has(key));
             if (extra.length) problems.push(`problem body has ${extra.join(", ")}`);
             if (typeof parsed.title !== "string" || !/^[A-Za-z ]+$/.test(parsed.title)) problems.push(`problem title ${parsed.title}`);
