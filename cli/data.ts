@@ -20,6 +20,7 @@ import {
     stopSignalMeaning,
     usageHint,
     UsageError,
+    invocationOf,
     type CommandLineSpec,
     type FlagTable,
     type ParsedCommandLine,
@@ -113,7 +114,7 @@ const migrateFlags = {
 /** The data commands and their flags, declared once: the parser, the help and every flag error come from this. */
 export const dataCommandLine: CommandLineSpec = {
     name: "data",
-    invocation: "npm run data --",
+    invocation: invocationOf("npm run data --", "data"),
     summary: "Gets data into and out of a stack's tables: seed, import, export, verify, migrate.",
     flags: toolFlags,
     commands: {
@@ -289,7 +290,8 @@ export async function runDataCli(argv: string[], io: DataCliIo): Promise<number>
     }
 }
 
-if (require.main === module) {
+/** Runs the command in this process with these arguments; sets the exit code. */
+export function runDataCommand(argv: string[]): void {
     // One-shot command: the SDK's nine-line Node.js version warning would bury its own output (npm start says it in one line).
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const controller = new AbortController();
@@ -310,7 +312,7 @@ if (require.main === module) {
                 process.exit(exitCodes.interrupted);
         }
     });
-    runDataCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal }).then(
+    runDataCli(argv, { stdout: process.stdout, stderr: process.stderr, env: process.env, signal: controller.signal }).then(
         (code) => {
             process.exitCode = code;
         },
@@ -320,3 +322,5 @@ if (require.main === module) {
         },
     );
 }
+
+if (require.main === module) runDataCommand(process.argv.slice(2));

@@ -2,9 +2,9 @@
 /**
  * The Node.js this repository's npm scripts run on: the Lambda's major (24).
  *
- * `npm ci` and `npm install` run it as the `prepare` script (a package's
- * `prepare` never runs when a program installs tollgate from the registry or a
- * tarball, so nothing here reaches a consumer). When the Node that runs npm is
+ * `npm ci` and `npm install` run it from the `prepare` script (prepare.cjs),
+ * in a clone of the repository only: nothing here reaches a program that
+ * installs tollgate. When the Node that runs npm is
  * already of that major, it does nothing but clear an old link. Otherwise it
  * fetches the Node binary package for this platform from the npm registry
  * (`npm pack`, the tarball checked against the integrity pinned below),
@@ -103,12 +103,23 @@ function install(binary) {
     }
 }
 
+/** True for the binary this script links (any version of it), wherever it is reached from. */
+function isLinkedBinary(file) {
+    try {
+        return path.relative(cacheDir, fs.realpathSync(file)).split(path.sep)[0] !== "..";
+    } catch {
+        return false;
+    }
+}
+
 /**
- * The version of the Node that runs npm: this script itself may already run on
- * the linked binary (npm puts node_modules/.bin first on its PATH).
+ * The version of the Node that runs npm, or undefined when npm itself runs on
+ * the linked binary (an npm started from inside an npm script finds it first
+ * on the PATH): then the machine's own Node is not known here, and the link stays.
  */
 function machineNodeVersion() {
     const machineNode = process.env.npm_node_execpath || process.execPath;
+    if (isLinkedBinary(machineNode)) return undefined;
     if (machineNode === process.execPath) return process.versions.node;
     const asked = spawnSync(machineNode, ["-p", "process.versions.node"], { encoding: "utf8" });
     return asked.status === 0 ? asked.stdout.trim() : process.versions.node;
@@ -116,6 +127,7 @@ function machineNodeVersion() {
 
 function main() {
     const running = machineNodeVersion();
+    if (running === undefined) return;
     if (majorOf(running) === major) {
         removeLink();
         return;
@@ -134,6 +146,6 @@ function main() {
     say(`npm scripts run on Node v${binary.version} (${binary.package}, node_modules/.bin/node); this machine's Node v${running}, which runs npm itself (its EBADENGINE warnings), is left as it is`);
 }
 
-module.exports = { major, minimumMajor, binaries };
+module.exports = { major, minimumMajor, binaries, main };
 
 if (require.main === module) main();

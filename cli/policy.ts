@@ -15,18 +15,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { helpFlag, helpText, parseCommandLine, usageHint, UsageError, type CommandLineSpec, type FlagTable, type FlagValues } from "../data/commandLine";
+import { helpFlag, helpText, invocationOf, parseCommandLine, usageHint, UsageError, type CommandLineSpec, type FlagTable, type FlagValues } from "../data/commandLine";
 import type { Evaluation, PackConfigFile, Violation } from "../policies/offline/evaluate";
+import { ConfigError } from "../specs/config";
+import { programEntry, projectDir, projectFile } from "../specs/stackFile";
 
 // The pack, the evaluator and the harness load @pulumi/aws and @pulumi/pulumi
 // (seconds); they are imported once the command line has been checked, so a
 // mistyped flag is answered at once.
 
-const projectDir = path.resolve(__dirname, "..");
-
 const policyFlags = {
     stack: { type: "string", value: "NAME", required: true, help: "the stack whose Pulumi.<NAME>.yaml config the program runs with" },
-    program: { type: "string", value: "PATH", help: "a Pulumi TypeScript program to check (default index.ts)" },
+    program: { type: "string", value: "PATH", help: "a Pulumi TypeScript program to check: its file, or its directory (default this repository's index.ts)" },
     "policy-pack-config": { type: "string", value: "FILE", help: "the pack config (default policies/config/<NAME>.json, else the pack's defaults)" },
     help: helpFlag,
 } as const satisfies FlagTable;
@@ -34,7 +34,7 @@ const policyFlags = {
 /** The policy check's flags, declared once: the parser, the help and every flag error come from this. */
 export const policyCommandLine: CommandLineSpec = {
     name: "policy check",
-    invocation: "npm run policy --",
+    invocation: invocationOf("npm run policy --", "policy"),
     summary: "Runs the program under mocks with a stack's config and puts every resource it registers through\nthe tollgate CrossGuard pack, with the pack config the preview uses.",
     flags: policyFlags,
     epilogue: "Exit codes: 0 no mandatory violation, 1 at least one mandatory violation, 2 the check could not run.",
@@ -78,8 +78,8 @@ function readPackConfig(file: string): PackConfigFile {
 }
 
 /** Stack tags as the service sets them for a project, from Pulumi.yaml. */
-function stackTags(): Record<string, string> {
-    const project = parseYaml(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8")) ?? {};
+function stackTags(dir: string): Record<string, string> {
+    const project = projectFile(dir);
     const runtime = typeof project.runtime === "string" ? project.runtime : project.runtime?.name;
     const tags: Record<string, string> = { "pulumi:project": String(project.name ?? "") };
     if (runtime) tags["pulumi:runtime"] = String(runtime);
@@ -116,6 +116,16 @@ export function summaryLine(stack: string, evaluation: Evaluation, seconds: numb
     return `${verdict} stack ${stack}: ${mandatory} mandatory, ${advisory} advisory violation${advisory === 1 ? "" : "s"}; ${evaluation.policiesRun.length} policies over ${evaluation.resourceCount} resources in ${seconds.toFixed(1)}s`;
 }
 
+/** The program to evaluate: `--program`'s file or directory; default this repository's index.ts. */
+function programOf(given: string | undefined): string {
+    if (given === undefined) return path.join(projectDir, "index.ts");
+    try {
+        return programEntry(given);
+    } catch (error) {
+        fail(error instanceof ConfigError ? error.problems.join("; ") : String(error));
+    }
+}
+
 async function main(argv: string[]): Promise<number> {
     const started = process.hrtime.bigint();
     let values: FlagValues<typeof policyFlags>;
@@ -131,16 +141,20 @@ async function main(argv: string[]): Promise<number> {
         throw error;
     }
     const stack = values.stack!;
-    const program = path.resolve(values.program ?? path.join(projectDir, "index.ts"));
-    if (!fs.existsSync(program)) fail(`program ${relative(program)} does not exist`);
+    const program = programOf(values.program);
+    // A program of a project of its own (its Pulumi.yaml beside it: one that installed
+    // tollgate) brings its own stack files; any other program is checked with this
+    // repository's stacks, and this repository's program with their pack configs too.
+    const ownProgram = path.dirname(program) === projectDir;
+    const programDir = fs.existsSync(path.join(path.dirname(program), "Pulumi.yaml")) ? path.dirname(program) : projectDir;
     const configFile = values["policy-pack-config"] ? path.resolve(values["policy-pack-config"]) : packConfigFile(stack);
-    const usingConfigFile = values["policy-pack-config"] !== undefined || fs.existsSync(configFile);
+    const usingConfigFile = values["policy-pack-config"] !== undefined || (ownProgram && fs.existsSync(configFile));
     const packConfigText = usingConfigFile ? readPackConfig(configFile) : {};
 
     const { loadStackConfig } = await import("../specs/stackFile");
     let stackConfig;
     try {
-        stackConfig = loadStackConfig(stack, { purpose: "deploy" });
+        stackConfig = loadStackConfig(stack, { purpose: "deploy", dir: programDir });
     } catch (error: any) {
         fail(error.message);
     }
@@ -156,10 +170,10 @@ async function main(argv: string[]): Promise<number> {
         fail(`pack config ${usingConfigFile ? relative(configFile) : "(defaults)"}: ${error.message}`);
     }
 
-    const run = await runProgramIsolated({ program, stack, config: stackConfig.pulumiConfig, secretKeys: stackConfig.secureKeys });
+    const run = await runProgramIsolated({ program, project: projectFile(programDir).name, stack, config: stackConfig.pulumiConfig, secretKeys: stackConfig.secureKeys });
     if (run.error) fail(`program ${relative(program)} failed to load for stack ${stack}:\n${run.error}`);
 
-    const evaluation = await evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig, stackTags: stackTags() });
+    const evaluation = await evaluatePolicies(run.resources, { policies: tollgatePolicies, packEnforcementLevel, config: packConfig, stackTags: stackTags(programDir) });
     console.log(`tollgate policy check: program ${relative(program)}, stack ${stack}, pack config ${usingConfigFile ? relative(configFile) : "(pack defaults)"}`);
     if (evaluation.violations.length > 0) console.log(formatTable(evaluation.violations));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -167,8 +181,9 @@ async function main(argv: string[]): Promise<number> {
     return evaluation.violations.some((v) => v.enforcementLevel === "mandatory") ? 1 : 0;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
+/** Runs the check in this process with these arguments and exits with its code. */
+export function runPolicyCommand(argv: string[]): void {
+    main(argv).then(
         (code) => process.exit(code),
         (error) => {
             if (error instanceof CheckError) {
@@ -181,3 +196,5 @@ if (require.main === module) {
         },
     );
 }
+
+if (require.main === module) runPolicyCommand(process.argv.slice(2));

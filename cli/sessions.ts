@@ -20,6 +20,7 @@ import {
     storeRegion,
     usageHint,
     UsageError,
+    invocationOf,
     type CommandLineSpec,
     type FlagTable,
     type FlagValues,
@@ -58,7 +59,7 @@ const revokeFlags = { "session-id": { type: "string", value: "ID", help: "the se
 /** The sessions command's flags, declared once: the parser, the help and every flag error come from this. */
 export const sessionsCommandLine: CommandLineSpec = {
     name: "sessions",
-    invocation: "npm run --silent sessions --",
+    invocation: invocationOf("npm run --silent sessions --", "sessions"),
     summary: "Creates, inspects and revokes sessions in a stack's sessions table: the npm start store (--local),\nany DynamoDB-compatible endpoint (--endpoint), or AWS (neither).",
     flags: whereFlags,
     commands: {
@@ -281,11 +282,12 @@ function describeStoreError(error: unknown, command: SessionsCommand): string {
     return `the operation on ${command.tableName} at ${where} failed: ${name}: ${(error as Error).message}`;
 }
 
-if (require.main === module) {
+/** Runs the command in this process with these arguments; sets the exit code. */
+export function runSessionsCommand(argv: string[]): void {
     // The SDK warns on a Node older than 22 that future SDK releases will need 22; this
     // project pins its SDK, and the warning would bury the command's own messages.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-    run(process.argv.slice(2), process.env, {
+    run(argv, process.env, {
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
     }).then(
@@ -298,3 +300,5 @@ if (require.main === module) {
         },
     );
 }
+
+if (require.main === module) runSessionsCommand(process.argv.slice(2));

@@ -12,7 +12,7 @@
  * fails the deployment once it resolves. Either way the error names the arg.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { TollgateConfig } from "../specs/args";
+import { localViewsKey, type LocalView, type TollgateConfig } from "../specs/args";
 import { ConfigError, resolveSettings, type TollgateSettings } from "../specs/config";
 import { assertionIssuer, capturedSettings } from "../specs/lambda";
 import { jwksPath } from "../specs/routes";
@@ -102,6 +102,11 @@ interface Children {
 /** The child components, kept outside the class: every class property would be an output of the package schema. */
 const childrenOf = new WeakMap<Tollgate, Children>();
 
+function localViews(): LocalView[] {
+    const global = globalThis as Record<symbol, LocalView[] | undefined>;
+    return (global[Symbol.for(localViewsKey)] ??= []);
+}
+
 /** Prefixes taken in this program: two Tollgates with one prefix would create the same physical names. */
 const prefixesInUse = new Map<string, string>();
 
@@ -152,17 +157,20 @@ export class Tollgate extends pulumi.ComponentResource {
     }
 
     constructor(name: string, args: TollgateArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("tollgate:index:Tollgate", name, {}, opts);
+        // Checked before anything registers: bad args leave no resource behind, not even this one.
         const { transform, ...config } = args ?? {};
         const region = new pulumi.Config("aws").get("region");
         const separated = separateInputs(config, region);
         const settings = validate(name, separated, region);
-        const input = inputFor(separated);
         const takenBy = prefixesInUse.get(settings.prefix);
         if (takenBy !== undefined) {
             throw new pulumi.RunError(`Tollgate '${name}': prefix '${settings.prefix}' is already the prefix of Tollgate '${takenBy}' in this program; give each its own (prefix names every physical resource)`);
         }
+        super("tollgate:index:Tollgate", name, {}, opts);
         prefixesInUse.set(settings.prefix, name);
+        const { jwtSecret: _secret, ...localArgs } = separated.standIns;
+        localViews().push({ name, args: localArgs, region });
+        const input = inputFor(separated);
 
         // The args once every Input has resolved, checked again with the real values. The
         // function's code waits for this check (through the captured issuer below), so a
@@ -172,7 +180,13 @@ export class Tollgate extends pulumi.ComponentResource {
                 ? pulumi.output(true)
                 : pulumi.all([...separated.inputs.values()]).apply((values) => {
                       const resolved = new Map([...separated.inputs.keys()].map((standIn, i) => [standIn, values[i]]));
-                      validate(name, { standIns: separated.restore(resolved), misplaced: [] }, region);
+                      try {
+                          validate(name, { standIns: separated.restore(resolved), misplaced: [] }, region);
+                      } catch (error) {
+                          // Said on the component itself, where the engine shows it, before the deployment fails.
+                          void pulumi.log.error((error as Error).message, this);
+                          throw error;
+                      }
                       return true;
                   });
 
@@ -294,15 +308,17 @@ export class Tollgate extends pulumi.ComponentResource {
             : undefined;
 
         childrenOf.set(this, { tables, logging, gateway, domain, backup });
-        this.url = gateway.url;
-        this.jwksUrl = domain ? pulumi.interpolate`${domain.url}${jwksPath}` : gateway.jwksUrl;
-        this.issuer = issuer;
-        this.functionName = gateway.function.name;
-        this.tableNames = tables.names;
-        this.logGroupNames = logging.logGroupNames;
-        this.dashboardName = logging.dashboard.dashboardName;
-        this.domainUrl = domain?.url;
-        this.backupVaultName = backup?.vault.name;
+        // Every output waits for the args' second check too: a program that exports one fails on a bad value.
+        const checked = <T>(output: pulumi.Output<T>): pulumi.Output<T> => pulumi.all([validated, output]).apply(([, value]) => value) as pulumi.Output<T>;
+        this.url = checked(gateway.url);
+        this.jwksUrl = checked(domain ? pulumi.interpolate`${domain.url}${jwksPath}` : gateway.jwksUrl);
+        this.issuer = checked(issuer);
+        this.functionName = checked(gateway.function.name);
+        this.tableNames = checked(tables.names);
+        this.logGroupNames = checked(logging.logGroupNames);
+        this.dashboardName = checked(logging.dashboard.dashboardName);
+        this.domainUrl = domain ? checked(domain.url) : undefined;
+        this.backupVaultName = backup ? checked(backup.vault.name) : undefined;
         this.registerOutputs({
             url: this.url,
             jwksUrl: this.jwksUrl,

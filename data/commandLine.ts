@@ -122,6 +122,16 @@ export interface CommandSpec {
     readonly flags: FlagTable;
 }
 
+/**
+ * How a command is run, as its help and hints say it: through this
+ * repository's npm scripts (`npm run --silent sessions --`) from the sources,
+ * as `tollgate sessions` from the package a program installed (compiled).
+ */
+export function invocationOf(npmScript: string, command: string): string {
+    const compiled = path.basename(path.resolve(__dirname, "..")) === "dist";
+    return compiled ? `tollgate ${command}` : npmScript;
+}
+
 /** A tool's whole command line. */
 export interface CommandLineSpec {
     /** How it is named in messages: `npm start`, `sessions`, `data`. */

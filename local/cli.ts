@@ -10,9 +10,9 @@
 import { performance } from "node:perf_hooks";
 import { stopSignalMeaning, usageHint, UsageError, type ReceivedSignal } from "../data/commandLine";
 import { ConfigError } from "../specs/config";
-import { loadStackConfig, projectDir } from "../specs/stackFile";
+import { loadStackConfig, projectDir, type StackConfig } from "../specs/stackFile";
 import { banner, readyLine } from "./banner";
-import { checkUpstreamNames, parseOptions, startCommandLine, usage } from "./options";
+import { checkUpstreamNames, parseOptions, startCommandLine, usage, type LocalOptions } from "./options";
 import { startLocal, StartError, type CreateHandler, type LocalGateway } from "./start";
 
 export const exitCodes = { ok: 0, failed: 1, usage: 2 } as const;
@@ -29,7 +29,13 @@ function loadCreateHandler(): CreateHandler {
     return handlerModule.createHandler;
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+/** What `tollgate start` adds to `npm start`: running the Tollgate of a Pulumi program (`--program`). */
+export interface StartDeps {
+    /** Evaluates the program under mocks and reads its Tollgate's args as the stack to serve. */
+    programStack?(options: LocalOptions): Promise<StackConfig>;
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv, deps: StartDeps = {}): Promise<number> {
     // Listening from the first moment: a Ctrl-C during start-up still closes the store cleanly.
     const stopSignal = awaitStopSignal();
     let gateway: LocalGateway;
@@ -39,7 +45,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
             process.stdout.write(usage);
             return exitCodes.ok;
         }
-        const stack = loadStackConfig(options.stack, { file: options.configFile });
+        let stack: StackConfig;
+        if (options.program !== undefined) {
+            if (!deps.programStack) throw new UsageError("--program: run through the tollgate command (tollgate start --program DIR)");
+            process.stdout.write(`tollgate local gateway: evaluating the program ${options.program} under mocks (stack ${options.stack})\n`);
+            stack = await deps.programStack(options);
+        } else {
+            stack = loadStackConfig(options.stack, { file: options.configFile });
+        }
         // Before loading the handler (the slow part of start-up), so a typo is reported at once.
         checkUpstreamNames(options.upstreams, stack.settings.routes.map((route) => route.name));
         const progress = startProgress(`tollgate local gateway: starting stack ${options.stack}`);
@@ -137,9 +150,9 @@ function awaitStopSignal(): Promise<NodeJS.Signals | "parent gone"> {
     });
 }
 
-/** Runs `npm start` with this process's arguments and exits with its code. */
-export function run(): void {
-    main(process.argv.slice(2), process.env).then((code) => {
+/** Runs `npm start` with these arguments (default this process's) and exits with its code. */
+export function run(argv = process.argv.slice(2), deps: StartDeps = {}): void {
+    main(argv, process.env, deps).then((code) => {
         // Keep-alive sockets of SDK clients would otherwise hold the loop open after a clean stop.
         process.exit(code);
     });

@@ -3,6 +3,7 @@
  * checked in one place. Every problem is a UsageError naming the flag or the
  * variable, so main.ts can print it and exit 2 before anything starts.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import {
     helpFlag,
@@ -12,6 +13,7 @@ import {
     parsePort,
     stackNameOfFile,
     UsageError,
+    invocationOf,
     type CommandLineSpec,
     type FlagTable,
     type FlagValues,
@@ -34,6 +36,10 @@ export interface LocalOptions {
     upstreams: Map<string, string>;
     /** HS256 secret from `TOLLGATE_JWT_SECRET`, which overrides `tollgate:jwtSecret`. */
     jwtSecretFromEnv?: string;
+    /** A Pulumi program (its directory or entry file) whose Tollgate to run, instead of a stack file's `tollgate:*` keys. */
+    program?: string;
+    /** With `program`: the name of the Tollgate to run, when the program has several. */
+    gateway?: string;
     help: boolean;
 }
 
@@ -49,6 +55,8 @@ export const envNames = {
 export const startFlags = {
     stack: { type: "string", value: "NAME", help: `stack whose Pulumi.<NAME>.yaml is read (default ${defaults.stack})` },
     config: { type: "string", value: "FILE", help: "read this stack file instead (stack name taken from Pulumi.<name>.yaml)" },
+    program: { type: "string", value: "DIR", help: "run the Tollgate a Pulumi program creates (its directory or entry file), with its Pulumi.<stack>.yaml" },
+    gateway: { type: "string", value: "NAME", help: "with --program: the Tollgate to run, by its name, when the program creates several" },
     port: { type: "string", value: "N", help: `gateway port on 127.0.0.1 (default ${defaults.port}; env ${envNames.port}; 0 picks a free one)` },
     upstream: { type: "string", value: "NAME=URL", multiple: true, help: "send route NAME to URL instead of the built-in echo upstream (repeatable)" },
     memory: { type: "boolean", help: "keep data in memory only (default: kept under .tollgate/<stack>/)" },
@@ -58,7 +66,7 @@ export const startFlags = {
 
 export const startCommandLine: CommandLineSpec = {
     name: "npm start",
-    invocation: "npm start --",
+    invocation: invocationOf("npm start --", "start"),
     summary: `Runs the tollgate gateway on this machine: an embedded DynamoDB-compatible store
 (dynalite), the tables of the stack, and the gateway handler behind an emulation
 of API Gateway HTTP API (payload format 2.0). No cloud account, Java or Docker.`,
@@ -74,6 +82,10 @@ export const usage = helpText(startCommandLine);
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir: string): LocalOptions {
     const parsed = parseCommandLine(startCommandLine, argv);
     const values = parsed.values as FlagValues<typeof startFlags>;
+    if (values.program !== undefined && values.config !== undefined) {
+        throw new UsageError("--program and --config exclude each other: a program reads its own Pulumi.<stack>.yaml");
+    }
+    if (values.gateway !== undefined && values.program === undefined) throw new UsageError("--gateway: only with --program (it names one of the program's Tollgates)");
     if (values.memory && values["data-dir"] !== undefined) {
         throw new UsageError("--memory and --data-dir exclude each other: --memory keeps nothing on disk");
     }
@@ -102,11 +114,19 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
         port,
         dynamoPort,
         memory: values.memory ?? false,
-        dataDir: path.resolve(values["data-dir"] ?? path.join(projectDir, ".tollgate", stack)),
+        dataDir: path.resolve(values["data-dir"] ?? path.join(values.program !== undefined ? programDirOf(values.program) : projectDir, ".tollgate", stack)),
         upstreams: parseUpstreams(values.upstream ?? []),
         jwtSecretFromEnv,
+        program: values.program,
+        gateway: values.gateway,
         help: parsed.help,
     };
+}
+
+/** The directory of a program given by its directory or its entry file. */
+function programDirOf(program: string): string {
+    const target = path.resolve(program);
+    return fs.existsSync(target) && fs.statSync(target).isFile() ? path.dirname(target) : target;
 }
 
 /** `NAME=URL` pairs; the names are checked against the stack's routes later, once they are known. */

@@ -426,3 +426,20 @@ export interface TollgateConfig {
     /** Share of successful requests whose log line the gateway writes, 0 to 1; refusals and errors are always written. @default 1 */
     logSampleRate?: number;
 }
+
+/**
+ * Where each Tollgate of a program leaves its args as plain data, for
+ * `tollgate start --program` (which evaluates the program under mocks): an
+ * Input with no value yet is its stand-in, and `jwtSecret` is left out. It stays
+ * in the program's process; nothing of it reaches the engine or the state.
+ */
+export const localViewsKey = "tollgate.localViews";
+
+export interface LocalView {
+    /** The Tollgate's name in the program. */
+    name: string;
+    /** The args as the config schema reads them (`keys: "args"`). */
+    args: Record<string, unknown>;
+    /** The stack's `aws:region`, if set. */
+    region?: string;
+}

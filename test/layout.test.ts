@@ -20,7 +20,7 @@ const allowed: Record<string, readonly string[]> = {
     components: ["specs"],
     runtime: ["specs"],
     local: ["runtime", "specs", "data"],
-    cli: ["data", "specs", "runtime", "policies"],
+    cli: ["components", "local", "data", "specs", "runtime", "policies"],
     data: ["specs"],
     specs: [],
     policies: [],

@@ -34,7 +34,7 @@ describe("the Node.js the project runs on", () => {
         assert.equal(manifest.engines.node, `>=${nodeRuntime.minimumMajor}`);
         const installed = { ...manifest.dependencies, ...manifest.optionalDependencies, ...manifest.peerDependencies };
         assert.deepEqual(Object.keys(installed).filter((name) => /^node(-|$)/.test(name)), [], "a Node binary package among the dependencies would become the `node` of every program that installs tollgate");
-        assert.equal(manifest.scripts.prepare, "node cli/nodeRuntime.cjs");
+        assert.equal(manifest.scripts.prepare, "node cli/prepare.cjs");
     });
 
     it("links node_modules/.bin/node to the pinned binary where the machine's Node is another major", function () {

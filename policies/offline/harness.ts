@@ -41,6 +41,8 @@ export interface ProgramRun {
     error?: string;
     /** Wall time of the program evaluation, in milliseconds. */
     elapsedMs: number;
+    /** What the program left under `collect` (plain data). */
+    collected?: unknown;
 }
 
 export interface RunOptions {
@@ -53,6 +55,8 @@ export interface RunOptions {
     secretKeys?: string[];
     /** Run as `pulumi preview` (unknown outputs) rather than `pulumi up`. */
     preview?: boolean;
+    /** A `Symbol.for` key under which the program leaves data on `globalThis` for local tools; the run returns it as `collected`. */
+    collect?: string;
 }
 
 /** Turns assets, archives, secrets and resources into JSON-able data. */
@@ -209,13 +213,16 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         ]);
         clearTimeout(settled);
     } finally {
+        // A registration that failed after the last RPC settled rejects a tick later.
+        await new Promise((resolve) => setImmediate(resolve));
         process.off("unhandledRejection", onRejection);
     }
     // Resources registered before a failure keep their inputs too.
     await Promise.allSettled(describing);
     if (!error && failures.length) error = failures.join("\n");
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    return { project, stack: options.stack, resources, outputs, error, elapsedMs };
+    const collected = options.collect === undefined ? undefined : (globalThis as Record<symbol, unknown>)[Symbol.for(options.collect)];
+    return { project, stack: options.stack, resources, outputs, error, elapsedMs, collected };
 }
 
 /**
