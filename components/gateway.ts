@@ -18,6 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { environmentNames, lambdaNodeMajor, lambdaRuntime, type CapturedSettings, type KeyMaterial, type LambdaEntry } from "../specs/lambda";
+import type { Cors, LambdaSettings, Throttle, VpcSettings } from "../specs/args";
 import { jwksPath, type RouteSpec } from "../specs/routes";
 import { configDefaults } from "../specs/config";
 import { httpApiIntegrationTimeoutMs } from "../specs/limits";
@@ -137,46 +138,18 @@ export interface GatewayArgs {
     runtime: CapturedInput;
     /** Log groups made beforehand (Logging component): the Lambda's and the access log's. */
     logGroups: { lambda: aws.cloudwatch.LogGroup; access: aws.cloudwatch.LogGroup };
-    /** The Lambda's size. */
-    lambda?: {
-        /** @default 512 */
-        memoryMb?: number;
-        /** @default 30 */
-        timeoutSeconds?: number;
-        /** @default "arm64" */
-        architecture?: "arm64" | "x86_64";
-        /**
-         * X-Ray active tracing: Lambda records a trace of every invocation, and the
-         * role may send it (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`).
-         * @default false
-         */
-        tracing?: boolean;
-    };
+    /**
+     * The Lambda's size. With `tracing`, the role may also send X-Ray traces
+     * (`xray:PutTraceSegments`, `xray:PutTelemetryRecords`).
+     */
+    lambda?: LambdaSettings;
     /**
      * Stage-wide throttling. Both limits are always set: API Gateway reads an
      * unset one as 0, which refuses every request.
      */
-    throttle?: {
-        /** Requests that may arrive at once. @default 5000 */
-        burstLimit?: number;
-        /** Steady requests per second. @default 2000 */
-        rateLimit?: number;
-    };
+    throttle?: Throttle;
     /** CORS of the HTTP API (API Gateway answers preflight requests itself). */
-    cors?: {
-        /** @default ["*"] @example ["https://app.example.com"] */
-        allowOrigins?: string[];
-        /** @default ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] */
-        allowMethods?: string[];
-        /** @default ["authorization", "content-type"] */
-        allowHeaders?: string[];
-        /** @default ["ratelimit", "ratelimit-policy", "retry-after", "x-request-id"] */
-        exposeHeaders?: string[];
-        /** Not allowed with an origin of `*`. @default false */
-        allowCredentials?: boolean;
-        /** @default 600 */
-        maxAgeSeconds?: number;
-    };
+    cors?: Cors;
     /**
      * Log level of the handler.
      * @default "INFO"
@@ -213,7 +186,7 @@ export interface GatewayArgs {
      * `subnetIds` and `securityGroupIds` of an existing one.
      * @default { enabled: false }
      */
-    vpc?: { enabled?: boolean; natGateways?: number; subnetIds?: pulumi.Input<string>[]; securityGroupIds?: pulumi.Input<string>[] };
+    vpc?: VpcSettings;
     /** Customer-managed KMS keys, in the stack's region. @default {} (AWS-managed keys) */
     kms?: {
         /**

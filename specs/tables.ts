@@ -8,55 +8,31 @@
  * `user_id`) are kept exactly: operators query these tables by hand.
  */
 
+import type { AppTable, AttributeType, GlobalSecondaryIndex, IndexProjection, StreamView, KeyAttribute as KeyAttributeArg } from "./args";
+
+export type { BillingMode, TableClass } from "./args";
+
 /** DynamoDB scalar attribute types usable in keys. */
-export type KeyType = "S" | "N" | "B";
+export type KeyType = AttributeType;
 
-export interface KeyAttribute {
-    name: string;
-    type: KeyType;
-}
+export type KeyAttribute = KeyAttributeArg;
 
-export type Projection = "ALL" | "KEYS_ONLY" | "INCLUDE";
+export type Projection = IndexProjection;
 
-export interface GlobalSecondaryIndexSpec {
-    name: string;
+export type StreamViewType = StreamView;
+
+/** A global secondary index with each key's type known (config load takes a missing one from the table's other keys). */
+export interface GlobalSecondaryIndexSpec extends Omit<GlobalSecondaryIndex, "hashKey" | "rangeKey"> {
     hashKey: KeyAttribute;
     rangeKey?: KeyAttribute;
-    /** Default `ALL`. */
-    projection?: Projection;
-    /** Required with `INCLUDE`. */
-    nonKeyAttributes?: string[];
 }
 
-export type StreamViewType = "NEW_IMAGE" | "OLD_IMAGE" | "NEW_AND_OLD_IMAGES" | "KEYS_ONLY";
-export type TableClass = "STANDARD" | "STANDARD_INFREQUENT_ACCESS";
-export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
-
-export interface TableSpec {
-    /** Logical name; the physical table is `{prefix}-{name}`. */
-    name: string;
-    hashKey: KeyAttribute;
-    rangeKey?: KeyAttribute;
+/**
+ * A table: `tollgate:appTables`' spec shape (specs/args.ts documents each
+ * field) with its indexes' keys typed; the built-in tables are written in it too.
+ */
+export interface TableSpec extends Omit<AppTable, "globalSecondaryIndexes"> {
     globalSecondaryIndexes?: GlobalSecondaryIndexSpec[];
-    /** Attribute holding an epoch-seconds expiry; TTL is enabled on it. */
-    ttlAttribute?: string;
-    stream?: StreamViewType;
-    /** Default `STANDARD`. */
-    tableClass?: TableClass;
-    /** Default `PAY_PER_REQUEST`. */
-    billingMode?: BillingMode;
-    /** PROVISIONED only: the starting (and minimum) capacity. */
-    readCapacity?: number;
-    writeCapacity?: number;
-    /** PROVISIONED only: autoscaling ceiling; defaults to 10x the starting capacity. */
-    maxReadCapacity?: number;
-    maxWriteCapacity?: number;
-    tags?: Record<string, string>;
-    /**
-     * Regions the table is replicated to as a DynamoDB global table. Unset: the
-     * stack-wide list (`tollgate:tables.replicaRegions`); `[]`: regional only.
-     */
-    replicaRegions?: string[];
 }
 
 /**
