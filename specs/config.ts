@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { TollgateConfig } from "./args";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
-import { isLoopbackUrl, type RateLimitPolicy, type RouteSpec } from "./routes";
+import { isLoopbackUrl, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { closestName } from "./names";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
@@ -792,10 +792,22 @@ function checkTableNames(appTables: TableSpec[], problems: string[]) {
 
 function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[]) {
     const names = new Set<string>();
-    const prefixes = new Set<string>();
+    /** Each prefix as the server stacks read a path (runtime/steps/route.ts chooses routes on that reading) -> the prefix. */
+    const prefixes = new Map<string, string>();
     routes.forEach((route, i) => {
+        const segments = route.pathPrefix.split("/").filter(Boolean);
+        const asRead = "/" + segments.map(segmentAsRead).join("/");
         if (names.has(route.name)) problems.push(`${configNamespace}:routes[${i}].name: duplicate route name '${route.name}'`);
-        if (prefixes.has(route.pathPrefix)) problems.push(`${configNamespace}:routes[${i}].pathPrefix: '${route.pathPrefix}' is already used by another route`);
+        if (prefixes.get(asRead) === route.pathPrefix) problems.push(`${configNamespace}:routes[${i}].pathPrefix: '${route.pathPrefix}' is already used by another route`);
+        else if (prefixes.has(asRead)) {
+            problems.push(`${configNamespace}:routes[${i}].pathPrefix: '${route.pathPrefix}' differs from '${prefixes.get(asRead)}' only in case, and routes are chosen case-insensitively, as the server stacks behind them read paths`);
+        }
+        const unread = segments.find((segment) => segment.includes(";") || /[.]$/.test(segment));
+        if (unread !== undefined) {
+            problems.push(
+                `${configNamespace}:routes[${i}].pathPrefix: segment '${unread}' ${unread.includes(";") ? "holds ';', which starts path parameters that Tomcat, Jetty and Spring remove" : "ends with '.', which IIS and ASP.NET remove"}; no request could be read as it`,
+            );
+        }
         if (route.pathPrefix === "/health" || route.pathPrefix.startsWith("/health/")) {
             problems.push(`${configNamespace}:routes[${i}].pathPrefix: '/health' is answered by the gateway itself`);
         }
@@ -812,7 +824,7 @@ function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[])
             problems.push(`${configNamespace}:routes[${i}].sessions.revoke: ending a session needs to know whose it is; give the route auth session, jwt or any`);
         }
         names.add(route.name);
-        prefixes.add(route.pathPrefix);
+        if (!prefixes.has(asRead)) prefixes.set(asRead, route.pathPrefix);
     });
     checkBuckets(routes, problems);
 }

@@ -48,6 +48,31 @@ export interface RouteSpec {
     assertionAudience?: string;
 }
 
+/**
+ * A path segment as the common server stacks read it, for choosing a route:
+ * `;` path parameters removed (Tomcat, Jetty, Spring: `logout;x` is
+ * `logout`), trailing spaces and dots removed (IIS and ASP.NET, after
+ * Windows file names: `logout. ` is `logout`), escapes decoded again for
+ * stacks that decode twice, and the case folded (ASP.NET, IIS and Spring's
+ * case-insensitive matching: `LOGOUT`, and `ſ` or the Kelvin sign, which
+ * Java's `equalsIgnoreCase` takes for `s` and `k`). The segment arrives
+ * decoded once, as API Gateway hands the path over.
+ */
+export function segmentAsRead(segment: string): string {
+    // Most segments hold nothing any server reads otherwise.
+    if (/^[a-z0-9_~!$&'()*+,=:@-]+$/.test(segment)) return segment;
+    let current = segment;
+    for (let round = 0; round < 8; round++) {
+        const next = current
+            .split(";", 1)[0]
+            .replace(/[\s.]+$/u, "")
+            .replace(/%([0-9A-Fa-f]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
+        if (next === current) break;
+        current = next;
+    }
+    return current.toUpperCase().toLowerCase();
+}
+
 /** Paths the gateway answers itself, before any route. */
 export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;
 

@@ -178,6 +178,16 @@ describe("config errors that say how to fix them", () => {
         assert.deepEqual(resolveSettings({ routes: [forms("signup"), forms("reset")] }).routes.map((r) => r.rateLimit?.bucket), ["forms", "forms"]);
     });
 
+    it("refuses a pathPrefix no request could be read as (';', a trailing '.'), and two prefixes that differ only in case, since routes are chosen on the path as servers read it", () => {
+        const at = (name: string, pathPrefix: string) => route({ name, pathPrefix });
+        assert.deepEqual(problemsOf({ routes: [at("params", "/auth;v=1"), at("dotted", "/files./x"), at("logout", "/auth/logout"), at("shout", "/Auth/LOGOUT")] }), [
+            "tollgate:routes[params].pathPrefix: segment 'auth;v=1' holds ';', which starts path parameters that Tomcat, Jetty and Spring remove; no request could be read as it",
+            "tollgate:routes[dotted].pathPrefix: segment 'files.' ends with '.', which IIS and ASP.NET remove; no request could be read as it",
+            "tollgate:routes[shout].pathPrefix: '/Auth/LOGOUT' differs from '/auth/logout' only in case, and routes are chosen case-insensitively, as the server stacks behind them read paths",
+        ]);
+        assert.deepEqual(resolveSettings({ routes: [at("v1", "/api/v1.2"), at("upper", "/Reports")] }).routes.map((r) => r.pathPrefix), ["/api/v1.2", "/Reports"]);
+    });
+
     it("gives the whole YAML error of a stack file, with its line and column", () => {
         const file = path.join(fs.mkdtempSync(path.join(require("node:os").tmpdir(), "tollgate-yaml-")), "Pulumi.broken.yaml");
         fs.writeFileSync(file, "config:\n  tollgate:routes:\n    - name: x\n     pathPrefix: /x\n");

@@ -93,11 +93,13 @@ describe("routing", function () {
         assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\udc00"), undefined);
     });
 
-    it("matches the prefix on the path as API Gateway decoded it, not on a second decoding", function () {
-        // /pr%256Fducts from the client is /pr%6Fducts here: not the products route
-        assert.equal(matchRoute(routes, "/pr%6Fducts/1").kind, "not-found");
-        const match = matchRoute(compileRoutes([spec("cafe", "/caf")]), "/caf/1");
-        assert.equal(match.kind === "route" && match.route.name, "cafe");
+    it("matches a prefix whose text only a second decoding gives, as a server that decodes twice would read it", function () {
+        // /pr%256Fducts from the client is /pr%6Fducts here: the products route, which it is to such a server; the upstream gets /1
+        const match = matchRoute(routes, "/pr%6Fducts/1");
+        assert.equal(match.kind === "route" && match.route.name, "products");
+        assert.equal(match.kind === "route" && match.upstreamPath, "/1");
+        const cafe = matchRoute(compileRoutes([spec("cafe", "/caf")]), "/caf/1");
+        assert.equal(cafe.kind === "route" && cafe.route.name, "cafe");
     });
 
     it("builds the upstream URL from base, path and query", function () {
@@ -129,6 +131,111 @@ describe("routing", function () {
     });
 
     it("parses segments for matching and forwarding separately", function () {
-        assert.deepEqual(parsePath("/a b/c"), { encoded: ["a%20b", "c"], decoded: ["a b", "c"], trailingSlash: false });
+        assert.deepEqual(parsePath("/a b/C"), { encoded: ["a%20b", "C"], decoded: ["a b", "C"], asRead: ["a b", "c"], trailingSlash: false });
+    });
+});
+
+describe("routing on the path as the server stacks read it", function () {
+    // A public prefix beside a protected one on the same login service, and a catalogue with a protected key store.
+    const routes = compileRoutes([
+        spec("auth", "/auth"),
+        { ...spec("logout", "/auth/logout"), auth: "session" },
+        spec("api", "/api"),
+        { ...spec("keys", "/api/keys"), auth: "jwt" },
+    ]);
+    const withRoot = compileRoutes([spec("root", "/"), { ...spec("admin", "/admin"), auth: "jwt" }]);
+    const chosen = (table: typeof routes, rawPath: string) => {
+        const match = matchRoute(table, rawPath);
+        return match.kind === "route" ? match.route.name : match.kind;
+    };
+
+    for (const [label, rawPath] of [
+        ["a ;parameter on the protected segment (Tomcat, Jetty, Spring remove it)", "/auth/logout;x"],
+        ["a ;jsessionid and more path", "/auth/logout;jsessionid=0A1B/all"],
+        ["an encoded ; (the client's %3b, decoded once by API Gateway)", "/auth/logout;"],
+        ["upper case (ASP.NET, IIS, case-insensitive Spring)", "/auth/LOGOUT"],
+        ["mixed case", "/auth/LogOut"],
+        ["a trailing space (the client's %20)", "/auth/logout "],
+        ["a trailing dot (IIS, after Windows file names)", "/auth/logout."],
+        ["trailing dots and spaces mixed", "/auth/logout. . "],
+        ["a trailing no-break space", "/auth/logout\u00a0"],
+        ["an escape a second decoding reads (the client's %2574)", "/auth/logou%74"],
+        ["an escaped ; a second decoding reads", "/auth/logout%3bx"],
+        ["the Kelvin sign, which Java's equalsIgnoreCase takes for k", "/api/\u212Aeys"],
+        ["a long s, which it takes for s", "/api/key\u017F"],
+    ] as const) {
+        it(`refuses with 400, never the weaker route: ${label}`, function () {
+            assert.equal(chosen(routes, rawPath), "bad-path", rawPath);
+        });
+    }
+
+    for (const [label, rawPath] of [
+        ["a ;parameter alone", "/auth/;x/logout"],
+        ["a segment of dots", "/auth/.../logout"],
+        ["a lone space", "/auth/ /logout"],
+        ["a dot and a space", "/auth/. /logout"],
+    ] as const) {
+        it(`refuses a segment that is nothing once read, which a server drops so the next one moves up: ${label}`, function () {
+            assert.equal(chosen(routes, rawPath), "bad-path", rawPath);
+        });
+    }
+
+    it("chooses the route the path names however it is spelled, when only that reading matches", function () {
+        assert.equal(chosen(routes, "/AUTH/LOGOUT"), "logout");
+        assert.equal(chosen(routes, "/Auth/logout/all"), "logout");
+        const match = matchRoute(routes, "/API/Keys;v=2/k1");
+        assert.equal(match.kind === "route" && match.route.name, "keys");
+        assert.equal(match.kind === "route" && match.upstreamPath, "/k1");
+    });
+
+    it("keeps a path both readings send to one route, and sends the upstream its segments as the client wrote them", function () {
+        const match = matchRoute(routes, "/auth/Login;jsessionid=1");
+        assert.equal(match.kind === "route" && match.route.name, "auth");
+        assert.equal(match.kind === "route" && match.upstreamPath, "/Login;jsessionid=1");
+        assert.equal(chosen(routes, "/auth/logout/LOGOUT."), "logout");
+    });
+
+    it("refuses a path the root route takes as sent and a protected route takes as read", function () {
+        assert.equal(chosen(withRoot, "/ADMIN/users"), "bad-path");
+        assert.equal(chosen(withRoot, "/admin;x/users"), "bad-path");
+        assert.equal(chosen(withRoot, "/Health/Live"), "bad-path");
+        assert.equal(chosen(withRoot, "/.well-known/Sessions"), "bad-path");
+        assert.equal(chosen(withRoot, "/administrators"), "root");
+    });
+
+    it("answers the gateway's own paths however they are spelled when no route would take them", function () {
+        assert.equal(chosen(routes, "/HEALTH/live"), "health");
+        assert.equal(chosen(routes, "/.WELL-KNOWN/jwks.json"), "jwks");
+        assert.deepEqual(matchRoute(routes, "/.well-known/SESSIONS"), { kind: "self-service", sessionId: undefined });
+    });
+
+    /** How a server stack reads a path, each on its own: the gateway's route must be the one each takes, or one each finds nothing under. */
+    const readers: Record<string, (segments: string[]) => string[]> = {
+        tomcat: (segments) => segments.map((segment) => segment.split(";")[0]).filter(Boolean),
+        iis: (segments) => segments.map((segment) => segment.replace(/[ .]+$/, "").toLowerCase()).filter(Boolean),
+        twiceDecoding: (segments) => segments.map((segment) => segment.replace(/%([0-9A-Fa-f]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)))),
+        javaIgnoringCase: (segments) => segments.map((segment) => [...segment].map((c) => c.toUpperCase().toLowerCase()).join("")),
+    };
+    const specs = [spec("auth", "/auth"), spec("logout", "/auth/logout"), spec("api", "/api"), spec("keys", "/api/keys"), spec("root", "/")];
+    const longestUnder = (segments: string[]) =>
+        specs
+            .map((route) => ({ name: route.name, prefix: route.pathPrefix.split("/").filter(Boolean) }))
+            .filter((route) => route.prefix.length <= segments.length && route.prefix.every((segment, i) => segments[i] === segment))
+            .sort((a, b) => b.prefix.length - a.prefix.length)[0]?.name;
+
+    it("never sends a path to a route other than the one each server stack's reading takes (property)", function () {
+        const table = compileRoutes(specs);
+        const pieces = fc.constantFrom("auth", "AUTH", "Auth", "logout", "LOGOUT", "logout;x", ";x", "logout.", "logout ", "logou%74", "api", "API", "keys", "\u212Aeys", "key\u017F", "x", "y;", "%20", ".", " ");
+        fc.assert(
+            fc.property(fc.array(pieces, { minLength: 1, maxLength: 5 }), (segments) => {
+                const match = matchRoute(table, `/${segments.join("/")}`);
+                if (match.kind !== "route") return true;
+                return Object.values(readers).every((read) => {
+                    const theirs = longestUnder(read(segments));
+                    return theirs === undefined || theirs === "root" || theirs === match.route.name;
+                });
+            }),
+            { seed: 20317, numRuns: 3000 },
+        );
     });
 });

@@ -15,14 +15,26 @@
  * number of times, with `;` path parameters removed (`..;`, `.;x`, `%2e%2e`,
  * `%252e%252e;`), an encoded slash or backslash at any depth, a null byte or
  * control character, a literal backslash.
+ *
+ * The route is chosen on the path as the server stacks behind it read it
+ * (`segmentAsRead`: `;` parameters removed, trailing spaces and dots removed,
+ * decoded again, case folded), because the segments after a prefix reach
+ * that route's upstream: `/auth/logout;x` on the `/auth` prefix would reach
+ * the login service as `/logout;x`, which Tomcat reads as `/logout`. When
+ * the path as sent would choose another route than the path as read, the
+ * request is refused (400), so neither reading reaches a route the other
+ * would not; a segment that is nothing once read (`;x`, `...`, a space) is
+ * refused too, since such servers drop it and the segments after it move up.
  */
-import { healthPaths, jwksPath, type RouteSpec } from "../../specs/routes";
+import { healthPaths, jwksPath, segmentAsRead, type RouteSpec } from "../../specs/routes";
 import { selfServicePath } from "../../specs/sessions";
 
 export interface CompiledRoute {
     spec: RouteSpec;
     /** The prefix's segments, decoded; `[]` for the root prefix `/`. */
     segments: string[];
+    /** The same, as a server reads them (`segmentAsRead`). */
+    segmentsAsRead: string[];
 }
 
 export type RouteMatch =
@@ -38,7 +50,10 @@ export type RouteMatch =
 /** Longest prefix first, so the first match is the longest. */
 export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
     return routes
-        .map((spec) => ({ spec, segments: spec.pathPrefix.split("/").filter((segment) => segment !== "") }))
+        .map((spec) => {
+            const segments = spec.pathPrefix.split("/").filter((segment) => segment !== "");
+            return { spec, segments, segmentsAsRead: segments.map(segmentAsRead) };
+        })
         .sort((a, b) => b.segments.length - a.segments.length);
 }
 
@@ -53,8 +68,10 @@ const maxDecodingRounds = 8;
 export interface ParsedPath {
     /** Segments safe to put in a URL path as they are (percent-encoded where needed). */
     encoded: string[];
-    /** The segments as received (decoded once, by API Gateway), for matching. */
+    /** The segments as received (decoded once, by API Gateway). */
     decoded: string[];
+    /** The segments as the server stacks read them (`segmentAsRead`), for choosing the route. */
+    asRead: string[];
     trailingSlash: boolean;
 }
 
@@ -86,9 +103,13 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
     const trailingSlash = parts.length > 0 && parts[parts.length - 1] === "";
     const encoded: string[] = [];
     const decoded: string[] = [];
+    const asRead: string[] = [];
     for (const part of parts) {
         if (part === "") continue; // '//' collapses: an empty segment could turn into a host-relative URL
         if (isEvasive(part)) return undefined;
+        const read = segmentAsRead(part);
+        // Nothing once read: a server drops it, and the segments after it move up a place.
+        if (read === "") return undefined;
         let segment: string;
         try {
             segment = part.replace(notPathCharacter, (character) => encodeURIComponent(character));
@@ -97,33 +118,64 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
         }
         encoded.push(segment);
         decoded.push(part);
+        asRead.push(read);
     }
-    return { encoded, decoded, trailingSlash };
+    return { encoded, decoded, asRead, trailingSlash };
 }
 
-function isUnder(path: ParsedPath, prefix: string[]): boolean {
-    return prefix.length <= path.decoded.length && prefix.every((segment, i) => path.decoded[i] === segment);
+function isUnder(segments: readonly string[], prefix: readonly string[]): boolean {
+    return prefix.length <= segments.length && prefix.every((segment, i) => segments[i] === segment);
 }
 
 const selfServiceSegments = selfServicePath.split("/").filter(Boolean);
+const selfServiceSegmentsAsRead = selfServiceSegments.map(segmentAsRead);
+const gatewayPaths = [
+    { path: healthPaths.live, match: { kind: "health", check: "live" } as const },
+    { path: healthPaths.ready, match: { kind: "health", check: "ready" } as const },
+    { path: jwksPath, match: { kind: "jwks" } as const },
+].map((gatewayPath) => {
+    const segments = gatewayPath.path.split("/").filter(Boolean);
+    return { ...gatewayPath, segments, segmentsAsRead: segments.map(segmentAsRead) };
+});
+
+/** What one reading of the path (its segments as sent, or as read) chooses; `route` is the index into `routes`. */
+type Choice = { kind: "health" | "jwks" | "self-service" | "not-found"; at?: number } | { kind: "route"; at: number };
+
+function choose(routes: readonly CompiledRoute[], segments: readonly string[], trailingSlash: boolean, asRead: boolean): Choice {
+    for (const [at, gatewayPath] of gatewayPaths.entries()) {
+        const own = asRead ? gatewayPath.segmentsAsRead : gatewayPath.segments;
+        if (!trailingSlash && segments.length === own.length && isUnder(segments, own)) return { kind: gatewayPath.match.kind, at };
+    }
+    // The gateway answers the whole subtree: no route may be reached through it.
+    if (isUnder(segments, asRead ? selfServiceSegmentsAsRead : selfServiceSegments)) return { kind: "self-service" };
+    const at = routes.findIndex((route) => isUnder(segments, asRead ? route.segmentsAsRead : route.segments));
+    return at < 0 ? { kind: "not-found" } : { kind: "route", at };
+}
 
 export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): RouteMatch {
     const path = parsePath(rawPath);
     if (!path) return { kind: "bad-path" };
-    const plainPath = "/" + path.decoded.join("/");
-    if (!path.trailingSlash && plainPath === healthPaths.live) return { kind: "health", check: "live" };
-    if (!path.trailingSlash && plainPath === healthPaths.ready) return { kind: "health", check: "ready" };
-    if (!path.trailingSlash && plainPath === jwksPath) return { kind: "jwks" };
-    // The gateway answers the whole subtree: no route may be reached through it.
-    if (isUnder(path, selfServiceSegments)) {
-        const rest = path.decoded.slice(selfServiceSegments.length);
-        return { kind: "self-service", sessionId: rest.length ? rest.join("/") : undefined };
+    const asSent = choose(routes, path.decoded, path.trailingSlash, false);
+    const asRead = choose(routes, path.asRead, path.trailingSlash, true);
+    // The two readings disagree: whichever the gateway chose, the other is what some server would take the path for.
+    if (asSent.kind !== "not-found" && (asSent.kind !== asRead.kind || asSent.at !== asRead.at)) return { kind: "bad-path" };
+    switch (asRead.kind) {
+        case "health":
+        case "jwks":
+            return gatewayPaths[asRead.at!].match;
+        case "self-service": {
+            const rest = path.decoded.slice(selfServiceSegments.length);
+            return { kind: "self-service", sessionId: rest.length ? rest.join("/") : undefined };
+        }
+        case "not-found":
+            return { kind: "not-found" };
+        case "route": {
+            const match = routes[asRead.at];
+            const rest = path.encoded.slice(match.segments.length);
+            const upstreamPath = rest.length ? `/${rest.join("/")}${path.trailingSlash ? "/" : ""}` : path.trailingSlash ? "/" : "";
+            return { kind: "route", route: match.spec, upstreamPath };
+        }
     }
-    const match = routes.find((route) => isUnder(path, route.segments));
-    if (!match) return { kind: "not-found" };
-    const rest = path.encoded.slice(match.segments.length);
-    const upstreamPath = rest.length ? `/${rest.join("/")}${path.trailingSlash ? "/" : ""}` : path.trailingSlash ? "/" : "";
-    return { kind: "route", route: match.spec, upstreamPath };
 }
 
 const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
