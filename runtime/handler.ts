@@ -25,6 +25,7 @@ import { SessionAuthenticator } from "./auth/sessionAuth";
 import { createGatewayKeySource } from "./auth/gatewayKeys";
 import { Sessions } from "./sessions";
 import { defaultSessionSettings } from "../specs/sessions";
+import { defaultIpv6PrefixLength } from "../specs/routes";
 import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
@@ -34,7 +35,7 @@ import { authorizationCredentials, isCrossSiteWrite, presentedSessionTokens, rea
 import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
-import { counterScope, rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
+import { clientOf, counterScope, rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
@@ -81,8 +82,11 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
     const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint, requestTimeoutMs: settings.storeRequestTimeoutMs });
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
+    const loadSecret = deps.loadSecret ?? secretsManagerLoader(settings.region);
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);
-    const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode });
+    const gatewayKeys = createGatewayKeySource(settings.gatewayKeys, loadSecret);
+    const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode, windowKey: () => gatewayKeys.loaded()?.windowKey });
+    const ipv6PrefixLength = settings.rateLimitIpv6PrefixLength ?? defaultIpv6PrefixLength;
     const sessionSettings = settings.sessions ?? defaultSessionSettings();
     const sessions = new SessionAuthenticator({
         store: sessionStore,
@@ -92,14 +96,12 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         maxLifetimeSeconds: sessionSettings.maxLifetimeSeconds,
     });
     const sessionLibrary = new Sessions({ store: sessionStore, now, randomBytes: deps.randomBytes });
-    const loadSecret = deps.loadSecret ?? secretsManagerLoader(settings.region);
     const jwt = createJwtVerifier({
         settings: settings.jwt,
         secret: createSecretSource(settings.jwtSecret, loadSecret),
         now,
         fetch: deps.fetch,
     });
-    const gatewayKeys = createGatewayKeySource(settings.gatewayKeys, loadSecret);
     // Read at cold start, so the first request rarely waits for it; a failure here is tried again by that request.
     gatewayKeys.get().catch(() => undefined);
     const observer = createObserver({
@@ -153,7 +155,10 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             const detail = cookieAuthenticated ? "A request carrying the session cookie must come from an allowed origin." : "A request that logs in or out must come from an allowed origin.";
             return { result: problem(403, detail), record: { route: route.name, auth: "forbidden" } };
         }
-        const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), request, credential, sessions, jwt, limiter });
+        // The limiter places each key's windows with the gateway's keys (usually read long since); without them it answers as for a failed store.
+        const keys = await keysRead;
+        const client = clientOf(request.sourceIp, ipv6PrefixLength);
+        const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), client, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
             route: route.name,
@@ -177,7 +182,6 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             return { result: withHeaders(answered.result, limitHeaders), record: { ...record, session: answered.event } };
         }
 
-        const keys = await keysRead;
         if (settings.identity.assertion && !keys) {
             return { result: problem(503, "The gateway cannot vouch for the caller right now.", { ...limitHeaders, "retry-after": "1" }), record };
         }

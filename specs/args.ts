@@ -419,6 +419,13 @@ export interface TollgateConfig {
     sessions?: SessionsSettings;
     /** What the limiter does when DynamoDB fails. @default "open" */
     rateLimitFailureMode?: RateLimitFailureMode;
+    /**
+     * `by: ip` counts an IPv6 client by this many leading bits of its address,
+     * 32 to 128 (one subscriber holds a whole /64); 128 counts each address.
+     * IPv4 clients count by address.
+     * @default 64
+     */
+    rateLimitIpv6PrefixLength?: number;
     /** Upstream request timeout in milliseconds; below the Lambda timeout and at most 27000. @default 10000 */
     upstreamTimeoutMs?: number;
     /** Log level of the gateway Lambda. @default "INFO" */

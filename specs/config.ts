@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { TollgateConfig } from "./args";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
-import { isLoopbackUrl, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
+import { defaultIpv6PrefixLength, isLoopbackUrl, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { closestName } from "./names";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
@@ -381,6 +381,11 @@ export const configSchema = z.strictObject({
         .prefault({}),
     /** What the limiter does when DynamoDB fails: `open` admits, `closed` refuses with 503. */
     rateLimitFailureMode: z.enum(["open", "closed"]).default("open"),
+    /**
+     * `by: ip` counts an IPv6 client by this many leading bits of its address, 32 to 128
+     * (one subscriber holds a whole /64); 128 counts each address. IPv4 clients count by address.
+     */
+    rateLimitIpv6PrefixLength: z.number().int().min(32).max(128).default(defaultIpv6PrefixLength),
     /**
      * Upstream request timeout in milliseconds; below the Lambda timeout, and at
      * most 27000 so the gateway's 504 reaches the client within the HTTP API's 30 s.

@@ -25,6 +25,8 @@ export interface CapturedSettings {
     defaultRateLimit: RateLimitPolicy;
     sessionCacheSeconds: number;
     rateLimitFailureMode: "open" | "closed";
+    /** `by: ip` counts an IPv6 client by this many leading bits (`tollgate:rateLimitIpv6PrefixLength`); absent means `defaultIpv6PrefixLength`. */
+    rateLimitIpv6PrefixLength?: number;
     upstreamTimeoutMs: number;
     jwt: { issuer?: string; audience?: string; jwksUrl?: string; maxLifetimeSeconds: number; scopesAsPermissions: boolean };
     /** Cookie, lifetimes and renewal of the sessions the gateway issues; absent means `defaultSessionSettings()`. */
@@ -85,6 +87,7 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         defaultRateLimit: settings.defaultRateLimit,
         sessionCacheSeconds: settings.sessionCacheSeconds,
         rateLimitFailureMode: settings.rateLimitFailureMode,
+        rateLimitIpv6PrefixLength: settings.rateLimitIpv6PrefixLength,
         upstreamTimeoutMs: settings.upstreamTimeoutMs,
         jwt: { ...settings.jwt },
         identity: { assertion: settings.identity.assertion, headers: settings.identity.headers, issuer: assertionIssuer(settings) },

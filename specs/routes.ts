@@ -73,6 +73,9 @@ export function segmentAsRead(segment: string): string {
     return current.toUpperCase().toLowerCase();
 }
 
+/** `by: ip` counts an IPv6 client by this many leading bits of its address unless `tollgate:rateLimitIpv6PrefixLength` says otherwise. */
+export const defaultIpv6PrefixLength = 64;
+
 /** Paths the gateway answers itself, before any route. */
 export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;
 

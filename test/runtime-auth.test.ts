@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT, type CryptoKey, type JWK } from "jose";
 import { dynamoKinds } from "./support/dynamo";
 import { listenOnLoopback } from "./support/loopback";
@@ -157,10 +157,18 @@ for (const kind of dynamoKinds) {
                 assert.equal(suite.upstream.requests.length, 0);
             });
 
-            it("reads the session and writes the ip counter in parallel: one round trip", async () => {
+            it("reads a token's session before counting it the first time a container sees it, then reads and counts in parallel: one round trip", async () => {
+                // given an ip-keyed route and a container that has not seen the token
+                const handler = gateway();
                 const { token } = await sessions.create({ userId: "u-5" });
                 suite.counting.reset();
-                await gateway()(event({ path: "/users", headers: bearer(token) }));
+                // when it comes twice
+                await handler(event({ path: "/users", headers: bearer(token) }));
+                const first = [...suite.counting.trace];
+                suite.counting.reset();
+                await handler(event({ path: "/users", headers: bearer(token) }));
+                // then the first request is read, then counted (on the caller's key, as it proved valid), and the second sends both at once
+                assert.deepEqual(first, ["+GetItem", "-GetItem", "+UpdateItem", "-UpdateItem"]);
                 assert.deepEqual(suite.counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"], `both sent before either answered: ${suite.counting.trace}`);
                 assert.equal(suite.counting.total(), 2);
             });
@@ -181,8 +189,8 @@ for (const kind of dynamoKinds) {
                 // then both are sent at once
                 assert.deepEqual(suite.counting.trace.slice(0, 2).sort(), ["+GetItem", "+UpdateItem"]);
                 // and both requests were charged to one counter, the user's on this route: user:u-6:route:mine
-                assert.deepEqual([first.headers!.ratelimit, second.headers!.ratelimit], ['"mine";r=99;t=60', '"mine";r=98;t=60']);
-                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-6:route:mine", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
+                assert.deepEqual([first.headers!.ratelimit, second.headers!.ratelimit].map((value) => String(value).replace(/;t=\d+$/, "")), ['"mine";r=99', '"mine";r=98']);
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-6:route:mine", window_start: suite.clock.windowStart("user:u-6:route:mine", 60) } }));
                 assert.equal(counter.Item?.request_count, 2);
             });
 
@@ -197,6 +205,7 @@ for (const kind of dynamoKinds) {
                 });
                 const { token } = await sessions.create({ userId: "u-bucket" });
                 const other = await sessions.create({ userId: "u-other" });
+                suite.clock.toWindowStart("user:u-bucket:bucket:account", 60);
                 const send = (path: string, as = token) => handler(event({ path, headers: bearer(as) }));
                 // when the user calls both routes four times, and another user from the same address once
                 const answers = [await send("/profile"), await send("/orders"), await send("/profile"), await send("/orders")];
@@ -205,7 +214,7 @@ for (const kind of dynamoKinds) {
                 assert.deepEqual(answers.map((r) => r.statusCode), [200, 200, 200, 429]);
                 assert.deepEqual(answers.slice(0, 3).map((r) => r.headers!.ratelimit), ['"account";r=2;t=60', '"account";r=1;t=60', '"account";r=0;t=60']);
                 assert.equal(otherUser.statusCode, 200);
-                const windowStart = Math.floor(suite.clock.seconds / 60) * 60;
+                const windowStart = suite.clock.windowStart("user:u-bucket:bucket:account", 60);
                 const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:u-bucket:bucket:account", window_start: windowStart }, ConsistentRead: true }));
                 assert.equal(counter.Item?.request_count, 3);
             });
@@ -235,21 +244,89 @@ for (const kind of dynamoKinds) {
                 assert.equal((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode, 401);
             });
 
-            it("counts guessed tokens against the client IP and stops reading sessions once it is refused", async () => {
-                // given a user-keyed route whose anonymous fallback is the IP, limit 3
+            it("counts guessed tokens against the address's auth-failed key, refusing them once it is spent, with a session read and no counter write each", async () => {
+                // given a user-keyed route, limit 3
                 const handler = gateway({
                     routes: [route({ name: "mine", pathPrefix: "/mine", upstream: suite.upstream.url, auth: "session", rateLimit: { by: "user", limit: 3, windowSeconds: 60, algorithm: "fixed" } })],
                 });
+                suite.clock.toWindowStart("auth-failed:198.51.100.7:route:mine", 60);
                 const guess = (i: number) => handler(event({ path: "/mine", headers: bearer(String(i).padStart(43, "G")) }));
                 // when
                 const statuses = [];
                 for (let i = 0; i < 4; i++) statuses.push((await guess(i)).statusCode);
                 suite.counting.reset();
                 const later = await guess(99);
-                // then
+                // then the guesses were counted on auth-failed:<address>:route:mine, and the fifth is refused from memory after its session read
                 assert.deepEqual(statuses, [401, 401, 401, 429]);
                 assert.equal(later.statusCode, 429);
-                assert.equal(suite.counting.total(), 0, "a refused IP costs no session read");
+                assert.deepEqual(Object.fromEntries(suite.counting.counts), { GetItemCommand: 1 }, "a guess always costs its session read, and no counter write once refused");
+                const { Items = [] } = await suite.dynamo.doc.send(new ScanCommand({ TableName: suite.tables.rateLimits, ConsistentRead: true }));
+                assert.deepEqual(Object.fromEntries(Items.map((item) => [item.limiter_key, item.request_count])), { "auth-failed:198.51.100.7:route:mine": 3 });
+            });
+
+            it("admits a valid session and a valid JWT from an address that has just sent 200 invalid tokens, each counted on its own key", async () => {
+                // given ip-keyed limits of 50 a minute on a session route, a JWT route and an any route, and one address behind a NAT
+                const ipLimit = { by: "ip", limit: 50, windowSeconds: 60, algorithm: "fixed" } as const;
+                const handler = gateway({
+                    routes: [
+                        route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session", rateLimit: ipLimit }),
+                        route({ name: "reports", pathPrefix: "/reports", upstream: suite.upstream.url, auth: "jwt", rateLimit: ipLimit }),
+                        route({ name: "orders", pathPrefix: "/orders", upstream: suite.upstream.url, auth: "any", rateLimit: { ...ipLimit, by: "user" } }),
+                    ],
+                });
+                const { token } = await sessions.create({ userId: "u-nat" });
+                const jwt = await hs256({});
+                const forged = await hs256({}, { secret: "another-secret-of-at-least-thirty-two-characters" });
+                // when one client there sends 200 invalid tokens to each route: unknown session tokens, a cookie, forged and expired JWTs
+                const invalid = [
+                    (i: number) => event({ path: "/users", headers: bearer(String(i).padStart(43, "A")) }),
+                    (i: number) => event({ path: "/users", cookies: [`session=${String(i).padStart(43, "B")}`] }),
+                    () => event({ path: "/reports", headers: bearer(forged) }),
+                    (i: number) => event({ path: "/orders", headers: bearer(i % 2 ? forged : String(i).padStart(43, "C")) }),
+                ];
+                const refusals = new Set<number>();
+                for (let i = 0; i < 200; i++) refusals.add((await handler(invalid[i % invalid.length](i))).statusCode!);
+                // then guessing was limited
+                assert.deepEqual([...refusals].sort(), [401, 429]);
+                // and a valid session, a valid JWT and a valid caller on the any route from the same address each get 200
+                const valid = [
+                    await handler(event({ path: "/users", headers: bearer(token) })),
+                    await handler(event({ path: "/users", cookies: [`session=${token}`] })),
+                    await handler(event({ path: "/reports", headers: bearer(jwt) })),
+                    await handler(event({ path: "/orders", headers: bearer(jwt) })),
+                    await handler(event({ path: "/orders", headers: bearer(token) })),
+                ];
+                assert.deepEqual(valid.map((result) => result.statusCode), [200, 200, 200, 200, 200]);
+                // each counted on its own key, and every failure on the address's auth-failed keys
+                const { Items = [] } = await suite.dynamo.doc.send(new ScanCommand({ TableName: suite.tables.rateLimits, ConsistentRead: true }));
+                const counts = Object.fromEntries(Items.map((item) => [item.limiter_key, item.request_count]));
+                assert.deepEqual(
+                    Object.keys(counts).sort(),
+                    [
+                        "auth-failed:198.51.100.7:route:orders",
+                        "auth-failed:198.51.100.7:route:reports",
+                        "auth-failed:198.51.100.7:route:users",
+                        "ip:198.51.100.7:route:reports",
+                        "ip:198.51.100.7:route:users",
+                        "user:u-nat:route:orders",
+                        "user:user-jwt:route:orders",
+                    ],
+                );
+                assert.equal(counts["ip:198.51.100.7:route:users"], 2);
+                assert.equal(counts["auth-failed:198.51.100.7:route:users"], 50);
+            });
+
+            it("still limits a valid caller by its own key", async () => {
+                // given an ip-keyed limit of 3 and a valid session
+                const handler = gateway({ routes: [route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session", rateLimit: { by: "ip", limit: 3, windowSeconds: 60, algorithm: "fixed" } })] });
+                suite.clock.toWindowStart("ip:198.51.100.7:route:users", 60);
+                const { token } = await sessions.create({ userId: "u-own" });
+                // when it sends four requests
+                const statuses = [];
+                for (let i = 0; i < 4; i++) statuses.push((await handler(event({ path: "/users", headers: bearer(token) }))).statusCode);
+                // then the fourth is refused, and an invalid token from the address is not: it has a budget of its own
+                assert.deepEqual(statuses, [200, 200, 200, 429]);
+                assert.equal((await handler(event({ path: "/users", headers: bearer("X".repeat(43)) }))).statusCode, 401);
             });
         });
 
@@ -375,7 +452,7 @@ for (const kind of dynamoKinds) {
                 // then
                 assert.equal(result.statusCode, 200);
                 assert.deepEqual(Object.fromEntries(suite.counting.counts), { UpdateItemCommand: 1 });
-                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:user-jwt:route:orders", window_start: Math.floor(suite.clock.seconds / 60) * 60 } }));
+                const counter = await suite.dynamo.doc.send(new GetCommand({ TableName: suite.tables.rateLimits, Key: { limiter_key: "user:user-jwt:route:orders", window_start: suite.clock.windowStart("user:user-jwt:route:orders", 60) } }));
                 assert.equal(counter.Item?.request_count, 1);
             });
 

@@ -11,14 +11,17 @@
  *
  * The figure is the most requests admitted in any rolling interval of one
  * window's length, as a multiple of the limit (1.0 is exact; a fixed window
- * lets up to twice the limit through across a boundary).
+ * lets up to twice the limit through across a boundary). Each key's windows
+ * start at an offset of their own; the clients here know their key's (as a
+ * client reads it off the `RateLimit` header), so the bursts hit its boundaries.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { startEmbeddedStore } from "../../local/store";
 import { ensureTables } from "../../data/createTables";
 import type { RateLimitAlgorithm, RateLimitPolicy } from "../../specs/routes";
 import { rateLimitsTable } from "../../specs/tables";
-import { RateLimiter } from "../../runtime/steps/rateLimit";
+import { randomBytes } from "node:crypto";
+import { RateLimiter, windowOffsetSeconds } from "../../runtime/steps/rateLimit";
 import { createDynamoClient } from "../../runtime/stores/dynamo";
 import { DynamoRateLimitStore } from "../../runtime/stores/rateLimitStore";
 import { SimulatedClock } from "../support/inProcess";
@@ -100,9 +103,12 @@ export async function measureAccuracy(): Promise<AccuracyResult> {
         const measure = async (algorithm: RateLimitAlgorithm): Promise<AlgorithmAccuracy> => {
             const policy: RateLimitPolicy = { by: "ip", limit, windowSeconds, algorithm };
             // One container's limiter, as a Lambda container holds one.
-            const limiter = new RateLimiter({ store: rateLimits, now: clock.now, failureMode: "closed" });
-            const steady = await drive(limiter, clock, `ip:steady-${algorithm}`, policy, steadySchedule(start));
-            const bursty = await drive(limiter, clock, `ip:bursty-${algorithm}`, policy, burstySchedule(start));
+            const windowKey = randomBytes(32);
+            const limiter = new RateLimiter({ store: rateLimits, now: clock.now, failureMode: "closed", windowKey: () => windowKey });
+            const windowOf = (key: string) => start + windowOffsetSeconds(key, windowSeconds, windowKey) * 1000;
+            const [steadyKey, burstyKey] = [`ip:steady-${algorithm}`, `ip:bursty-${algorithm}`];
+            const steady = await drive(limiter, clock, steadyKey, policy, steadySchedule(windowOf(steadyKey)));
+            const bursty = await drive(limiter, clock, burstyKey, policy, burstySchedule(windowOf(burstyKey)));
             return { max_ratio: Math.max(steady.max_ratio, bursty.max_ratio), steady, bursty };
         };
         return { fixed: await measure("fixed"), sliding: await measure("sliding"), policy: { limit, window_s: windowSeconds } };

@@ -1,8 +1,10 @@
 /**
  * The gateway's own keys: the ES256 keys that sign the identity assertion
  * (the first signs, every one is published in the JWKS, so assertions signed
- * before a rotation still verify), and the per-stack key that makes the
- * limiter key in log lines an HMAC instead of a hash anyone could reverse.
+ * before a rotation still verify), the per-stack key that makes the
+ * limiter key in log lines an HMAC instead of a hash anyone could reverse,
+ * and the window key derived from it, which places each rate-limit key's
+ * windows (runtime/steps/rateLimit.ts).
  *
  * Deployed, they live in one Secrets Manager secret (`IDENTITY_KEYS_SECRET_ARN`),
  * read once per container: its SecretString is the JSON of `KeyMaterial`. A
@@ -12,7 +14,7 @@
  * Everything per request is prepared here once: the private key as a
  * `KeyObject`, the encoded JWT header, the JWKS document.
  */
-import { createHash, createPrivateKey, createPublicKey, sign, type KeyObject } from "node:crypto";
+import { createHash, createHmac, createPrivateKey, createPublicKey, sign, type KeyObject } from "node:crypto";
 import type { KeyMaterial } from "../../specs/lambda";
 import type { SecretLoader } from "./secret";
 
@@ -36,6 +38,8 @@ export interface GatewayKeys {
     /** The current key's `kid` (its RFC 7638 thumbprint). */
     kid: string;
     logKey: Buffer;
+    /** HMAC key of each limiter key's window offset: derived from the log key, so the hashes in the logs do not give the offsets away. */
+    windowKey: Buffer;
 }
 
 const base64url = (value: string | Buffer) => Buffer.from(value).toString("base64url");
@@ -70,6 +74,7 @@ export function gatewayKeysOf(material: KeyMaterial): GatewayKeys {
         jwks,
         kid,
         logKey: Buffer.from(material.logKey, "utf8"),
+        windowKey: createHmac("sha256", material.logKey).update("tollgate rate-limit window offsets").digest(),
     };
 }
 

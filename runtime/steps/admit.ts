@@ -1,23 +1,27 @@
 /**
- * Steps 2 and 3 together: authenticate || rate limit, arranged so that a
- * request waits for one DynamoDB round trip where the key allows it.
+ * Steps 2 and 3 together: authenticate || rate limit. A request is counted
+ * against the key of the caller it proved to be, and only that key:
  *
- * - Keyed by `ip`, or anonymous: the limiter key is known up front, so the
- *   session read and the counter write run in parallel.
- * - Keyed by `user`/`route` with a JWT: the JWT is verified in memory first
- *   (no DynamoDB), then the counter is written: one round trip.
- * - Keyed by `user`/`route` with a session token: the user is needed for the
- *   key. When this container has already seen the token (it remembers which
- *   user each token belongs to: a session never changes user) the read and
- *   the write run in parallel on `user:<id>`. The first time a container sees
- *   a token they run one after the other: two round trips, once per token
- *   per container.
+ * - Anonymous (`auth: none`): the client's key (`ip:<client>`).
+ * - A valid credential: the caller's own key, `user:<id>` when the policy
+ *   keys on users, else `ip:<client>`.
+ * - A credential that fails: `auth-failed:<client>`, a key of its own, so
+ *   guessing tokens is limited without spending, or getting refused, the
+ *   budget of valid callers behind the same address (a NAT, a corporate
+ *   proxy). The refusal cache is asked only about the key a request is
+ *   counted against: a refused `auth-failed` key never refuses a valid caller.
  *
- * Requests without a valid credential are charged to the anonymous fallback
- * key (`ip:<ip>`, or `ip:<ip>:route:<name>`), so guessing tokens is rate
- * limited too; once that key is refused, this container answers 429 without
- * reading the session. A request with no credential at all is refused (401)
- * with no DynamoDB call.
+ * Which key a credential is counted against is known only once it has been
+ * checked, so:
+ *
+ * - a JWT is verified first (in memory), then counted: one round trip;
+ * - a session token this container has seen valid (it remembers which user
+ *   each token belongs to: a session never changes user) is read and counted
+ *   in parallel on its owner's key: one round trip;
+ * - any other session token is read first, then counted: two round trips,
+ *   once per token per container.
+ *
+ * A request with no credential at all is refused (401) with no DynamoDB call.
  *
  * Precedence of the outcome: refused by this container's refusal cache (429,
  * nothing read) > authentication unavailable (503, fails closed) > limiter
@@ -31,7 +35,6 @@ import type { SessionAuthenticator, SessionVerification } from "../auth/sessionA
 import type { Session } from "../stores/sessionStore";
 import { holdsPermissions, type Credential } from "./authenticate";
 import { limiterKeyFor, type CounterScope, type RateLimitDecision, type RateLimiter } from "./rateLimit";
-import type { GatewayRequest } from "./request";
 
 export type AdmissionStatus =
     | "admitted"
@@ -55,7 +58,8 @@ export interface AdmitContext {
     route: RouteSpec;
     /** The counter the route's requests are charged to, and its policy. */
     scope: CounterScope;
-    request: GatewayRequest;
+    /** The client as `by: ip` counts it (`clientOf`: an IPv6 client by its prefix). */
+    client: string;
     credential: Credential;
     sessions: SessionAuthenticator;
     jwt: JwtVerifier;
@@ -63,50 +67,33 @@ export interface AdmitContext {
 }
 
 export async function admit(context: AdmitContext): Promise<Admission> {
-    const { route, scope, request, credential, limiter } = context;
-    const policy = scope.policy;
-    const keyFor = (userId: string | undefined) => limiterKeyFor(scope, userId, request.sourceIp);
-    const check = (key: string) => limiter.check(key, policy, scope.name);
-    const refusedLocally = (key: string) => limiter.refusedLocally(key, policy, scope.name);
+    const { route, scope, client, credential, limiter } = context;
+    const check = (key: string) => limiter.check(key, scope.policy, scope.name);
+    const keyOf = (verification: Verification | SessionVerification) =>
+        verification.status === "valid" ? limiterKeyFor(scope, { userId: verification.identity.userId, client }) : limiterKeyFor(scope, { client, failed: true });
 
     if (credential.kind === "missing") return { status: "missing-credential" };
 
-    if (credential.kind === "anonymous") {
-        const rateLimit = await check(keyFor(undefined));
-        return decide(route, { status: "valid-anonymous" }, rateLimit);
-    }
-
-    const anonymousKey = keyFor(undefined);
-    const keyedByCaller = policy.by !== "ip";
+    if (credential.kind === "anonymous") return decide(route, { status: "valid-anonymous" }, await check(limiterKeyFor(scope, { client })));
 
     if (credential.kind === "jwt") {
-        if (keyedByCaller) {
-            const verification = await context.jwt.verify(credential.token);
-            const key = verification.status === "valid" ? keyFor(verification.identity.userId) : anonymousKey;
-            if (verification.status === "unavailable") return { status: "auth-unavailable" };
-            return decide(route, verification, await check(key));
-        }
-        const local = refusedLocally(anonymousKey);
-        if (local) return { status: "limited", rateLimit: local };
-        const [verification, rateLimit] = await Promise.all([context.jwt.verify(credential.token), check(anonymousKey)]);
-        return decide(route, verification, rateLimit);
+        const verification = await context.jwt.verify(credential.token);
+        if (verification.status === "unavailable") return { status: "auth-unavailable" };
+        return decide(route, verification, await check(keyOf(verification)));
     }
 
-    // A session token.
-    const knownOwner = keyedByCaller ? context.sessions.knownOwner(credential.token) : undefined;
-    if (!keyedByCaller || knownOwner !== undefined) {
-        const key = keyedByCaller ? keyFor(knownOwner) : anonymousKey;
-        const local = refusedLocally(key);
+    // A session token this container has seen valid: its owner's key is known, so the read and the count run side by side.
+    const owner = context.sessions.knownOwner(credential.token);
+    if (owner !== undefined) {
+        const key = limiterKeyFor(scope, { userId: owner, client });
+        const local = limiter.refusedLocally(key, scope.policy, scope.name);
         if (local) return { status: "limited", rateLimit: local };
         const [verification, rateLimit] = await Promise.all([context.sessions.verify(credential.token), check(key)]);
         return decide(route, verification, rateLimit);
     }
-    const local = refusedLocally(anonymousKey);
-    if (local) return { status: "limited", rateLimit: local };
     const verification = await context.sessions.verify(credential.token);
     if (verification.status === "unavailable") return { status: "auth-unavailable" };
-    const key = verification.status === "valid" ? keyFor(verification.identity.userId) : anonymousKey;
-    return decide(route, verification, await check(key));
+    return decide(route, verification, await check(keyOf(verification)));
 }
 
 function decide(route: RouteSpec, verification: Verification | SessionVerification | { status: "valid-anonymous" }, rateLimit: RateLimitDecision): Admission {

@@ -14,7 +14,14 @@
  * `previous * (1 - elapsed / window) + current < limit`, enforced with the same
  * conditional UpdateItem whose limit is the part of the window's budget the
  * previous window has not used up: `floor(limit - previous * weight)`.
+ *
+ * Each key's windows start at an offset of their own within the window
+ * length, derived from the key under a secret of the stack (an HMAC with the
+ * window key of runtime/auth/gatewayKeys.ts): counters do not all reset on
+ * the epoch's minute, and nobody without the secret can tell when another
+ * key's counter resets.
  */
+import { createHmac } from "node:crypto";
 import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import { ExpiringCache } from "../expiringCache";
 import type { RateLimitStore } from "../stores/rateLimitStore";
@@ -46,7 +53,7 @@ export interface RateLimitDecision {
  */
 export interface CounterScope {
     policy: RateLimitPolicy;
-    /** Appended to the caller part of the key: `""`, `:route:<name>` or `:bucket:<name>`. */
+    /** Appended to the caller part of the key: `""`, `:route:<name>` or `:bucket:<name>` (the name encoded as a key part). */
     suffix: string;
     /** The route's name, or the bucket's. */
     name: string;
@@ -54,22 +61,100 @@ export interface CounterScope {
 
 export function counterScope(route: Pick<RouteSpec, "name" | "rateLimit">, defaultPolicy: RateLimitPolicy): CounterScope {
     const own = route.rateLimit;
-    if (!own) return { policy: defaultPolicy, suffix: defaultPolicy.by === "route" ? `:route:${route.name}` : "", name: route.name };
-    if (own.bucket !== undefined) return { policy: own, suffix: `:bucket:${own.bucket}`, name: own.bucket };
-    return { policy: own, suffix: `:route:${route.name}`, name: route.name };
+    if (!own) return { policy: defaultPolicy, suffix: defaultPolicy.by === "route" ? `:route:${keyPart(route.name)}` : "", name: route.name };
+    if (own.bucket !== undefined) return { policy: own, suffix: `:bucket:${keyPart(own.bucket)}`, name: own.bucket };
+    return { policy: own, suffix: `:route:${keyPart(route.name)}`, name: route.name };
+}
+
+/**
+ * One part of a limiter key, with `%` and `:` percent-encoded (`%25`, `%3A`):
+ * parts are joined with `:`, so no user id, address, route or bucket name can
+ * hold the separator and make up another key (user `alice:route:users` is
+ * `user:alice%3Aroute%3Ausers`, never `user:alice` on route `users`).
+ */
+export function keyPart(text: string): string {
+    return text.replace(/[%:]/g, (character) => (character === "%" ? "%25" : "%3A"));
+}
+
+/**
+ * The client as `by: ip` counts it: an IPv4 address as it is; an IPv6
+ * address by its first `ipv6PrefixLength` bits (`2001:db8:1:2::/64`), since
+ * one subscriber holds a whole /64 and could take a fresh address for every
+ * request; an IPv4-mapped IPv6 address (`::ffff:192.0.2.1`) as the IPv4
+ * address it is. At 128 an IPv6 address counts as it came.
+ */
+export function clientOf(sourceIp: string, ipv6PrefixLength: number): string {
+    if (!sourceIp.includes(":")) return sourceIp;
+    const groups = ipv6Groups(sourceIp);
+    if (!groups) return sourceIp;
+    if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+        return `${groups[6] >> 8}.${groups[6] & 0xff}.${groups[7] >> 8}.${groups[7] & 0xff}`;
+    }
+    if (ipv6PrefixLength >= 128) return sourceIp;
+    const masked = groups.map((group, i) => {
+        const bits = Math.min(16, Math.max(0, ipv6PrefixLength - i * 16));
+        return bits === 0 ? 0 : group & (0xffff << (16 - bits)) & 0xffff;
+    });
+    return `${ipv6Text(masked)}/${ipv6PrefixLength}`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (a zone `%eth0` ignored, a dotted IPv4 tail read), or undefined when it is not one. */
+function ipv6Groups(address: string): number[] | undefined {
+    let text = address.split("%", 1)[0].toLowerCase();
+    const dotted = /^(.*:)(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
+    if (dotted) {
+        const bytes = dotted.slice(2).map(Number);
+        if (bytes.some((byte) => byte > 255)) return undefined;
+        text = `${dotted[1]}${((bytes[0] << 8) | bytes[1]).toString(16)}:${((bytes[2] << 8) | bytes[3]).toString(16)}`;
+    }
+    const halves = text.split("::");
+    if (halves.length > 2) return undefined;
+    const parse = (half: string) => (half === "" ? [] : half.split(":"));
+    const head = parse(halves[0]);
+    const tail = halves.length === 2 ? parse(halves[1]) : [];
+    const written = [...head, ...tail];
+    if (written.some((group) => !/^[0-9a-f]{1,4}$/.test(group))) return undefined;
+    const missing = 8 - written.length;
+    if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+    return [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...tail].map((group) => parseInt(group, 16));
+}
+
+/** RFC 5952 text: lower case, no leading zeros, the longest run of two or more zero groups (the first of equals) as `::`. */
+function ipv6Text(groups: number[]): string {
+    let bestStart = -1;
+    let bestLength = 1;
+    for (let i = 0; i < 8; ) {
+        if (groups[i] !== 0) {
+            i++;
+            continue;
+        }
+        let j = i;
+        while (j < 8 && groups[j] === 0) j++;
+        if (j - i > bestLength) {
+            bestStart = i;
+            bestLength = j - i;
+        }
+        i = j;
+    }
+    const hex = groups.map((group) => group.toString(16));
+    if (bestStart < 0) return hex.join(":");
+    return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLength).join(":")}`;
 }
 
 /**
  * The counter a request is charged to (the stored `limiter_key`): the caller,
- * `user:<id>` when the policy keys on users and the request has one, else
- * `ip:<ip>`, followed by the scope: `ip:<ip>` and `user:<id>` for the default
- * policy's shared counter, `ip:<ip>:route:<name>` and `user:<id>:route:<name>`
- * for a route's own limit (and for `by: route` under the default policy),
- * `ip:<ip>:bucket:<name>` and `user:<id>:bucket:<name>` for a bucket.
+ * then the scope. The caller is `user:<id>` when the policy keys on users and
+ * the request proved one; `ip:<client>` otherwise (`clientOf`); and
+ * `auth-failed:<client>` for a request whose credential failed, so that
+ * guessing is limited without spending anyone's own budget. Then the scope:
+ * nothing for the default policy's shared counter, `:route:<name>` for a
+ * route's own limit (and for `by: route` under the default policy),
+ * `:bucket:<name>` for a bucket. Every part is encoded with `keyPart`.
  */
-export function limiterKeyFor(scope: CounterScope, userId: string | undefined, sourceIp: string): string {
-    const caller = scope.policy.by !== "ip" && userId !== undefined ? `user:${userId}` : `ip:${sourceIp}`;
-    return `${caller}${scope.suffix}`;
+export function limiterKeyFor(scope: CounterScope, caller: { userId?: string; client: string; failed?: boolean }): string {
+    if (caller.failed) return `auth-failed:${keyPart(caller.client)}${scope.suffix}`;
+    const who = scope.policy.by !== "ip" && caller.userId !== undefined ? `user:${keyPart(caller.userId)}` : `ip:${keyPart(caller.client)}`;
+    return `${who}${scope.suffix}`;
 }
 
 /** The IETF httpapi RateLimit headers (draft-ietf-httpapi-ratelimit-headers), and Retry-After on refusals. */
@@ -88,6 +173,12 @@ export interface RateLimiterOptions {
     /** Epoch milliseconds. */
     now: () => number;
     failureMode: "open" | "closed";
+    /**
+     * The stack's secret for window offsets (runtime/auth/gatewayKeys.ts), once
+     * it has been read; while it cannot be, the limiter cannot tell a key's
+     * window and answers as for a failed store (`failureMode`).
+     */
+    windowKey: () => Uint8Array | undefined;
 }
 
 interface Window {
@@ -99,11 +190,30 @@ interface Window {
     previousWeight: number;
 }
 
-function windowAt(nowMs: number, windowSeconds: number): Window {
+/** The window holding `nowMs` of a key whose windows start `offsetSeconds` after each multiple of the window length. */
+function windowAt(nowMs: number, windowSeconds: number, offsetSeconds: number): Window {
     const nowSeconds = nowMs / 1000;
-    const start = Math.floor(nowSeconds / windowSeconds) * windowSeconds;
+    const start = Math.floor((nowSeconds - offsetSeconds) / windowSeconds) * windowSeconds + offsetSeconds;
     return { start, nowSeconds, previousWeight: (start + windowSeconds - nowSeconds) / windowSeconds };
 }
+
+/** A 48-bit number drawn from the key under the window key: the same in every container of the stack, unknown without the secret. */
+export function windowSeed(limiterKey: string, windowKey: Uint8Array): number {
+    return createHmac("sha256", windowKey).update(limiterKey).digest().readUIntBE(0, 6);
+}
+
+/** Whole seconds after each multiple of `windowSeconds` (since the epoch) at which the key's windows start: 0 to `windowSeconds - 1`. */
+export function windowOffsetSeconds(limiterKey: string, windowSeconds: number, windowKey: Uint8Array): number {
+    return windowSeed(limiterKey, windowKey) % windowSeconds;
+}
+
+/** The epoch second at which the window holding `nowMs` began for this key (what `window_start` stores). */
+export function windowStartOf(limiterKey: string, windowSeconds: number, windowKey: Uint8Array, nowMs: number): number {
+    return windowAt(nowMs, windowSeconds, windowOffsetSeconds(limiterKey, windowSeconds, windowKey)).start;
+}
+
+/** Keys whose seed a container remembers; past this, it starts again (a flood of distinct keys costs an HMAC each, as without it). */
+const maxRememberedSeeds = 10_000;
 
 const wholeSecondsUntil = (fromMs: number, toMs: number) => Math.max(1, Math.ceil((toMs - fromMs) / 1000));
 
@@ -111,6 +221,9 @@ export class RateLimiter {
     private readonly store: RateLimitStore;
     private readonly now: () => number;
     private readonly failureMode: "open" | "closed";
+    private readonly windowKey: () => Uint8Array | undefined;
+    /** limiter_key -> its `windowSeed`: a caller's key comes back request after request. */
+    private readonly seeds = new Map<string, number>();
     /** Refused keys (per policy) -> epoch ms until which a retry cannot succeed. */
     private readonly refusals = new ExpiringCache<string, number>();
     /** `limiter_key@window_start` of finished windows -> their count. */
@@ -120,6 +233,7 @@ export class RateLimiter {
         this.store = options.store;
         this.now = options.now;
         this.failureMode = options.failureMode;
+        this.windowKey = options.windowKey;
     }
 
     /** A refusal this container already knows of, decided without DynamoDB; undefined otherwise. */
@@ -140,9 +254,11 @@ export class RateLimiter {
         const local = this.refusedLocally(limiterKey, policy, policyName);
         if (local) return local;
         const nowMs = this.now();
-        const window = windowAt(nowMs, policy.windowSeconds);
-        const windowEndMs = (window.start + policy.windowSeconds) * 1000;
         const base = this.base(limiterKey, policy, policyName);
+        const seed = this.seedOf(limiterKey);
+        if (seed === undefined) return this.failed(base, nowMs, policy);
+        const window = windowAt(nowMs, policy.windowSeconds, seed % policy.windowSeconds);
+        const windowEndMs = (window.start + policy.windowSeconds) * 1000;
         try {
             const previous = policy.algorithm === "sliding" ? await this.previousCount(limiterKey, window.start - policy.windowSeconds, policy.windowSeconds, nowMs) : 0;
             const allowance = Math.floor(policy.limit - previous * window.previousWeight);
@@ -167,9 +283,25 @@ export class RateLimiter {
             const retryAfterSeconds = wholeSecondsUntil(nowMs, untilMs);
             return { ...base, outcome: "limited", source: "dynamodb", remaining: 0, resetSeconds: retryAfterSeconds, retryAfterSeconds };
         } catch {
-            const outcome = this.failureMode === "open" ? "failed-open" : "failed-closed";
-            return { ...base, outcome, source: "dynamodb", remaining: policy.limit, resetSeconds: wholeSecondsUntil(nowMs, windowEndMs) };
+            return this.failed(base, nowMs, policy, windowEndMs);
         }
+    }
+
+    /** The store (or the window key) failed: nothing was counted, and `failureMode` decides. */
+    private failed(base: ReturnType<RateLimiter["base"]>, nowMs: number, policy: RateLimitPolicy, windowEndMs = nowMs + policy.windowSeconds * 1000): RateLimitDecision {
+        const outcome = this.failureMode === "open" ? "failed-open" : "failed-closed";
+        return { ...base, outcome, source: "dynamodb", remaining: policy.limit, resetSeconds: wholeSecondsUntil(nowMs, windowEndMs) };
+    }
+
+    private seedOf(limiterKey: string): number | undefined {
+        const known = this.seeds.get(limiterKey);
+        if (known !== undefined) return known;
+        const windowKey = this.windowKey();
+        if (windowKey === undefined) return undefined;
+        if (this.seeds.size >= maxRememberedSeeds) this.seeds.clear();
+        const seed = windowSeed(limiterKey, windowKey);
+        this.seeds.set(limiterKey, seed);
+        return seed;
     }
 
     /**

@@ -17,6 +17,8 @@ import { rateLimitsTable, sessionsTable } from "../../specs/tables";
 import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
 import type { RuntimeSettings } from "../../runtime/settings";
 import { generateKeyMaterial } from "../../local/keys";
+import { gatewayKeysOf } from "../../runtime/auth/gatewayKeys";
+import { windowStartOf } from "../../runtime/steps/rateLimit";
 
 const fixture: APIGatewayProxyEventV2 = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "apigw-http-v2-event.json"), "utf8"));
 
@@ -61,12 +63,25 @@ export function event(options: EventOptions = {}): APIGatewayProxyEventV2 {
     return result;
 }
 
-/** A clock for `now()`, starting on a whole hour so windows line up with it. */
+/** A clock for `now()`, starting on a whole hour. */
 export class Clock {
     ms = Date.UTC(2031, 0, 1, 12, 0, 0);
     now = () => this.ms;
     advance(ms: number) {
         this.ms += ms;
+    }
+    /**
+     * Moves the clock to the start of the limiter key's next window (or leaves it
+     * there): each key's windows start at an offset of their own, which the
+     * tests' gateway keys decide.
+     */
+    toWindowStart(limiterKey: string, windowSeconds: number) {
+        const start = windowStartOf(limiterKey, windowSeconds, testWindowKey, this.ms) * 1000;
+        if (start !== this.ms) this.ms = start + windowSeconds * 1000;
+    }
+    /** The `window_start` of the key's window now. */
+    windowStart(limiterKey: string, windowSeconds: number) {
+        return windowStartOf(limiterKey, windowSeconds, testWindowKey, this.ms);
     }
     /** Seconds since the epoch. */
     get seconds() {
@@ -220,6 +235,9 @@ export function route(overrides: Partial<RouteSpec> & Pick<RouteSpec, "name" | "
 
 /** The gateway's keys for every handler a test makes (one P-256 key and a log key, made once per test process). */
 export const testKeyMaterial = generateKeyMaterial();
+
+/** The window key of `testKeyMaterial`: where each limiter key's windows start. */
+export const testWindowKey = gatewayKeysOf(testKeyMaterial).windowKey;
 
 /** What `tollgate:identity` gives a stack that sets none, with the issuer of the test stacks' gateways. */
 export const testIdentity = { assertion: true, headers: true, issuer: "urn:tollgate:test" };
