@@ -24,14 +24,14 @@ import { createSecretSource, secretsManagerLoader, type SecretLoader } from "./a
 import { SessionAuthenticator } from "./auth/sessionAuth";
 import { createGatewayKeySource } from "./auth/gatewayKeys";
 import { Sessions } from "./sessions";
-import { defaultSessionSettings } from "../specs/sessions";
+import { defaultSessionSettings, sessionCookieName } from "../specs/sessions";
 import { defaultIpv6PrefixLength } from "../specs/routes";
 import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
 import { jwksAnswer, signAssertion } from "./steps/assertion";
-import { authorizationCredentials, isCrossSiteWrite, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
+import { authorizationCredentials, isCrossSiteWrite, otherSessionCookieNames, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
 import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
@@ -88,6 +88,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const limiter = new RateLimiter({ store: rateLimitStore, now, failureMode: settings.rateLimitFailureMode, windowKey: () => gatewayKeys.loaded()?.windowKey });
     const ipv6PrefixLength = settings.rateLimitIpv6PrefixLength ?? defaultIpv6PrefixLength;
     const sessionSettings = settings.sessions ?? defaultSessionSettings();
+    const cookieName = sessionCookieName(sessionSettings.cookie);
     const sessions = new SessionAuthenticator({
         store: sessionStore,
         now,
@@ -147,7 +148,8 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
 
         // Needed to sign the assertion; read once per container, by now usually read already.
         const keysRead = gatewayKeys.get().catch(() => undefined);
-        const credential = readCredential(route.auth, request);
+        const credential = readCredential(route.auth, request, cookieName);
+        if (credential.kind === "ambiguous") return { result: problem(400, "Send the session cookie once."), record: { route: route.name, auth: "invalid" } };
         // The browser sends the cookie with a cross-site form; and a cross-site form on a route that issues or ends
         // sessions would log the browser in as someone else (login CSRF) or out, cookie or not.
         const cookieAuthenticated = credential.kind === "session" && credential.from === "cookie";
@@ -207,6 +209,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
                 identity: admission.identity,
                 authenticatedToken,
                 presentedTokens: route.sessions?.issue ? presentedSessionTokens(request) : [],
+                otherCookieNames: route.sessions?.issue || route.sessions?.revoke ? otherSessionCookieNames(request, cookieName) : [],
                 fromCookie: authenticatedToken !== undefined && credential.kind === "session" && credential.from === "cookie",
                 renewal,
                 sessions: sessionLibrary,

@@ -358,7 +358,10 @@ export const configSchema = z.strictObject({
     /** Sessions the gateway issues for upstreams: the cookie's attributes, lifetimes, and rolling renewal. */
     sessions: z
         .strictObject({
-            /** Attributes of the `session` cookie; it is always HttpOnly, and Secure wherever the gateway is deployed. */
+            /**
+             * Attributes of the session cookie; it is always HttpOnly, and Secure wherever the gateway is deployed,
+             * where it is `__Host-session`, or `__Secure-session` with a `domain` or a `path` other than `/`.
+             */
             cookie: z
                 .strictObject({
                     sameSite: z.enum(["Strict", "Lax", "None"]).default("Lax"),

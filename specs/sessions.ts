@@ -6,8 +6,27 @@
  * runtime reads it from the captured settings.
  */
 
-/** The cookie the gateway sets and reads a session token from. */
-export const sessionCookieName = "session";
+/**
+ * The names the session cookie goes by: `__Host-session` deployed (the
+ * browser then takes it only over HTTPS, from this host, with `Path=/` and no
+ * `Domain`, so neither a sibling subdomain nor a plain-HTTP page can set or
+ * shadow it), `__Secure-session` deployed with `tollgate:sessions.cookie.domain`
+ * or a narrower `path` (which `__Host-` forbids), and `session` where the
+ * gateway serves plain HTTP (`npm start` on loopback: the prefixes need `Secure`).
+ */
+export const sessionCookieNames = { host: "__Host-session", secure: "__Secure-session", plain: "session" } as const;
+
+/** The session cookie's name under these settings: the one definition every reader and writer of the cookie uses. */
+export function sessionCookieName(cookie: Pick<SessionCookieSettings, "secure" | "domain" | "path">): string {
+    if (!cookie.secure) return sessionCookieNames.plain;
+    return cookie.domain === undefined && cookie.path === "/" ? sessionCookieNames.host : sessionCookieNames.secure;
+}
+
+/** True for a cookie name that is, or that a lenient server would read as, one of the session cookie's names. */
+export function isSessionCookieName(name: string): boolean {
+    const lower = name.trim().toLowerCase();
+    return lower === "session" || lower === "__host-session" || lower === "__secure-session";
+}
 
 /** Response headers between the upstream, the gateway and the client. */
 export const sessionHeaders = {

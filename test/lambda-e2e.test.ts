@@ -268,8 +268,8 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
     });
 
     describe("sessions the dev stack's login service issues and ends, through the function", () => {
-        const cookieOf = (result: APIGatewayProxyStructuredResultV2) => result.cookies?.find((cookie) => cookie.startsWith("session="));
-        const tokenOf = (result: APIGatewayProxyStructuredResultV2) => /^session=([^;]*);/.exec(cookieOf(result) ?? "")?.[1];
+        const cookieOf = (result: APIGatewayProxyStructuredResultV2) => result.cookies?.find((cookie) => cookie.startsWith("__Host-session="));
+        const tokenOf = (result: APIGatewayProxyStructuredResultV2) => /^__Host-session=([^;]*);/.exec(cookieOf(result) ?? "")?.[1];
         /** POST `<path>/answer`: the recorder answers 200 with `x-gateway-session: instruction`, as the login service would. */
         const answered = (path: string, instruction: string, extra: { cookies?: string[]; sourceIp?: string; headers?: Record<string, string>; requestId?: string } = {}) =>
             container.invoke(
@@ -286,7 +286,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             (await dynamo.doc.send(new ScanCommand({ TableName: environment[environmentNames.sessionTable], ConsistentRead: true }))).Items!.filter((item) => item.user_id === userId);
         /** What /users/me answers a token sent as the cookie, or as a bearer token. */
         const statusFor = async (token: string, sentAs: "cookie" | "bearer" = "cookie") =>
-            (await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", ...(sentAs === "cookie" ? { cookies: [`session=${token}`] } : { headers: { authorization: `Bearer ${token}` } }) }))).statusCode;
+            (await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", ...(sentAs === "cookie" ? { cookies: [`__Host-session=${token}`] } : { headers: { authorization: `Bearer ${token}` } }) }))).statusCode;
         /**
          * The function's warning lines (`{level: "WARN", route, message}`) for requests whose id starts with `prefix`,
          * once `count` of them are in its stdout: the pipe may deliver them a moment after the invocation's result.
@@ -308,16 +308,16 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const login = await answered("/auth", JSON.stringify({ userId: "u-login", roles: ["member"] }));
             assert.equal(login.statusCode, 200, login.body);
             const token = tokenOf(login)!;
-            assert.equal(cookieOf(login), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
+            assert.equal(cookieOf(login), `__Host-session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
             assert.equal(header(login, "x-gateway-session"), undefined);
             assert.deepEqual(
                 (await storedOf("u-login")).map((item) => item.session_id),
                 [sessionIdOf(token)],
             );
-            const me = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${token}`] }));
+            const me = await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`__Host-session=${token}`] }));
             assert.equal(me.statusCode, 200);
             assert.equal(requestsTo("users").at(-1)!.headers["x-gateway-user-id"], "u-login");
-            const mine = await container.invoke(event({ path: "/.well-known/sessions", sourceIp: "203.0.113.50", cookies: [`session=${token}`] }));
+            const mine = await container.invoke(event({ path: "/.well-known/sessions", sourceIp: "203.0.113.50", cookies: [`__Host-session=${token}`] }));
             assert.deepEqual(
                 bodyOf(mine).sessions.map((entry: { id: string; current: boolean }) => [entry.id, entry.current]),
                 [[sessionIdOf(token), true]],
@@ -335,25 +335,25 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const first = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
             const second = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
             const third = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-logout" })))!;
-            const logout = await answered("/auth/logout", JSON.stringify({ revoke: "current" }), { cookies: [`session=${first}`] });
+            const logout = await answered("/auth/logout", JSON.stringify({ revoke: "current" }), { cookies: [`__Host-session=${first}`] });
             assert.equal(logout.statusCode, 200);
-            assert.equal(cookieOf(logout), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
-            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${first}`] }))).statusCode, 401);
-            const everywhere = await answered("/auth/logout", JSON.stringify({ revoke: "all" }), { cookies: [`session=${second}`] });
+            assert.equal(cookieOf(logout), "__Host-session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`__Host-session=${first}`] }))).statusCode, 401);
+            const everywhere = await answered("/auth/logout", JSON.stringify({ revoke: "all" }), { cookies: [`__Host-session=${second}`] });
             assert.equal(everywhere.statusCode, 200);
             assert.deepEqual(await storedOf("u-logout"), []);
-            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`session=${third}`] }))).statusCode, 401);
+            assert.equal((await container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.50", cookies: [`__Host-session=${third}`] }))).statusCode, 401);
         });
 
         it("renews a session with less than renewWithinSeconds left, once, and sets the cookie again", async () => {
             // issued 23.5 hours ago for a day: half an hour left, inside the dev stack's hour
             const issuedAt = Date.now() - 23.5 * 3600_000;
             const { token, session } = await createSessions({ dynamo: dynamo.client, tableName: environment[environmentNames.sessionTable], now: () => issuedAt }).create({ userId: "u-rolling" });
-            const results = await Promise.all(Array.from({ length: 5 }, () => container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.51", cookies: [`session=${token}`] }))));
+            const results = await Promise.all(Array.from({ length: 5 }, () => container.invoke(event({ path: "/users/me", sourceIp: "203.0.113.51", cookies: [`__Host-session=${token}`] }))));
             assert.ok(results.every((result) => result.statusCode === 200));
             const [stored] = await storedOf("u-rolling");
             assert.equal(stored.expires_at, session.expiresAt + 86_400);
-            assert.ok(results.some((result) => /^session=[^;]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/.test(cookieOf(result) ?? "")));
+            assert.ok(results.some((result) => /^__Host-session=[^;]+; HttpOnly; Secure; SameSite=Lax; Path=\/; Max-Age=\d+$/.test(cookieOf(result) ?? "")));
         });
 
         it("returns the token in x-gateway-session-token on a returnToken route, and it works as a bearer token; /auth, without returnToken, sends the cookie alone", async () => {
@@ -381,7 +381,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const first = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-again" }), { sourceIp: "203.0.113.53" }))!;
             const { token: planted } = await sessions.create({ userId: "u-planted" });
             // when it logs in again
-            const again = await answered("/auth", JSON.stringify({ userId: "u-again" }), { sourceIp: "203.0.113.53", cookies: [`session=${first}`], headers: { authorization: `Bearer ${planted}` } });
+            const again = await answered("/auth", JSON.stringify({ userId: "u-again" }), { sourceIp: "203.0.113.53", cookies: [`__Host-session=${first}`], headers: { authorization: `Bearer ${planted}` } });
             // then only the new session is left, and only it opens anything
             assert.equal(again.statusCode, 200, again.body);
             const second = tokenOf(again)!;
@@ -399,7 +399,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const forged = JSON.stringify({ userId: "u-root", permissions: ["admin"] });
             const anonymous = await container.invoke(event({ method: "POST", path: "/products/answer", requestId: "e2e-strip-1", sourceIp: "203.0.113.54", headers: answerWith({ "x-gateway-session": forged }) }));
             const signedIn = await container.invoke(
-                event({ method: "POST", path: "/users/answer", requestId: "e2e-strip-2", sourceIp: "203.0.113.54", cookies: [`session=${token}`], headers: answerWith({ "x-gateway-session": forged }) }),
+                event({ method: "POST", path: "/users/answer", requestId: "e2e-strip-2", sourceIp: "203.0.113.54", cookies: [`__Host-session=${token}`], headers: answerWith({ "x-gateway-session": forged }) }),
             );
 
             for (const result of [anonymous, signedIn]) {
@@ -424,7 +424,7 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
             const mine = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-kim" }), { sourceIp: ip }))!;
             const myPhone = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-kim" }), { sourceIp: ip }))!;
             const theirs = tokenOf(await answered("/auth", JSON.stringify({ userId: "u-lee" }), { sourceIp: ip }))!;
-            const deleteAsKim = (token: string) => container.invoke(event({ method: "DELETE", path: `/.well-known/sessions/${sessionIdOf(token)}`, sourceIp: ip, cookies: [`session=${mine}`] }));
+            const deleteAsKim = (token: string) => container.invoke(event({ method: "DELETE", path: `/.well-known/sessions/${sessionIdOf(token)}`, sourceIp: ip, cookies: [`__Host-session=${mine}`] }));
 
             const stolen = await deleteAsKim(theirs);
             assert.equal(stolen.statusCode, 404);

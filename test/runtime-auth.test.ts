@@ -74,7 +74,7 @@ for (const kind of dynamoKinds) {
                 // given
                 const { token } = await sessions.create({ userId: "u-1", roles: ["admin", "ops"], permissions: ["orders:read", "x"], ttlSeconds: 600 });
                 // when
-                const result = await gateway()(event({ path: "/users/me", headers: bearer(token), cookies: ["theme=dark", `session=${token}`] }));
+                const result = await gateway()(event({ path: "/users/me", headers: bearer(token), cookies: ["theme=dark", `__Host-session=${token}`] }));
                 // then
                 assert.equal(result.statusCode, 200);
                 const seen = suite.upstream.requests[0];
@@ -88,7 +88,7 @@ for (const kind of dynamoKinds) {
 
             it("reads the token from the session cookie", async () => {
                 const { token } = await sessions.create({ userId: "u-cookie" });
-                const result = await gateway()(event({ path: "/users", cookies: [`session=${token}`] }));
+                const result = await gateway()(event({ path: "/users", cookies: [`__Host-session=${token}`] }));
                 assert.equal(result.statusCode, 200);
                 assert.equal(suite.upstream.requests[0].headers["x-gateway-user-id"], "u-cookie");
                 assert.equal(suite.upstream.requests[0].headers.cookie, undefined);
@@ -280,7 +280,7 @@ for (const kind of dynamoKinds) {
                 // when one client there sends 200 invalid tokens to each route: unknown session tokens, a cookie, forged and expired JWTs
                 const invalid = [
                     (i: number) => event({ path: "/users", headers: bearer(String(i).padStart(43, "A")) }),
-                    (i: number) => event({ path: "/users", cookies: [`session=${String(i).padStart(43, "B")}`] }),
+                    (i: number) => event({ path: "/users", cookies: [`__Host-session=${String(i).padStart(43, "B")}`] }),
                     () => event({ path: "/reports", headers: bearer(forged) }),
                     (i: number) => event({ path: "/orders", headers: bearer(i % 2 ? forged : String(i).padStart(43, "C")) }),
                 ];
@@ -291,7 +291,7 @@ for (const kind of dynamoKinds) {
                 // and a valid session, a valid JWT and a valid caller on the any route from the same address each get 200
                 const valid = [
                     await handler(event({ path: "/users", headers: bearer(token) })),
-                    await handler(event({ path: "/users", cookies: [`session=${token}`] })),
+                    await handler(event({ path: "/users", cookies: [`__Host-session=${token}`] })),
                     await handler(event({ path: "/reports", headers: bearer(jwt) })),
                     await handler(event({ path: "/orders", headers: bearer(jwt) })),
                     await handler(event({ path: "/orders", headers: bearer(token) })),

@@ -20,8 +20,9 @@ import { answerWith, bodyOf, countingClient, event, route, runtimeSettings, useH
 
 type Result = APIGatewayProxyStructuredResultV2;
 
-const sessionCookieOf = (result: Result) => result.cookies?.find((cookie) => cookie.startsWith("session="));
-const tokenOf = (result: Result) => /^session=([^;]*);/.exec(sessionCookieOf(result) ?? "")?.[1];
+/** The Set-Cookie of the session cookie, under whichever of its names. */
+const sessionCookieOf = (result: Result) => result.cookies?.find((cookie) => /^(__Host-|__Secure-)?session=/i.test(cookie));
+const tokenOf = (result: Result) => /^[^=]+=([^;]*);/.exec(sessionCookieOf(result) ?? "")?.[1];
 
 for (const kind of dynamoKinds) {
     describe(`handler: sessions issued and ended by upstreams (${kind})`, function () {
@@ -74,7 +75,7 @@ for (const kind of dynamoKinds) {
                 assert.equal(result.statusCode, 200);
                 const token = tokenOf(result)!;
                 assert.match(token, /^[A-Za-z0-9_-]{43}$/);
-                assert.equal(sessionCookieOf(result), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
+                assert.equal(sessionCookieOf(result), `__Host-session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400`);
                 assert.equal(result.headers!["x-gateway-session"], undefined);
                 assert.equal(result.headers!["x-gateway-session-token"], undefined);
                 assert.equal(result.headers!["cache-control"], "no-store");
@@ -88,7 +89,7 @@ for (const kind of dynamoKinds) {
                 );
                 assert.ok(!JSON.stringify(stored).includes(token));
                 // and the cookie authenticates on a session route
-                const me = await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                const me = await gateway()(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 assert.equal(me.statusCode, 200);
                 assert.equal(bodyOf(me).headers["x-gateway-user-id"], "alice");
             });
@@ -120,7 +121,8 @@ for (const kind of dynamoKinds) {
             it("applies the cookie attributes of tollgate:sessions.cookie and the TTL the upstream asks for", async () => {
                 const handler = gateway({}, { cookie: { sameSite: "Strict", path: "/app", domain: "example.com", secure: true } });
                 const result = await handler(answering("/login", { userId: "alice", ttlSeconds: 600 }));
-                assert.equal(sessionCookieOf(result), `session=${tokenOf(result)}; HttpOnly; Secure; SameSite=Strict; Path=/app; Domain=example.com; Max-Age=600`);
+                // a Domain (or a narrower Path) is what __Host- forbids: the cookie is __Secure-session
+                assert.equal(sessionCookieOf(result), `__Secure-session=${tokenOf(result)}; HttpOnly; Secure; SameSite=Strict; Path=/app; Domain=example.com; Max-Age=600`);
             });
 
             it("reads a user id outside ASCII whether the upstream escapes it (\\u) or writes it as raw UTF-8 bytes", async () => {
@@ -146,7 +148,7 @@ for (const kind of dynamoKinds) {
                 const planted = await library.create({ userId: "victim" });
                 const other = await library.create({ userId: "victim" });
                 // when the request logs in
-                const result = await gateway()(answering("/login", { userId: "victim" }, { cookies: [`session=${planted.token}`], headers: { authorization: `Bearer ${other.token}` } }));
+                const result = await gateway()(answering("/login", { userId: "victim" }, { cookies: [`__Host-session=${planted.token}`], headers: { authorization: `Bearer ${other.token}` } }));
                 // then both are gone and only the new one is stored
                 assert.equal(result.statusCode, 200);
                 assert.equal(await library.get(planted.token), undefined);
@@ -207,7 +209,7 @@ for (const kind of dynamoKinds) {
             for (const prefix of ["/open", "/users"]) {
                 it(`strips, ignores and logs an instruction from a route that does not issue (${prefix})`, async () => {
                     const { token } = await library.create({ userId: "carol" });
-                    const result = await gateway()(answering(prefix, { userId: "admin", permissions: ["admin"] }, { cookies: [`session=${token}`] }));
+                    const result = await gateway()(answering(prefix, { userId: "admin", permissions: ["admin"] }, { cookies: [`__Host-session=${token}`] }));
                     assert.equal(result.statusCode, 200);
                     assert.equal(result.headers!["x-gateway-session"], undefined);
                     assert.equal(sessionCookieOf(result), undefined);
@@ -232,14 +234,77 @@ for (const kind of dynamoKinds) {
                 });
             }
 
-            it("drops an upstream's own session cookie and x-gateway-session-token, keeping its other cookies", async () => {
+            it("drops an upstream's own session cookie under any of its names and spellings, and x-gateway-session-token", async () => {
+                for (const name of ["__Host-session", "__Secure-session", "session", "__HOST-SESSION", "Session"]) {
+                    const result = await gateway()(event({ path: "/open/answer", headers: answerWith({ "set-cookie": `${name}=forged; Path=/`, "x-gateway-session-token": "forged" }) }));
+                    assert.equal(result.statusCode, 200);
+                    assert.equal(result.cookies, undefined, name);
+                    assert.equal(result.headers!["x-gateway-session-token"], undefined);
+                }
+                assert.equal(warnings().length, 10);
+            });
+        });
+
+        describe("the session cookie as browsers protect it", () => {
+            it("names the cookie __Host-session deployed (Secure, Path=/, no Domain), __Secure-session with a Domain or a narrower Path, and session over plain HTTP", async () => {
+                const set = async (cookie: Partial<SessionSettings["cookie"]>) =>
+                    sessionCookieOf(await gateway({}, { cookie: { ...defaultSessionSettings().cookie, ...cookie } })(answering("/login", { userId: "nina" })))!.replace(/=[^;]+;/, "=<token>;");
+                assert.equal(await set({}), "__Host-session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=86400");
+                assert.equal(await set({ domain: "example.com" }), "__Secure-session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/; Domain=example.com; Max-Age=86400");
+                assert.equal(await set({ path: "/app" }), "__Secure-session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/app; Max-Age=86400");
+                assert.equal(await set({ secure: false }), "session=<token>; HttpOnly; SameSite=Lax; Path=/; Max-Age=86400");
+            });
+
+            it("authenticates only the cookie of the current name: a session or __Secure-session cookie deployed, or __host-session in another case, is no credential", async () => {
+                const { token } = await library.create({ userId: "oleg" });
+                const handler = gateway();
+                const answers = await Promise.all(["session", "__Secure-session", "__host-session", "__Host-Session", " __Host-session"].map((name) => handler(event({ path: "/users/me", cookies: [`${name}=${token}`] }))));
+                assert.deepEqual(answers.map((result) => result.statusCode), [401, 401, 401, 401, 200]);
+                assert.equal(suite.upstream.requests.length, 1);
+            });
+
+            it("authenticates a request carrying the session cookie twice as neither: 400, whichever is valid, and nothing reaches the upstream", async () => {
+                // given the victim's session and one an attacker planted beside it (from a sibling subdomain, or over plain HTTP)
+                const victim = await library.create({ userId: "victim", permissions: ["admin"] });
+                const attacker = await library.create({ userId: "attacker" });
+                const handler = gateway();
+                suite.counting.reset();
+                const twice = (first: string, second: string, options: EventOptions = {}) => handler(event({ path: "/users/me", ...options, cookies: [`__Host-session=${first}`, `__Host-session=${second}`] }));
+                // when the cookie comes twice: both valid, the same token twice, a valid one beside garbage, with a bearer too, in one Cookie header
+                const answers = [
+                    await twice(attacker.token, victim.token),
+                    await twice(victim.token, victim.token),
+                    await twice(victim.token, "x"),
+                    await twice("", victim.token),
+                    await twice(attacker.token, victim.token, { headers: { authorization: `Bearer ${victim.token}` } }),
+                    await handler({ ...event({ path: "/users/me", headers: { cookie: `__Host-session=${attacker.token}; theme=dark; __Host-session=${victim.token}` } }) }),
+                ];
+                // then each is a 400 problem, no session is read and no upstream called
+                assert.deepEqual(answers.map((result) => result.statusCode), [400, 400, 400, 400, 400, 400]);
+                assert.equal(answers[0].headers!["content-type"], "application/problem+json");
+                assert.equal(JSON.parse(answers[0].body!).detail, "Send the session cookie once.");
+                assert.equal(suite.counting.total(), 0);
+                assert.equal(suite.upstream.requests.length, 0);
+            });
+
+            it("on a login, revokes every session token the request carried: the cookie each time it came, under every name, and the bearer token; and clears the cookies of other names", async () => {
+                // given sessions in two copies of the current cookie, in an older session cookie, and in the Authorization header
+                const [first, second, legacy, bearer] = await Promise.all(["victim", "victim", "victim", "victim"].map((userId) => library.create({ userId })));
+                // when the request logs in
                 const result = await gateway()(
-                    event({ path: "/open/answer", headers: answerWith({ "set-cookie": "session=forged; Path=/", "x-gateway-session-token": "forged" }) }),
+                    answering("/login", { userId: "victim" }, { cookies: [`__Host-session=${first.token}`, `__Host-session=${second.token}`, `session=${legacy.token}`], headers: { authorization: `Bearer ${bearer.token}` } }),
                 );
+                // then every one of them is gone, only the new one is stored, and the older cookie is cleared beside the new one
                 assert.equal(result.statusCode, 200);
-                assert.equal(sessionCookieOf(result), undefined);
-                assert.equal(result.headers!["x-gateway-session-token"], undefined);
-                assert.equal(warnings().length, 2);
+                for (const old of [first, second, legacy, bearer]) assert.equal(await library.get(old.token), undefined);
+                assert.deepEqual((await storedSessions()).map((item) => item.session_id), [sessionIdOf(tokenOf(result)!)]);
+                assert.deepEqual(result.cookies!.slice(1), ["session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0"]);
+            });
+
+            it("never sends the upstream a session cookie under any name or spelling, keeping the other cookies", async () => {
+                const { token } = await library.create({ userId: "pia" });
+                await gateway()(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` }, cookies: ["theme=dark", `session=${token}`, `__Secure-session=${token}`, `__HOST-SESSION=${token}`, `Session=${token}`, "lang=en"] }));
+                assert.equal(suite.upstream.requests[0].headers.cookie, "theme=dark; lang=en");
             });
         });
 
@@ -247,11 +312,11 @@ for (const kind of dynamoKinds) {
             it("revokes the caller's session on {revoke: current}, clears the cookie, and the next request is 401", async () => {
                 const { token } = await library.create({ userId: "dave" });
                 const kept = await library.create({ userId: "dave" });
-                const result = await gateway()(answering("/account", { revoke: "current" }, { cookies: [`session=${token}`] }));
+                const result = await gateway()(answering("/account", { revoke: "current" }, { cookies: [`__Host-session=${token}`] }));
                 assert.equal(result.statusCode, 200);
-                assert.equal(sessionCookieOf(result), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+                assert.equal(sessionCookieOf(result), "__Host-session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
                 assert.equal(result.headers!["cache-control"], "no-store");
-                const after = await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                const after = await gateway()(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 assert.equal(after.statusCode, 401);
                 assert.equal((await library.get(kept.token))?.userId, "dave", "the user's other sessions stay");
             });
@@ -267,7 +332,7 @@ for (const kind of dynamoKinds) {
 
             it("ignores a revoke from a route that does not end sessions", async () => {
                 const { token } = await library.create({ userId: "gina" });
-                const result = await gateway()(answering("/users", { revoke: "all" }, { cookies: [`session=${token}`] }));
+                const result = await gateway()(answering("/users", { revoke: "all" }, { cookies: [`__Host-session=${token}`] }));
                 assert.equal(result.statusCode, 200);
                 assert.equal((await library.get(token))?.userId, "gina");
                 assert.deepEqual(warnings(), [{ route: "users", message: "x-gateway-session ignored: the route does not end sessions" }]);
@@ -304,9 +369,9 @@ for (const kind of dynamoKinds) {
             it("forgets a revoked session in the container's cache at once", async () => {
                 const handler = gateway({ sessionCacheSeconds: 60 });
                 const { token } = await library.create({ userId: "hal" });
-                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 200);
-                await handler(answering("/account", { revoke: "current" }, { cookies: [`session=${token}`] }));
-                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 401);
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }))).statusCode, 200);
+                await handler(answering("/account", { revoke: "current" }, { cookies: [`__Host-session=${token}`] }));
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }))).statusCode, 401);
             });
         });
 
@@ -317,7 +382,7 @@ for (const kind of dynamoKinds) {
                 await library.create({ userId: "ivy", ttlSeconds: 10 });
                 await library.create({ userId: "jack" });
                 suite.clock.advance(60_000);
-                const result = await gateway()(event({ path: "/.well-known/sessions", cookies: [`session=${current.token}`] }));
+                const result = await gateway()(event({ path: "/.well-known/sessions", cookies: [`__Host-session=${current.token}`] }));
                 assert.equal(result.statusCode, 200);
                 assert.equal(result.headers!["cache-control"], "no-store");
                 assert.match(String(result.headers!["ratelimit-policy"]), /^"\/\.well-known\/sessions";q=1000;w=60$/);
@@ -335,14 +400,14 @@ for (const kind of dynamoKinds) {
                 const myPhone = await library.create({ userId: "kim" });
                 const theirs = await library.create({ userId: "lee" });
                 const handler = gateway();
-                const stolen = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${theirs.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                const stolen = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${theirs.session.sessionId}`, cookies: [`__Host-session=${mine.token}`] }));
                 assert.equal(stolen.statusCode, 404);
                 assert.equal((await library.get(theirs.token))?.userId, "lee");
-                const phone = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${myPhone.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                const phone = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${myPhone.session.sessionId}`, cookies: [`__Host-session=${mine.token}`] }));
                 assert.equal(phone.statusCode, 204);
                 assert.equal(sessionCookieOf(phone), undefined, "the caller's own cookie stays");
                 assert.equal((await handler(event({ path: "/users/me", headers: { authorization: `Bearer ${myPhone.token}` } }))).statusCode, 401);
-                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${mine.token}`] }))).statusCode, 200);
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`__Host-session=${mine.token}`] }))).statusCode, 200);
             });
 
             it("refuses a caller over tollgate:defaultRateLimit with 429 and the rate-limit headers, serving no list and revoking nothing", async () => {
@@ -351,7 +416,7 @@ for (const kind of dynamoKinds) {
                 const mine = await library.create({ userId: "olga" });
                 const myPhone = await library.create({ userId: "olga" });
                 suite.clock.toWindowStart("ip:198.51.100.7", 60);
-                const asOlga = (options: EventOptions) => handler(event({ ...options, cookies: [`session=${mine.token}`] }));
+                const asOlga = (options: EventOptions) => handler(event({ ...options, cookies: [`__Host-session=${mine.token}`] }));
                 const admitted = [await asOlga({ path: "/.well-known/sessions" }), await asOlga({ path: "/.well-known/sessions" })];
                 suite.counting.reset();
                 // when the caller goes on within the window
@@ -382,9 +447,9 @@ for (const kind of dynamoKinds) {
 
             it("clears the cookie when the caller revokes its current session", async () => {
                 const mine = await library.create({ userId: "max" });
-                const result = await gateway()(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}`, cookies: [`session=${mine.token}`] }));
+                const result = await gateway()(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}`, cookies: [`__Host-session=${mine.token}`] }));
                 assert.equal(result.statusCode, 204);
-                assert.equal(sessionCookieOf(result), "session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
+                assert.equal(sessionCookieOf(result), "__Host-session=; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=0");
             });
 
             it("refuses a caller without a valid session, a malformed id, and other methods", async () => {
@@ -392,9 +457,9 @@ for (const kind of dynamoKinds) {
                 const mine = await library.create({ userId: "ned" });
                 assert.equal((await handler(event({ path: "/.well-known/sessions" }))).statusCode, 401);
                 assert.equal((await handler(event({ path: "/.well-known/sessions", headers: { authorization: "Bearer eyJhbGciOiJIUzI1NiJ9.e30.x" } }))).statusCode, 401);
-                assert.equal((await handler(event({ method: "DELETE", path: "/.well-known/sessions/abc", cookies: [`session=${mine.token}`] }))).statusCode, 404);
-                assert.equal((await handler(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}/x`, cookies: [`session=${mine.token}`] }))).statusCode, 404);
-                const post = await handler(event({ method: "POST", path: "/.well-known/sessions", cookies: [`session=${mine.token}`] }));
+                assert.equal((await handler(event({ method: "DELETE", path: "/.well-known/sessions/abc", cookies: [`__Host-session=${mine.token}`] }))).statusCode, 404);
+                assert.equal((await handler(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}/x`, cookies: [`__Host-session=${mine.token}`] }))).statusCode, 404);
+                const post = await handler(event({ method: "POST", path: "/.well-known/sessions", cookies: [`__Host-session=${mine.token}`] }));
                 assert.equal(post.statusCode, 405);
                 assert.equal(post.headers!.allow, "GET, HEAD");
                 assert.equal((await library.get(mine.token))?.userId, "ned");
@@ -419,16 +484,16 @@ for (const kind of dynamoKinds) {
                 const { token, session } = await dueSession("olga");
                 const handler = gateway({}, { renewWithinSeconds: 15 * 60 });
                 suite.counting.reset();
-                const results = await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`session=${token}`] }))));
+                const results = await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }))));
                 assert.deepEqual(results.filter((result) => result.statusCode !== 200).map((result) => `${result.statusCode} ${result.body}`), []);
                 assert.deepEqual(suite.counting.on(suite.tables.sessions).UpdateItem, 1);
                 assert.equal((await library.get(token))?.expiresAt, session.expiresAt + hour);
                 const refreshed = results.map(sessionCookieOf).filter((cookie) => cookie !== undefined);
                 assert.ok(refreshed.length >= 1, "the cookie is set again");
-                for (const cookie of refreshed) assert.equal(cookie, `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${10 * 60 + hour}`);
+                for (const cookie of refreshed) assert.equal(cookie, `__Host-session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${10 * 60 + hour}`);
                 // and the next wave writes nothing: the session is a TTL away from the window
                 suite.counting.reset();
-                await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`session=${token}`] }))));
+                await Promise.all(Array.from({ length: 50 }, () => handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }))));
                 assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
             });
 
@@ -447,27 +512,27 @@ for (const kind of dynamoKinds) {
                 const { token, session } = await dueSession("rhea");
                 const handler = gateway({}, { renewWithinSeconds: 15 * 60, maxLifetimeSeconds: 90 * 60 });
                 // when it is used with 10 minutes left: renewed, but only to 90 minutes after its creation
-                const renewed = await handler(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                const renewed = await handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 assert.equal(renewed.statusCode, 200);
                 assert.equal((await library.get(token))?.expiresAt, session.createdAt + 90 * 60);
-                assert.equal(sessionCookieOf(renewed), `session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${40 * 60}`);
+                assert.equal(sessionCookieOf(renewed), `__Host-session=${token}; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=${40 * 60}`);
                 // and used again in its last 10 minutes: nothing is written, and at 90 minutes it is over
                 suite.clock.advance(35 * 60_000);
                 suite.counting.reset();
-                const last = await handler(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                const last = await handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 assert.equal(last.statusCode, 200);
                 assert.equal(sessionCookieOf(last), undefined, "no cookie refreshed");
                 assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
                 suite.clock.advance(5 * 60_000);
-                assert.equal((await handler(event({ path: "/users/me", cookies: [`session=${token}`] }))).statusCode, 401);
+                assert.equal((await handler(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }))).statusCode, 401);
             });
 
             it("writes nothing while a session is outside the window, or when renewal is off", async () => {
                 const { token } = await library.create({ userId: "quin", ttlSeconds: hour });
                 suite.counting.reset();
-                await gateway({}, { renewWithinSeconds: 15 * 60 })(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                await gateway({}, { renewWithinSeconds: 15 * 60 })(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 suite.clock.advance(50 * 60_000);
-                await gateway()(event({ path: "/users/me", cookies: [`session=${token}`] }));
+                await gateway()(event({ path: "/users/me", cookies: [`__Host-session=${token}`] }));
                 assert.equal(suite.counting.on(suite.tables.sessions).UpdateItem, undefined);
             });
         });

@@ -25,6 +25,7 @@
 import { performance } from "node:perf_hooks";
 import type { Handler } from "../../runtime/handler";
 import type { RouteSpec } from "../../specs/routes";
+import { sessionCookieName } from "../../specs/sessions";
 import { startLoginUpstream, type LoginUpstream } from "../../local/login";
 import { gatewayEvent, SimulatedClock, startRig, type Rig } from "../support/inProcess";
 import { mean, percentile, round } from "../support/stats";
@@ -203,16 +204,18 @@ async function sessionLifecycle(rig: Rig): Promise<Pick<DynamoOpsResult, "login"
             { name: "logout", pathPrefix: "/auth/logout", upstream: `${login.url}/logout`, auth: "session", permissions: [], rateLimit: byIp, sessions: { issue: false, returnToken: false, revoke: true } },
         ];
         const handler = rig.handler({ ...prod, routes, sessions: { ...prod.sessions!, renewWithinSeconds: 3600 } }, clock);
+        const cookie = sessionCookieName(prod.sessions!.cookie);
         const ipOf = (i: number) => `198.51.100.${(i % clients) + 101}`;
         const logIn = async (i: number, username: string): Promise<string> => {
             const body = JSON.stringify({ username });
             const result = await handler(gatewayEvent({ method: "POST", path: "/auth/login", sourceIp: ipOf(i), headers: { "content-type": "application/json" }, body }));
             expect(result, 200, "login");
             clock.advance(stepMs);
-            return /^session=([^;]+);/.exec(result.cookies?.find((cookie) => cookie.startsWith("session=")) ?? "")![1];
+            const set = result.cookies?.find((line) => line.startsWith(`${cookie}=`)) ?? "";
+            return set.slice(cookie.length + 1).split(";")[0];
         };
         const logOut = async (i: number, token: string, path: string) => {
-            expect(await handler(gatewayEvent({ method: "POST", path, sourceIp: ipOf(i), cookies: [`session=${token}`] })), 200, path);
+            expect(await handler(gatewayEvent({ method: "POST", path, sourceIp: ipOf(i), cookies: [`${cookie}=${token}`] })), 200, path);
             clock.advance(stepMs);
         };
 
@@ -239,9 +242,9 @@ async function sessionLifecycle(rig: Rig): Promise<Pick<DynamoOpsResult, "login"
         const due = await Promise.all(Array.from({ length: lifecycleRuns }, (_, i) => rig.session(`bench-rolling-${i}`, clock, issuedAt)));
         const renewedOps = await opsOf(rig, lifecycleRuns, async () => {
             for (let i = 0; i < lifecycleRuns; i++) {
-                const result = await handler(gatewayEvent({ path: "/users/me", sourceIp: ipOf(i), cookies: [`session=${due[i]}`] }));
+                const result = await handler(gatewayEvent({ path: "/users/me", sourceIp: ipOf(i), cookies: [`${cookie}=${due[i]}`] }));
                 expect(result, 200, "renewed request");
-                if (!result.cookies?.some((cookie) => cookie.startsWith(`session=${due[i]};`))) throw new Error("renewed request: no refreshed cookie");
+                if (!result.cookies?.some((line) => line.startsWith(`${cookie}=${due[i]};`))) throw new Error("renewed request: no refreshed cookie");
                 clock.advance(stepMs);
             }
         });

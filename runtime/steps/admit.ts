@@ -60,7 +60,8 @@ export interface AdmitContext {
     scope: CounterScope;
     /** The client as `by: ip` counts it (`clientOf`: an IPv6 client by its prefix). */
     client: string;
-    credential: Credential;
+    /** An ambiguous credential was refused before admission. */
+    credential: Exclude<Credential, { kind: "ambiguous" }>;
     sessions: SessionAuthenticator;
     jwt: JwtVerifier;
     limiter: RateLimiter;

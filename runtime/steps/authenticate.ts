@@ -2,20 +2,23 @@
  * Step 2: authenticate. What credential a route takes, where it is read from,
  * and whether the caller holds the route's permissions.
  *
- * - `session`: `Authorization: Bearer <token>`, else the `session` cookie.
+ * - `session`: `Authorization: Bearer <token>`, else the session cookie
+ *   (`__Host-session` deployed, `sessionCookieName`).
  * - `jwt`: `Authorization: Bearer <jwt>`.
  * - `any`: a bearer token shaped like a JWT goes the JWT way, any other
- *   bearer token or a `session` cookie the session way.
+ *   bearer token or the session cookie the session way.
  * - `none`: anonymous; the Authorization header is the upstream's business.
+ *
+ * A request carrying the session cookie more than once (a cookie planted
+ * beside the real one from a sibling subdomain or over plain HTTP, which the
+ * browser sends both of) is authenticated as neither: 400.
  */
 import type { AuthMode, RouteSpec } from "../../specs/routes";
-import { sessionCookieName } from "../../specs/sessions";
+import { isSessionCookieName } from "../../specs/sessions";
 import type { Identity } from "../auth/identity";
 import { looksLikeJwt } from "../auth/jwt";
 import { isSessionTokenShape } from "../sessions";
-import { cookieValue, type GatewayRequest } from "./request";
-
-export { sessionCookieName };
+import { cookieValues, type GatewayRequest } from "./request";
 
 /** Longer bearer tokens are refused before any parsing, hashing or lookup. */
 const maxCredentialLength = 8192;
@@ -23,6 +26,8 @@ const maxCredentialLength = 8192;
 export type Credential =
     | { kind: "anonymous" }
     | { kind: "missing" }
+    /** The session cookie came more than once: which one is the caller's cannot be told. */
+    | { kind: "ambiguous" }
     | { kind: "session"; token: string; from: "authorization" | "cookie" }
     | { kind: "jwt"; token: string };
 
@@ -31,10 +36,12 @@ function bearerToken(request: GatewayRequest): string | undefined {
     return match?.[1];
 }
 
-export function readCredential(auth: AuthMode, request: GatewayRequest): Credential {
+export function readCredential(auth: AuthMode, request: GatewayRequest, cookieName: string): Credential {
     if (auth === "none") return { kind: "anonymous" };
     const bearer = bearerToken(request);
-    const cookie = auth === "jwt" ? undefined : cookieValue(request.cookies, sessionCookieName);
+    const cookies = auth === "jwt" ? [] : cookieValues(request.cookies, cookieName);
+    if (cookies.length > 1) return { kind: "ambiguous" };
+    const cookie = cookies[0];
     const credential: Credential = bearer
         ? auth === "jwt" || (auth === "any" && looksLikeJwt(bearer))
             ? { kind: "jwt", token: bearer }
@@ -48,16 +55,31 @@ export function readCredential(auth: AuthMode, request: GatewayRequest): Credent
 
 /**
  * Every session token the request carries, whatever the route's auth: a
- * bearer token that is not a JWT, and the `session` cookie; only those shaped
- * like a token this gateway issues. A login replaces them all.
+ * bearer token that is not a JWT, and every session cookie under any of its
+ * names, each time it comes; only those shaped like a token this gateway
+ * issues. A login revokes them all.
  */
 export function presentedSessionTokens(request: GatewayRequest): string[] {
     const tokens = new Set<string>();
     const bearer = bearerToken(request);
     if (bearer && !looksLikeJwt(bearer) && isSessionTokenShape(bearer)) tokens.add(bearer);
-    const cookie = cookieValue(request.cookies, sessionCookieName);
-    if (cookie && isSessionTokenShape(cookie)) tokens.add(cookie);
+    for (const cookie of request.cookies) {
+        const separator = cookie.indexOf("=");
+        if (separator <= 0 || !isSessionCookieName(cookie.slice(0, separator))) continue;
+        const value = cookie.slice(separator + 1).trim();
+        if (isSessionTokenShape(value)) tokens.add(value);
+    }
     return [...tokens];
+}
+
+/** The names, other than `current`, under which the request carries a session cookie (to be cleared when a session is issued or ended). */
+export function otherSessionCookieNames(request: GatewayRequest, current: string): string[] {
+    const names = new Set<string>();
+    for (const cookie of request.cookies) {
+        const name = cookie.slice(0, Math.max(0, cookie.indexOf("="))).trim();
+        if (name !== current && isSessionCookieName(name)) names.add(name);
+    }
+    return [...names];
 }
 
 /** True when an Authorization value is a bearer token shaped like a session token (which never leaves the gateway). */

@@ -13,7 +13,7 @@
  *   `_`-spelled twin of a header the gateway passes on or of one the request
  *   already has (`x_forwarded_for`, `content_type`: CGI, WSGI, Rack and PHP
  *   fold `_` and `-` into one name, so the twin would be read as the real one);
- *   the `session` cookie; the Authorization header unless the route forwards
+ *   the session cookie under any of its names; the Authorization header unless the route forwards
  *   it (`forwardAuthorization`), and always when it carries a session token;
  * - added: `x-request-id`, `x-forwarded-host` (the Host the client called),
  *   the signed identity assertion `x-gateway-assertion`, and, unless turned
@@ -33,7 +33,8 @@ import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { RouteSpec } from "../../specs/routes";
 import { encodeIdentityValue, type Identity } from "../auth/identity";
 import type { UpstreamClient } from "../upstream/client";
-import { carriesSessionToken, sessionCookieName } from "./authenticate";
+import { isSessionCookieName } from "../../specs/sessions";
+import { carriesSessionToken } from "./authenticate";
 import type { GatewayRequest } from "./request";
 
 const hopByHop = new Set([
@@ -106,7 +107,8 @@ export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "a
         if (wire === undefined) return { unsendable: name };
         headers[name] = wire;
     }
-    const cookies = request.cookies.filter((cookie) => cookie.split("=", 1)[0].trim() !== sessionCookieName);
+    // Under every name the session cookie has gone by, and in any case: none of them is the upstream's.
+    const cookies = request.cookies.filter((cookie) => !isSessionCookieName(cookie.split("=", 1)[0]));
     if (cookies.length) {
         const wire = wireValue(cookies.join("; "));
         if (wire === undefined) return { unsendable: "cookie" };

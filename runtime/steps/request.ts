@@ -72,11 +72,12 @@ export function readRequest(event: APIGatewayProxyEventV2 | undefined, fallbackR
     };
 }
 
-/** The value of a cookie by name, or undefined. */
-export function cookieValue(cookies: readonly string[], name: string): string | undefined {
+/** Every value of the cookie `name` (exactly so spelled), in the order sent. */
+export function cookieValues(cookies: readonly string[], name: string): string[] {
+    const values: string[] = [];
     for (const cookie of cookies) {
         const separator = cookie.indexOf("=");
-        if (separator > 0 && cookie.slice(0, separator).trim() === name) return cookie.slice(separator + 1).trim();
+        if (separator > 0 && cookie.slice(0, separator).trim() === name) values.push(cookie.slice(separator + 1).trim());
     }
-    return undefined;
+    return values;
 }

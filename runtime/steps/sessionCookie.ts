@@ -1,14 +1,16 @@
 /**
- * The `session` cookie as the gateway sets it:
+ * The session cookie as the gateway sets it, deployed:
  *
- *   session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=<seconds>
+ *   __Host-session=<token>; HttpOnly; Secure; SameSite=Lax; Path=/; Max-Age=<seconds>
  *
- * `HttpOnly` always (no script reads the token), `Secure` wherever the
- * gateway is deployed (the local gateway, plain HTTP on loopback, leaves it
- * out), `SameSite`, `Path` and `Domain` from `tollgate:sessions.cookie`, which
- * the config schema holds to characters that cannot end an attribute.
+ * Its name comes from `sessionCookieName` (specs/sessions.ts): `__Host-session`,
+ * `__Secure-session` with a `Domain` or a narrower `Path`, and `session` on
+ * the local gateway's plain HTTP. `HttpOnly` always (no script reads the
+ * token), `Secure` wherever the gateway is deployed, `SameSite`, `Path` and
+ * `Domain` from `tollgate:sessions.cookie`, which the config schema holds to
+ * characters that cannot end an attribute.
  */
-import { sessionCookieName, type SessionCookieSettings } from "../../specs/sessions";
+import { isSessionCookieName, sessionCookieName, sessionCookieNames, type SessionCookieSettings } from "../../specs/sessions";
 
 function attributes(settings: SessionCookieSettings, maxAgeSeconds: number): string {
     const parts = ["HttpOnly"];
@@ -21,16 +23,26 @@ function attributes(settings: SessionCookieSettings, maxAgeSeconds: number): str
 
 /** Sets the cookie to a token (base64url, nothing to escape) for `maxAgeSeconds`. */
 export function sessionCookie(settings: SessionCookieSettings, token: string, maxAgeSeconds: number): string {
-    return `${sessionCookieName}=${token}; ${attributes(settings, maxAgeSeconds)}`;
+    return `${sessionCookieName(settings)}=${token}; ${attributes(settings, maxAgeSeconds)}`;
 }
 
 /** Removes the cookie: same name, path and domain, empty value, `Max-Age=0`. */
 export function clearedSessionCookie(settings: SessionCookieSettings): string {
-    return `${sessionCookieName}=; ${attributes(settings, 0)}`;
+    return `${sessionCookieName(settings)}=; ${attributes(settings, 0)}`;
 }
 
-/** True for a `Set-Cookie` value that sets the session cookie (an upstream may not). */
+/**
+ * Removes a session cookie of another name the browser still sends (one set
+ * before the gateway's cookie took its current name): `__Host-session` with
+ * the attributes that prefix demands, the others with the configured ones.
+ */
+export function clearedOtherSessionCookie(settings: SessionCookieSettings, name: string): string {
+    if (name === sessionCookieNames.host) return `${name}=; ${attributes({ ...settings, secure: true, path: "/", domain: undefined }, 0)}`;
+    return `${name}=; ${attributes(name === sessionCookieNames.secure ? { ...settings, secure: true } : settings, 0)}`;
+}
+
+/** True for a `Set-Cookie` value that sets a session cookie, under any of its names and in any case (an upstream may not). */
 export function setsSessionCookie(setCookie: string): boolean {
     const separator = setCookie.indexOf("=");
-    return separator >= 0 && setCookie.slice(0, separator).trim() === sessionCookieName;
+    return separator >= 0 && isSessionCookieName(setCookie.slice(0, separator));
 }

@@ -10,8 +10,8 @@
  *   `{userId, username?, roles?, permissions?, ttlSeconds?}` creates a session
  *   (the session library's rules, `tollgate:sessions.maxTtlSeconds`), sets the
  *   cookie (and, with `returnToken`, `x-gateway-session-token`), and revokes
- *   whatever session tokens the request carried: a login never keeps a
- *   session the client arrived with.
+ *   whatever session tokens the request carried, every cookie included: a
+ *   login never keeps a session the client arrived with.
  * - On a route with `sessions.revoke`, a 2xx answer with `{"revoke":
  *   "current"}` deletes the caller's session, `{"revoke": "all"}` every
  *   session of the caller's user; both clear the cookie.
@@ -31,7 +31,7 @@ import type { Identity } from "../auth/identity";
 import type { SessionAuthenticator } from "../auth/sessionAuth";
 import { checkNewSession, SessionInputError, sessionIdOf, type NewSession, type Sessions } from "../sessions";
 import { problem } from "./respond";
-import { clearedSessionCookie, sessionCookie, setsSessionCookie } from "./sessionCookie";
+import { clearedOtherSessionCookie, clearedSessionCookie, sessionCookie, setsSessionCookie } from "./sessionCookie";
 
 type Result = APIGatewayProxyStructuredResultV2;
 
@@ -86,6 +86,8 @@ export interface SessionStepContext {
     presentedTokens: string[];
     /** The caller's token came in the cookie, so a renewal sets it again. */
     fromCookie: boolean;
+    /** Names of session cookies the request carried besides the current one (set before it took its name): cleared when a session is issued or ended. */
+    otherCookieNames: string[];
     /** This request's renewal of its session, if one was due: the new `expires_at`. */
     renewal?: Promise<number | undefined>;
     sessions: Sessions;
@@ -156,7 +158,8 @@ async function issue(context: SessionStepContext, newSession: NewSession, result
     const { token, session } = created.value;
     const headers: Record<string, string | number | boolean> = { ...result.headers, "cache-control": "no-store" };
     if (context.route.sessions?.returnToken) headers[sessionHeaders.token] = token;
-    return { result: withCookie({ ...result, headers }, sessionCookie(settings.cookie, token, session.ttlSeconds)), event: "issued", warnings };
+    const issued = withCookie({ ...result, headers }, sessionCookie(settings.cookie, token, session.ttlSeconds));
+    return { result: withOtherCookiesCleared(issued, context), event: "issued", warnings };
 }
 
 async function revoke(context: SessionStepContext, scope: "current" | "all", result: Result, warnings: string[]): Promise<SessionStepOutcome> {
@@ -183,7 +186,7 @@ async function revoke(context: SessionStepContext, scope: "current" | "all", res
         return { result: unavailable(), event: "refused", warnings };
     }
     const cleared = withCookie({ ...result, headers: { ...result.headers, "cache-control": "no-store" } }, clearedSessionCookie(context.settings.cookie));
-    return { result: cleared, event: scope === "all" ? "revoked-all" : "revoked", warnings };
+    return { result: withOtherCookiesCleared(cleared, context), event: scope === "all" ? "revoked-all" : "revoked", warnings };
 }
 
 /** The answer without the session headers and without any session cookie of the upstream's; the instruction, if there was one. */
@@ -223,4 +226,8 @@ function headerText(value: string): string {
 
 function withCookie(result: Result, cookie: string): Result {
     return { ...result, cookies: [...(result.cookies ?? []), cookie] };
+}
+
+function withOtherCookiesCleared(result: Result, context: SessionStepContext): Result {
+    return context.otherCookieNames.reduce((cleared, name) => withCookie(cleared, clearedOtherSessionCookie(context.settings.cookie, name)), result);
 }
