@@ -40,6 +40,7 @@ import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
 import { answerSelfService, selfServiceMethods, selfServiceRoute } from "./steps/selfService";
+import { notStoredIfItCarriesASession } from "./steps/sessionCookie";
 import { applySessionAnswer } from "./steps/sessions";
 import { createHttpClient, type UpstreamClient } from "./upstream/client";
 
@@ -243,7 +244,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
                 outcome = { result: problem(500), record: {} };
             }
         }
-        const result = withHeaders(outcome.result, { "x-request-id": requestId });
+        const result = withHeaders(notStoredIfItCarriesASession(outcome.result), { "x-request-id": requestId });
         observer.request({ ...outcome.record, requestId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
         for (const warning of outcome.warnings ?? []) observer.warning(requestId, outcome.record.route, warning);
         return result;

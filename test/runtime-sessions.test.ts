@@ -308,6 +308,39 @@ for (const kind of dynamoKinds) {
             });
         });
 
+        describe("no token in a cacheable answer", () => {
+            const cacheable = { "cache-control": "public, max-age=600", "cdn-cache-control": "max-age=600", "surrogate-control": "max-age=600" };
+            const cachingOf = (result: Result) => Object.fromEntries(Object.entries(result.headers ?? {}).filter(([name]) => /cache-control|surrogate-control/i.test(name)));
+
+            it("makes every answer that sets, renews or clears the session cookie, or returns a token, no-store, whatever the upstream said", async () => {
+                const handler = gateway({}, { renewWithinSeconds: 15 * 60 });
+                // a renewal, on an upstream answer marked public for ten minutes
+                const due = await library.create({ userId: "rita", ttlSeconds: 3600 });
+                suite.clock.advance(50 * 60_000);
+                const renewed = await handler(event({ path: "/users/answer", headers: answerWith(cacheable), cookies: [`__Host-session=${due.token}`] }));
+                // a login, with and without returnToken, and a logout, on answers marked the same way
+                const login = await handler(answering("/login", { userId: "rita" }, { headers: answerWith({ "x-gateway-session": JSON.stringify({ userId: "rita" }), ...cacheable }) }));
+                const token = await handler(answering("/token", { userId: "rita" }, { headers: answerWith({ "x-gateway-session": JSON.stringify({ userId: "rita" }), ...cacheable }) }));
+                const logout = await handler(answering("/account", { revoke: "current" }, { headers: answerWith({ "x-gateway-session": JSON.stringify({ revoke: "current" }), ...cacheable }), cookies: [`__Host-session=${tokenOf(login)}`] }));
+                // then each carries its cookie or token, and caches are told to store none of it
+                assert.ok(sessionCookieOf(renewed) && sessionCookieOf(login) && token.headers!["x-gateway-session-token"] && sessionCookieOf(logout));
+                for (const [name, result] of Object.entries({ renewed, login, token, logout })) {
+                    assert.equal(result.statusCode, 200, name);
+                    assert.deepEqual(cachingOf(result), { "cache-control": "no-store" }, name);
+                }
+            });
+
+            it("makes the self-service answer that clears the cookie no-store, and leaves an answer carrying no session as its upstream marked it", async () => {
+                const mine = await library.create({ userId: "sam" });
+                const handler = gateway();
+                const revoked = await handler(event({ method: "DELETE", path: `/.well-known/sessions/${mine.session.sessionId}`, cookies: [`__Host-session=${mine.token}`] }));
+                const other = await library.create({ userId: "sam" });
+                const plain = await handler(event({ path: "/users/answer", headers: { authorization: `Bearer ${other.token}`, ...answerWith(cacheable) } }));
+                assert.deepEqual(cachingOf(revoked), { "cache-control": "no-store" });
+                assert.deepEqual(cachingOf(plain), cacheable);
+            });
+        });
+
         describe("ending sessions", () => {
             it("revokes the caller's session on {revoke: current}, clears the cookie, and the next request is 401", async () => {
                 const { token } = await library.create({ userId: "dave" });

@@ -10,7 +10,8 @@
  * `Domain` from `tollgate:sessions.cookie`, which the config schema holds to
  * characters that cannot end an attribute.
  */
-import { isSessionCookieName, sessionCookieName, sessionCookieNames, type SessionCookieSettings } from "../../specs/sessions";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import { isSessionCookieName, sessionCookieName, sessionCookieNames, sessionHeaders, type SessionCookieSettings } from "../../specs/sessions";
 
 function attributes(settings: SessionCookieSettings, maxAgeSeconds: number): string {
     const parts = ["HttpOnly"];
@@ -45,4 +46,23 @@ export function clearedOtherSessionCookie(settings: SessionCookieSettings, name:
 export function setsSessionCookie(setCookie: string): boolean {
     const separator = setCookie.indexOf("=");
     return separator >= 0 && isSessionCookieName(setCookie.slice(0, separator));
+}
+
+/** Headers by which an answer asks a cache to keep it: `Cache-Control`, and the CDN-targeted ones (RFC 9213) that take precedence over it in a CDN. */
+const cachingHeaders = new Set(["cache-control", "cdn-cache-control", "surrogate-control", "cloudfront-cache-control"]);
+
+/**
+ * An answer that carries a session token (a session cookie set, renewed or
+ * cleared, or `x-gateway-session-token`) is `Cache-Control: no-store`,
+ * whatever its upstream said: a shared cache that kept it would hand one
+ * caller's session to the next. Any other answer is left as it is.
+ */
+export function notStoredIfItCarriesASession(result: APIGatewayProxyStructuredResultV2): APIGatewayProxyStructuredResultV2 {
+    const headers = result.headers ?? {};
+    const carriesCookie = result.cookies?.some(setsSessionCookie) ?? false;
+    const carriesToken = Object.keys(headers).some((name) => name.toLowerCase() === sessionHeaders.token);
+    if (!carriesCookie && !carriesToken) return result;
+    const kept: Record<string, string | number | boolean> = {};
+    for (const [name, value] of Object.entries(headers)) if (!cachingHeaders.has(name.toLowerCase())) kept[name] = value;
+    return { ...result, headers: { ...kept, "cache-control": "no-store" } };
 }
