@@ -10,6 +10,7 @@
  */
 import { createHash, randomBytes as cryptoRandomBytes } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { identityNameProblem, userIdProblem } from "./auth/identity";
 import { DynamoSessionStore, type Session, type SessionStore } from "./stores/sessionStore";
 
 export type { Session, SessionStore } from "./stores/sessionStore";
@@ -55,24 +56,24 @@ export const sessionLimits = {
     listEntries: 64,
 } as const;
 
-const controlCharacter = /[\u0000-\u001f\u007f]/;
-
 /**
  * The rules every new session is held to, from the sessions command or an
- * upstream's `x-gateway-session`: a user id, a username and names of roles
- * and permissions without control characters; role and permission names
- * without commas (they travel joined by commas, and `a,b` would read as
- * two); a whole number of seconds of life, at most `maxTtlSeconds` when
- * given. Throws a SessionInputError naming the field.
+ * upstream's `x-gateway-session`, the same the gateway holds a JWT's identity
+ * to (runtime/auth/identity.ts): a user id and a username without control
+ * characters; role and permission names without commas, double quotes,
+ * semicolons or backslashes (they travel joined by commas, and `a,b` would
+ * read as two, `"a` as a quoted field) and without control characters;
+ * every one of them valid Unicode (no lone surrogate, which no header can
+ * carry and no lookup would match again); a whole number of seconds of life,
+ * at most `maxTtlSeconds` when given. Throws a SessionInputError naming the field.
  */
 export function checkNewSession(input: NewSession, options: { maxTtlSeconds?: number } = {}): void {
-    if (typeof input.userId !== "string" || input.userId.trim() === "") throw new SessionInputError("userId", "must be a non-empty string");
-    if (input.userId.length > sessionLimits.idLength) throw new SessionInputError("userId", `must be at most ${sessionLimits.idLength} characters`);
-    if (controlCharacter.test(input.userId)) throw new SessionInputError("userId", "must not contain control characters");
+    const userId = userIdProblem(input.userId, sessionLimits.idLength);
+    if (userId) throw new SessionInputError("userId", userId);
     if (input.username !== undefined) {
         if (typeof input.username !== "string" || input.username === "") throw new SessionInputError("username", "must be a non-empty string when given");
-        if (input.username.length > sessionLimits.idLength) throw new SessionInputError("username", `must be at most ${sessionLimits.idLength} characters`);
-        if (controlCharacter.test(input.username)) throw new SessionInputError("username", "must not contain control characters");
+        const username = userIdProblem(input.username, sessionLimits.idLength);
+        if (username) throw new SessionInputError("username", username);
     }
     for (const field of ["roles", "permissions"] as const) {
         const values = input[field] ?? [];
@@ -81,9 +82,8 @@ export function checkNewSession(input: NewSession, options: { maxTtlSeconds?: nu
         }
         if (values.length > sessionLimits.listEntries) throw new SessionInputError(field, `must have at most ${sessionLimits.listEntries} entries`);
         for (const value of values) {
-            if (value.includes(",")) throw new SessionInputError(field, `'${value}' contains a comma; names travel joined by commas, so it would read as two`);
-            if (controlCharacter.test(value)) throw new SessionInputError(field, "names must not contain control characters");
-            if (value.length > sessionLimits.nameLength) throw new SessionInputError(field, `names must be at most ${sessionLimits.nameLength} characters`);
+            const problem = identityNameProblem(value);
+            if (problem) throw new SessionInputError(field, problem);
         }
     }
     if (input.ttlSeconds !== undefined) {

@@ -172,6 +172,12 @@ for (const kind of dynamoKinds) {
                 ["a null field", { userId: "alice", roles: null }],
                 ["a revoke beside a userId", { userId: "alice", revoke: "all" }],
                 ["a body over 8 KB", { userId: "alice", username: "a".repeat(9000) }],
+                ["a userId with a lone surrogate (one that could never authenticate)", '{"userId":"\\ud800x"}'],
+                ["a username with a lone surrogate", { userId: "alice", username: "ada\udc00" }],
+                ["a role with a double quote", { userId: "alice", roles: ['staff",admin'] }],
+                ["a role with a semicolon", { userId: "alice", roles: ["staff;q=admin"] }],
+                ["a permission with a backslash", { userId: "alice", permissions: ["a\\b"] }],
+                ["a permission with a lone surrogate", { userId: "alice", permissions: ["\udbffx"] }],
             ] as const) {
                 it(`answers 502 and creates nothing when an issuing route's instruction has ${title}`, async () => {
                     const result = await gateway()(answering("/login", instruction));

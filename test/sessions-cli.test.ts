@@ -136,6 +136,16 @@ describe("sessions command against dynalite (--endpoint)", function () {
         assert.equal(item.expires_at - item.created_at, loadStackConfig("dev").settings.sessions.defaultTtlSeconds);
     });
 
+    it("refuses with exit code 2, creating nothing, a role or permission a CSV or structured-field parser would read otherwise", async () => {
+        for (const flags of [["--roles", 'staff",admin'], ["--roles", "staff;q=admin"], ["--permissions", "a\\b"]]) {
+            const refused = await runNode(["create", "--user", "u-quote", ...flags, ...endpointArgs]);
+            assert.equal(refused.code, 2, `${flags.join(" ")}: ${refused.stderr}`);
+            assert.equal(refused.stdout, "");
+        }
+        const listed = await runNode(["list", "--user", "u-quote", "--all", ...endpointArgs]);
+        assert.equal(listed.stdout.trim(), "");
+    });
+
     it("exits 2 with no command, naming the commands; --help alone exits 0", async () => {
         const bare = await runNode([]);
         assert.equal(bare.code, 2);

@@ -122,7 +122,7 @@ for (const kind of dynamoKinds) {
             await assert.rejects(sessions.create({ userId: "u", roles: [""] }), (error: unknown) => error instanceof SessionInputError && error.field === "roles");
         });
 
-        it("refuses a role or permission with a comma, control characters anywhere, and a TTL above the maximum given, storing nothing", async () => {
+        it("refuses a role or permission with a comma, double quote, semicolon or backslash, control characters or a lone surrogate anywhere, and a TTL above the maximum given, storing nothing", async () => {
             const refusedOn = (field: string) => (error: unknown) => error instanceof SessionInputError && error.field === field;
             await assert.rejects(sessions.create({ userId: "u", roles: ["admin,ops"] }), refusedOn("roles"));
             await assert.rejects(sessions.create({ userId: "u", permissions: ["orders:read,orders:write"] }), refusedOn("permissions"));
@@ -131,6 +131,12 @@ for (const kind of dynamoKinds) {
             await assert.rejects(sessions.create({ userId: "u", roles: Array.from({ length: 65 }, (_, i) => `r${i}`) }), refusedOn("roles"));
             await assert.rejects(sessions.create({ userId: "u", ttlSeconds: 10 * 365 * 86_400 }, { maxTtlSeconds: 30 * 86_400 }), refusedOn("ttlSeconds"));
             await assert.rejects(sessions.create({ userId: "u", ttlSeconds: 1.5 }), refusedOn("ttlSeconds"));
+            await assert.rejects(sessions.create({ userId: "\ud800x" }), refusedOn("userId"));
+            await assert.rejects(sessions.create({ userId: "u", username: "x\udc00" }), refusedOn("username"));
+            await assert.rejects(sessions.create({ userId: "u", roles: ['a"b'] }), refusedOn("roles"));
+            await assert.rejects(sessions.create({ userId: "u", roles: ["a;b"] }), refusedOn("roles"));
+            await assert.rejects(sessions.create({ userId: "u", permissions: ["a\\b"] }), refusedOn("permissions"));
+            await assert.rejects(sessions.create({ userId: "u", permissions: ["\ud83dx"] }), refusedOn("permissions"));
             const { Items } = await dynamo.doc.send(new ScanCommand({ TableName: tables.sessions }));
             assert.deepEqual(Items, []);
         });

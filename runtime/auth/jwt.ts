@@ -164,6 +164,7 @@ function nameList(value: unknown): string[] | undefined {
 function identityOf(payload: JWTPayload, scopesAsPermissions: boolean): Identity | undefined {
     if (userIdProblem(payload.sub) !== undefined) return undefined;
     const username = [payload.username, payload.preferred_username].find((value): value is string => typeof value === "string");
+    if (username !== undefined && userIdProblem(username) !== undefined) return undefined;
     const lists = [payload.roles, payload.permissions, ...(scopesAsPermissions ? [payload.scope, payload.scp] : [])].map(nameList);
     if (lists.some((list) => list === undefined)) return undefined;
     const [roles, ...granted] = lists as string[][];
