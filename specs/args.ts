@@ -87,6 +87,37 @@ export type TableClass = (typeof TableClass)[keyof typeof TableClass];
 export const BillingMode = { PayPerRequest: "PAY_PER_REQUEST", Provisioned: "PROVISIONED" } as const;
 export type BillingMode = (typeof BillingMode)[keyof typeof BillingMode];
 
+/**
+ * A request header with which a proxy tells the server behind it who the
+ * client is, which host, scheme or path it called, or which method it meant:
+ * the gateway drops a client's, unless the route keeps it by name.
+ */
+export const ProxyControlHeader = {
+    Forwarded: "forwarded",
+    XRealIp: "x-real-ip",
+    XClientIp: "x-client-ip",
+    ClientIp: "client-ip",
+    TrueClientIp: "true-client-ip",
+    XClusterClientIp: "x-cluster-client-ip",
+    XForwardedPrefix: "x-forwarded-prefix",
+    XForwardedPath: "x-forwarded-path",
+    XForwardedUri: "x-forwarded-uri",
+    XForwardedScheme: "x-forwarded-scheme",
+    XForwardedSsl: "x-forwarded-ssl",
+    XForwardedServer: "x-forwarded-server",
+    XOriginalHost: "x-original-host",
+    XHost: "x-host",
+    XOriginalUrl: "x-original-url",
+    XOriginalUri: "x-original-uri",
+    XRewriteUrl: "x-rewrite-url",
+    FrontEndHttps: "front-end-https",
+    XUrlScheme: "x-url-scheme",
+    XHttpMethodOverride: "x-http-method-override",
+    XHttpMethod: "x-http-method",
+    XMethodOverride: "x-method-override",
+} as const;
+export type ProxyControlHeader = (typeof ProxyControlHeader)[keyof typeof ProxyControlHeader];
+
 /** A rate limit: requests admitted per window, counted per key. */
 export interface RateLimit {
     /** What a counter is kept per. @default "ip" */
@@ -151,6 +182,13 @@ export interface Route {
     forwardAuthorization?: boolean;
     /** The `aud` of the identity assertion this route's upstream receives. @default the route's name */
     assertionAudience?: string;
+    /**
+     * Proxy-control headers the client may send this route's upstream as it
+     * sent them; every other one is dropped. A kept `forwarded` gets the
+     * gateway's own element appended.
+     * @example ["x-http-method-override"]
+     */
+    keepClientHeaders?: ProxyControlHeader[];
 }
 
 /** A key attribute of a table. */

@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { TollgateConfig } from "./args";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
-import { defaultIpv6PrefixLength, isLoopbackUrl, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
+import { defaultIpv6PrefixLength, isLoopbackUrl, proxyControlHeaders, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { closestName } from "./names";
 import { selfServicePath, sessionDefaults } from "./sessions";
 
@@ -172,6 +172,12 @@ const routeSchema = z.strictObject({
         .optional(),
     forwardAuthorization: z.boolean().default(false),
     assertionAudience: z.string().min(1).max(256).optional(),
+    /**
+     * Proxy-control headers the client may send this route's upstream as sent
+     * (by lower-case name, from the list the gateway otherwise drops, e.g.
+     * `x-http-method-override`); a kept `forwarded` gets the gateway's own element appended.
+     */
+    keepClientHeaders: z.array(z.enum(proxyControlHeaders)).optional(),
 });
 
 const sessionLifetime = positiveInt.max(sessionDefaults.ttlCeilingSeconds, `must be at most ${sessionDefaults.ttlCeilingSeconds} (366 days)`);

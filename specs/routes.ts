@@ -46,7 +46,50 @@ export interface RouteSpec {
     forwardAuthorization?: boolean;
     /** The `aud` of the identity assertion this route's upstream receives; unset: the route's name. */
     assertionAudience?: string;
+    /**
+     * Proxy-control headers (`proxyControlHeaders`, lower case) the client may
+     * send this route's upstream as it sent them; every other one is dropped.
+     * A kept `forwarded` gets the gateway's own element appended.
+     */
+    keepClientHeaders?: string[];
 }
+
+/**
+ * Request headers with which a proxy tells the server behind it who the
+ * client is, which host, scheme, port or path it called, or which method it
+ * meant: Rack, Spring's ForwardedHeaderFilter, Django, Symfony, Laravel,
+ * Express's method-override, IIS's URL Rewrite and the like believe them. A
+ * client's are dropped (a route may keep named ones, `keepClientHeaders`);
+ * the gateway sends `Forwarded` of its own, and API Gateway sets
+ * `X-Forwarded-For`, `-Proto` and `-Port`.
+ */
+export const proxyControlHeaders = [
+    "forwarded",
+    "x-real-ip",
+    "x-client-ip",
+    "client-ip",
+    "true-client-ip",
+    "x-cluster-client-ip",
+    "x-forwarded-prefix",
+    "x-forwarded-path",
+    "x-forwarded-uri",
+    "x-forwarded-scheme",
+    "x-forwarded-ssl",
+    "x-forwarded-server",
+    "x-original-host",
+    "x-host",
+    "x-original-url",
+    "x-original-uri",
+    "x-rewrite-url",
+    "front-end-https",
+    "x-url-scheme",
+    "x-http-method-override",
+    "x-http-method",
+    "x-method-override",
+] as const;
+
+/** `by: ip` counts an IPv6 client by this many leading bits of its address unless `tollgate:rateLimitIpv6PrefixLength` says otherwise. */
+export const defaultIpv6PrefixLength = 64;
 
 /**
  * A path segment as the common server stacks read it, for choosing a route:
@@ -72,9 +115,6 @@ export function segmentAsRead(segment: string): string {
     }
     return current.toUpperCase().toLowerCase();
 }
-
-/** `by: ip` counts an IPv6 client by this many leading bits of its address unless `tollgate:rateLimitIpv6PrefixLength` says otherwise. */
-export const defaultIpv6PrefixLength = 64;
 
 /** Paths the gateway answers itself, before any route. */
 export const healthPaths = { live: "/health/live", ready: "/health/ready" } as const;

@@ -484,7 +484,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
             },
         ];
         /** What the gateway (and API Gateway before it) adds, by name: the only lines the upstream may get beyond the client's. */
-        const added = ["host", "connection", "x-request-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-host", "x-amzn-trace-id", "x-gateway-assertion"];
+        const added = ["host", "connection", "x-request-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-amzn-trace-id", "x-gateway-assertion"];
 
         for (const request of captured) {
             it(`gives the upstream exactly the client's headers plus the gateway's own: ${request.client}`, async () => {

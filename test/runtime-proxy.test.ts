@@ -68,6 +68,94 @@ for (const kind of dynamoKinds) {
             assert.equal(seen.authorization, "Basic dXNlcjpwYXNz", "on an auth:none route the Authorization header is the upstream's");
         });
 
+        describe("proxy-control headers are the gateway's", () => {
+            /** What clients send to make a server behind a proxy believe another client, host, scheme, path or method. */
+            const spoofed: Record<string, string> = {
+                forwarded: 'for=6.6.6.6;host=evil.example;proto=http, for="[::1]"',
+                "x-real-ip": "6.6.6.6",
+                "x-client-ip": "6.6.6.6",
+                "client-ip": "6.6.6.6",
+                "true-client-ip": "6.6.6.6",
+                "x-cluster-client-ip": "6.6.6.6",
+                "x-forwarded-prefix": "/admin",
+                "x-forwarded-path": "/admin",
+                "x-forwarded-uri": "/admin",
+                "x-forwarded-scheme": "http",
+                "x-forwarded-ssl": "off",
+                "x-forwarded-server": "evil.example",
+                "x-original-host": "evil.example",
+                "x-host": "evil.example",
+                "x-original-url": "/admin/delete",
+                "x-original-uri": "/admin/delete",
+                "x-rewrite-url": "/admin/delete",
+                "front-end-https": "off",
+                "x-url-scheme": "http",
+                "x-http-method-override": "DELETE",
+                "x-http-method": "DELETE",
+                "x-method-override": "DELETE",
+                x_real_ip: "6.6.6.6",
+                x_original_url: "/admin/delete",
+                x_http_method_override: "DELETE",
+                x_forwarded_prefix: "/admin",
+            };
+
+            it("drops every proxy-control header a client sends, in any spelling, and sends the gateway's own Forwarded from what API Gateway saw", async () => {
+                await gateway()(event({ path: "/svc", headers: { ...spoofed, host: "api.example.com" } }));
+
+                const seen = servers.upstream.requests[0].headers;
+                const leaked = Object.keys(seen).filter((name) => name.replace(/_/g, "-") in spoofed);
+                assert.deepEqual(leaked, ["forwarded"]);
+                assert.equal(seen.forwarded, 'for=198.51.100.7;proto=https;host="api.example.com"');
+                assert.equal(seen["x-forwarded-host"], "api.example.com");
+            });
+
+            it("writes an IPv6 client quoted and bracketed, and leaves out a host it cannot write", async () => {
+                await gateway()(event({ path: "/svc", sourceIp: "2001:db8::7", headers: { host: 'evil.example";for=1.2.3.4' } }));
+                assert.equal(servers.upstream.requests[0].headers.forwarded, 'for="[2001:db8::7]";proto=https');
+            });
+
+            it("keeps the headers a route names, in their own spelling only, and appends the gateway's element to a kept Forwarded", async () => {
+                const handler = gateway({
+                    routes: [route({ name: "legacy", pathPrefix: "/legacy", upstream: servers.upstream.url, keepClientHeaders: ["x-http-method-override", "forwarded"] })],
+                });
+                await handler(event({ path: "/legacy", headers: { ...spoofed, host: "api.example.com" } }));
+
+                const seen = servers.upstream.requests[0].headers;
+                assert.equal(seen["x-http-method-override"], "DELETE");
+                assert.equal(seen.x_http_method_override, undefined, "a twin is never kept");
+                assert.equal(seen["x-real-ip"], undefined, "a header the route does not name is dropped");
+                assert.equal(seen.forwarded, 'for=6.6.6.6;host=evil.example;proto=http, for="[::1]", for=198.51.100.7;proto=https;host="api.example.com"');
+            });
+        });
+
+        it("lets a client's Connection header remove its own headers only, never those API Gateway or the gateway set", async () => {
+            // given a session route, so the gateway sends the identity too
+            const handler = gateway({ routes: [route({ name: "svc", pathPrefix: "/svc", upstream: servers.upstream.url, auth: "session" })] });
+            const { token } = await createSessions({ dynamo: servers.dynamo.client, tableName: tables.sessions, now: clock.now }).create({ userId: "u-hop" });
+            const vouched = ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id", "x-request-id", "x-forwarded-host", "forwarded", "x-gateway-assertion", "x-gateway-user-id", "x-gateway-roles", "x-gateway-permissions"];
+            // when the client's Connection names them all, in several spellings, and one header of its own
+            await handler(
+                event({
+                    path: "/svc",
+                    requestId: "req-hop",
+                    headers: {
+                        authorization: `Bearer ${token}`,
+                        connection: `${vouched.join(", ")}, X-Forwarded-For , x_forwarded_proto, x-mine`,
+                        "x-forwarded-for": "198.51.100.7",
+                        "x-forwarded-proto": "https",
+                        "x-forwarded-port": "443",
+                        "x-amzn-trace-id": "Root=1-00000000-000000000000000000000000",
+                        "x-mine": "hop",
+                    },
+                }),
+            );
+            // then its own header is gone and every header the gateway vouches for is there
+            const seen = servers.upstream.requests[0].headers;
+            assert.equal(seen["x-mine"], undefined);
+            assert.deepEqual(vouched.filter((name) => seen[name] === undefined), []);
+            assert.deepEqual([seen["x-forwarded-for"], seen["x-forwarded-proto"], seen["x-forwarded-port"], seen["x-request-id"], seen["x-gateway-user-id"]], ["198.51.100.7", "https", "443", "req-hop", "u-hop"]);
+        });
+
         it("refuses a request with a header that cannot be sent as it came with 400 problem+json, and never calls the upstream", async () => {
             // given headers no HTTP/1.1 request can carry as they are: a control character in a value, a name that is not a token, a control character in a cookie
             const unsendable = [event({ path: "/svc", headers: { "x-note": "a\u0001b" } }), event({ path: "/svc", headers: { "x-café": "1" } }), event({ path: "/svc", cookies: ["theme=da\u007frk"] })];

@@ -6,20 +6,27 @@
  * The upstream receives the client's end-to-end headers as they came, and
  * nothing else but the gateway's own:
  *
- * - dropped: hop-by-hop headers and those the Connection header names;
- *   `Host`, `Content-Length`, `Expect` (the gateway sets its own framing);
- *   any header that, lower-cased with `_` read as `-`, is `x-gateway-*`,
- *   `x-request-id` or `x-forwarded-host` (only the gateway says these); an
+ * - dropped: hop-by-hop headers, and the client's headers its Connection
+ *   header names (never the ones API Gateway or the gateway set:
+ *   `x-forwarded-for`, `-proto`, `-port`, `x-amzn-trace-id`, and what the
+ *   gateway adds); `Host`, `Content-Length`, `Expect` (the gateway sets its
+ *   own framing); any header that, lower-cased with `_` read as `-`, is
+ *   `x-gateway-*`, `x-request-id` or `x-forwarded-host` (only the gateway
+ *   says these); the proxy-control headers (`Forwarded`, `X-Real-IP`,
+ *   `X-Forwarded-Prefix`, `X-Original-URL`, `X-HTTP-Method-Override`, ...:
+ *   `proxyControlHeaders`) unless the route keeps one by name; an
  *   `_`-spelled twin of a header the gateway passes on or of one the request
  *   already has (`x_forwarded_for`, `content_type`: CGI, WSGI, Rack and PHP
  *   fold `_` and `-` into one name, so the twin would be read as the real one);
  *   the session cookie under any of its names; the Authorization header unless the route forwards
  *   it (`forwardAuthorization`), and always when it carries a session token;
  * - added: `x-request-id`, `x-forwarded-host` (the Host the client called),
+ *   `Forwarded: for=<client>;proto=<scheme>;host=<host>` from what API
+ *   Gateway saw (appended to the client's when the route keeps that),
  *   the signed identity assertion `x-gateway-assertion`, and, unless turned
  *   off, `x-gateway-user-id`, `x-gateway-roles`, `x-gateway-permissions`
  *   (comma separated, each value percent-encoded where a header or the list
- *   could not carry it: `%`, `,`, space, control and non-ASCII characters).
+ *   could not carry it: `%`, `,`, `"`, `;`, `\`, space, control and non-ASCII characters).
  *
  * The body goes up on every method, with a `Content-Length` of its own; the
  * answer comes back as bytes: a compressed body keeps its `Content-Encoding`
@@ -30,7 +37,7 @@
  * timeout -> 504, a body over the limit -> 502.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import type { RouteSpec } from "../../specs/routes";
+import { proxyControlHeaders, type RouteSpec } from "../../specs/routes";
 import { encodeIdentityValue, type Identity } from "../auth/identity";
 import type { UpstreamClient } from "../upstream/client";
 import { isSessionCookieName } from "../../specs/sessions";
@@ -52,7 +59,11 @@ const hopByHop = new Set([
 /** Set by the gateway itself, whatever the client sent. */
 const setByGateway = new Set(["host", "content-length", "expect", "x-request-id", "x-forwarded-host"]);
 /** Passed on as API Gateway (or the client) sent them; a differently spelled twin is dropped. */
-const passedOn = new Set(["authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "content-type", "content-encoding", "forwarded"]);
+const passedOn = new Set(["authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "content-type", "content-encoding"]);
+/** Set by API Gateway, not the client: a client's Connection header cannot have them removed. */
+const setByApiGateway = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id"]);
+/** Dropped from a client unless the route keeps them (`keepClientHeaders`). */
+const proxyControl: ReadonlySet<string> = new Set(proxyControlHeaders);
 const droppedFromResponse = new Set([...hopByHop, "content-length"]);
 
 export const assertionHeader = "x-gateway-assertion";
@@ -87,7 +98,7 @@ export type ClientHeaders = { headers: Record<string, string> } | { unsendable: 
  * or the name of one that cannot be sent as it came: such a request is
  * refused, not forwarded without it.
  */
-export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "auth" | "forwardAuthorization">): ClientHeaders {
+export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "auth" | "forwardAuthorization" | "keepClientHeaders">): ClientHeaders {
     const incoming = request.headers;
     const named = new Set(
         (incoming.connection ?? "")
@@ -95,11 +106,16 @@ export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "a
             .map((name) => normalisedHeaderName(name.trim()))
             .filter(Boolean),
     );
+    const kept = new Set(route.keepClientHeaders ?? []);
     const present = new Set(Object.keys(incoming));
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(incoming)) {
         const normal = normalisedHeaderName(name);
-        if (hopByHop.has(normal) || normal.startsWith("proxy-") || named.has(normal) || setByGateway.has(normal) || normal.startsWith("x-gateway-")) continue;
+        if (hopByHop.has(normal) || normal.startsWith("proxy-") || setByGateway.has(normal) || normal.startsWith("x-gateway-")) continue;
+        // Connection names the client's own hop-by-hop headers, never the ones API Gateway vouches for.
+        if (named.has(normal) && !setByApiGateway.has(normal)) continue;
+        // A kept proxy-control header passes in its own spelling only.
+        if (proxyControl.has(normal) && (normal !== name || !kept.has(normal))) continue;
         if (normal !== name && (passedOn.has(normal) || present.has(normal))) continue;
         if (normal === "authorization" && !forwardsAuthorization(route, value)) continue;
         if (!tokenPattern.test(name)) return { unsendable: name };
@@ -107,7 +123,6 @@ export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "a
         if (wire === undefined) return { unsendable: name };
         headers[name] = wire;
     }
-    // Under every name the session cookie has gone by, and in any case: none of them is the upstream's.
     const cookies = request.cookies.filter((cookie) => !isSessionCookieName(cookie.split("=", 1)[0]));
     if (cookies.length) {
         const wire = wireValue(cookies.join("; "));
@@ -119,7 +134,29 @@ export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "a
         const host = wireValue(incoming.host);
         if (host !== undefined) headers["x-forwarded-host"] = host;
     }
+    // The gateway's own element last, so an upstream that keeps the client's list reads the gateway's at its end.
+    const own = forwardedElement(request);
+    headers.forwarded = headers.forwarded !== undefined ? `${headers.forwarded}, ${own}` : own;
     return { headers };
+}
+
+const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const ipv6 = /^[0-9A-Fa-f:.]+$/;
+const hostText = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/;
+
+/**
+ * The gateway's RFC 7239 `Forwarded` element, from what API Gateway saw:
+ * `for` the client's address (`"[...]"` for IPv6), `proto` the scheme it was
+ * called with (`x-forwarded-proto`, API Gateway's), `host` the Host it was
+ * called by; a value of another shape is written `unknown` or left out.
+ */
+export function forwardedElement(request: Pick<GatewayRequest, "sourceIp" | "headers">): string {
+    const address = request.sourceIp;
+    const client = ipv4.test(address) ? address : address.includes(":") && ipv6.test(address) ? `"[${address}]"` : "unknown";
+    const scheme = (request.headers["x-forwarded-proto"] ?? "https").split(",")[0].trim().toLowerCase();
+    const proto = /^[a-z][a-z0-9+.-]*$/.test(scheme) ? scheme : "https";
+    const host = request.headers.host?.trim();
+    return `for=${client};proto=${proto}${host !== undefined && hostText.test(host) ? `;host="${host}"` : ""}`;
 }
 
 /**
