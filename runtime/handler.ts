@@ -30,7 +30,7 @@ import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
-import { jwksAnswer, signAssertion } from "./steps/assertion";
+import { Assertions, jwksAnswer } from "./steps/assertion";
 import { authorizationCredentials, isCrossSiteWrite, otherSessionCookieNames, presentedSessionTokens, readCredential, type Credential } from "./steps/authenticate";
 import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
@@ -114,6 +114,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         random: deps.random,
         logKey: () => gatewayKeys.loaded()?.logKey,
     });
+    const assertions = new Assertions(settings.identity.issuer, settings.identity.assertionReuseSeconds ?? 0);
     const routes = compileRoutes(settings.routes);
     const readiness = cachedReady([() => rateLimitStore.ping(), () => sessionStore.ping()], now);
 
@@ -188,7 +189,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         if (settings.identity.assertion && !keys) {
             return { result: problem(503, "The gateway cannot vouch for the caller right now.", { ...limitHeaders, "retry-after": "1" }), record };
         }
-        const assertion = settings.identity.assertion ? signAssertion(keys!, { issuer: settings.identity.issuer, route, identity: admission.identity, requestId: request.requestId, now: now() }) : undefined;
+        const assertion = settings.identity.assertion ? assertions.for(keys!, route, admission.identity, now()) : undefined;
 
         // A due renewal runs while the upstream answers; the sessions step waits for it.
         const renewal = admission.session ? sessions.renewIfDue(admission.session) : undefined;

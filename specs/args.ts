@@ -374,6 +374,13 @@ export interface IdentitySettings {
     issuer?: string;
     /** The signing key's generation; raise it by one to rotate the key (the previous one stays in the JWKS). @default 1 */
     keyGeneration?: number;
+    /**
+     * Seconds a container reuses an assertion it signed for the same caller,
+     * route and claims, 0 to 30: never with less than 30 s of its minute left;
+     * 0 signs one per request.
+     * @default 30
+     */
+    assertionReuseSeconds?: number;
 }
 
 /** The session cookie's attributes; it is always HttpOnly, and Secure wherever the gateway is deployed. */

@@ -11,6 +11,7 @@ import type { OutputInstance } from "@pulumi/pulumi";
 import cronValidate from "cron-validate";
 import { z } from "zod";
 import type { TollgateConfig } from "./args";
+import { assertionReuseCeilingSeconds } from "./identity";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
 import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
 import { defaultIpv6PrefixLength, isLoopbackUrl, proxyControlHeaders, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
@@ -340,6 +341,11 @@ export const configSchema = z.strictObject({
             issuer: z.string().min(1).max(256).optional(),
             /** The signing key's generation; raise it by one to rotate the key (the previous one stays in the JWKS). */
             keyGeneration: positiveInt.max(10_000).default(1),
+            /**
+             * Seconds a container reuses an assertion it signed for the same caller, route and claims, 0 to 30
+             * (an assertion lives 60 s, and is never reused with less than 30 s of it left); 0 signs one per request.
+             */
+            assertionReuseSeconds: z.number().int().min(0).max(assertionReuseCeilingSeconds).default(assertionReuseCeilingSeconds),
         })
         .prefault({}),
     /** Place the Lambda in a VPC: a new one (`enabled`), or subnets and security groups of an existing one. */

@@ -46,6 +46,8 @@ export interface IdentitySettings {
     headers: boolean;
     /** The assertion's `iss`. */
     issuer: string;
+    /** Seconds a container reuses an assertion for the same caller, route and claims (`tollgate:identity.assertionReuseSeconds`); absent or 0: one per request. */
+    assertionReuseSeconds?: number;
 }
 
 export type LambdaHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -90,7 +92,12 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         rateLimitIpv6PrefixLength: settings.rateLimitIpv6PrefixLength,
         upstreamTimeoutMs: settings.upstreamTimeoutMs,
         jwt: { ...settings.jwt },
-        identity: { assertion: settings.identity.assertion, headers: settings.identity.headers, issuer: assertionIssuer(settings) },
+        identity: {
+            assertion: settings.identity.assertion,
+            headers: settings.identity.headers,
+            issuer: assertionIssuer(settings),
+            assertionReuseSeconds: settings.identity.assertionReuseSeconds,
+        },
         allowedOrigins: settings.cors.allowOrigins.filter((origin) => origin !== "*"),
         logSampleRate: settings.logSampleRate,
         // Deployed, the API is HTTPS only: the cookie is always Secure there.

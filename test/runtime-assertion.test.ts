@@ -56,6 +56,80 @@ describe("the identity assertion (dynalite)", function () {
         assert.equal(headersOnly["x-gateway-user-id"], "carol");
     });
 
+    describe("signed once, not per request", () => {
+        const claimsOf = (assertion: string) => JSON.parse(Buffer.from(assertion.split(".")[1], "base64url").toString());
+
+        it("sends a caller's repeated requests on a route one assertion for assertionReuseSeconds, whose jti names it and not the request", async () => {
+            // given a 30 s reuse
+            const handler = gateway({ identity: { ...testIdentity, assertionReuseSeconds: 30 } });
+            const sessions = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
+            const { token } = await sessions.create({ userId: "dora", roles: ["ops"] });
+            const asDora = () => handler(event({ path: "/users/me", headers: { authorization: `Bearer ${token}` } }));
+            // when she calls three times within 29 s
+            const answers = [await asDora(), (suite.clock.advance(15_000), await asDora()), (suite.clock.advance(14_000), await asDora())];
+            // then the upstream gets one assertion three times, each request with its own x-request-id
+            const [first, second, third] = [assertionOf(0), assertionOf(1), assertionOf(2)];
+            assert.equal(second, first);
+            assert.equal(third, first);
+            assert.equal(new Set(answers.map((answer) => answer.headers!["x-request-id"])).size, 3);
+            assert.equal(new Set(suite.upstream.requests.map((request) => request.headers["x-request-id"])).size, 3);
+            assert.match(claimsOf(first).jti, /^[A-Za-z0-9_-]{16}$/);
+            assert.ok(!answers.some((answer) => answer.headers!["x-request-id"] === claimsOf(first).jti), "jti is not a request id");
+            // and it still verifies at the last request, with 31 s of its minute left
+            await jwtVerify(third, createLocalJWKSet(await jwksOf(handler)), { issuer: testIdentity.issuer, audience: "users", currentDate: new Date(suite.clock.ms) });
+            assert.ok(claimsOf(third).exp - suite.clock.ms / 1000 >= 30);
+        });
+
+        it("signs anew once the reuse time is over, and never sends an assertion with less than 30 s of its minute left, whatever reuse is asked", async () => {
+            // given a handler asked to reuse for longer than the schema allows, on a clock half a second into a second
+            suite.clock.advance(500);
+            const handler = gateway({ identity: { ...testIdentity, assertionReuseSeconds: 50 } });
+            await handler(event({ path: "/billing/a" }));
+            suite.clock.advance(29_400);
+            await handler(event({ path: "/billing/b" }));
+            suite.clock.advance(200);
+            await handler(event({ path: "/billing/c" }));
+            // then the second request reused the first's (exp 30.1 s away), the third got a new one
+            assert.equal(assertionOf(1), assertionOf(0));
+            assert.notEqual(assertionOf(2), assertionOf(0));
+            for (const index of [0, 1, 2]) {
+                const sentAt = [0, 29_400, 29_600][index];
+                assert.ok(claimsOf(assertionOf(index)).exp * 1000 - (suite.clock.ms - 29_600 + sentAt) >= 30_000, `assertion ${index} sent with under 30 s left`);
+            }
+        });
+
+        it("gives another caller, another route, other claims of the same user and another auth method each an assertion of their own", async () => {
+            const handler = gateway({
+                identity: { ...testIdentity, assertionReuseSeconds: 30 },
+                routes: [
+                    route({ name: "users", pathPrefix: "/users", upstream: suite.upstream.url, auth: "session" }),
+                    route({ name: "reports", pathPrefix: "/reports", upstream: suite.upstream.url, auth: "session" }),
+                    route({ name: "open", pathPrefix: "/open", upstream: suite.upstream.url }),
+                ],
+            });
+            const sessions = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
+            const [dora, erik, doraAdmin] = await Promise.all([
+                sessions.create({ userId: "dora", roles: ["ops"] }),
+                sessions.create({ userId: "erik", roles: ["ops"] }),
+                sessions.create({ userId: "dora", roles: ["ops", "admin"] }),
+            ]);
+            const send = (path: string, token?: string) => handler(event({ path, headers: token ? { authorization: `Bearer ${token}` } : {} }));
+            for (const [path, token] of [["/users/1", dora.token], ["/users/1", erik.token], ["/reports/1", dora.token], ["/users/1", doraAdmin.token], ["/open/1", undefined], ["/open/2", undefined]] as const) await send(path, token);
+
+            const assertions = suite.upstream.requests.map((request) => String(request.headers["x-gateway-assertion"]));
+            assert.equal(new Set(assertions.slice(0, 5)).size, 5, "each caller, route and set of claims has its own");
+            assert.equal(assertions[5], assertions[4], "anonymous requests on one route share one");
+            assert.deepEqual(claimsOf(assertions[3]).roles, ["ops", "admin"]);
+        });
+
+        it("signs every request, each with an assertion id of its own, with assertionReuseSeconds 0", async () => {
+            const handler = gateway({ identity: { ...testIdentity, assertionReuseSeconds: 0 } });
+            await handler(event({ path: "/billing/a" }));
+            await handler(event({ path: "/billing/a" }));
+            assert.notEqual(claimsOf(assertionOf(0)).jti, claimsOf(assertionOf(1)).jti);
+        });
+    });
+
     it("publishes both keys during a rotation: signs with the new one, and an assertion signed with the old one still verifies", async () => {
         // given the key before the rotation, and an assertion it signed
         const before = generateKeyMaterial();

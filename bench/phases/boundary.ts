@@ -53,7 +53,7 @@ async function signingCost(rounds: number, signs: number): Promise<BoundaryResul
         issuer: "https://api.example.com",
         route: { name: "users" },
         identity: { userId: "u-1234", username: "ada", roles: ["member"], permissions: ["orders:read"], method: "session" },
-        requestId: "ZhNHJhhLjoEEPiw=",
+        assertionId: "Qk3xJhhLjoEEPiwA",
         now: Date.now(),
     });
     const key = await importPKCS8(material.signingKeys[0], "ES256");
