@@ -148,8 +148,8 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const forwardable = clientHeaders(request, route);
         if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
 
-        // Needed to sign the assertion; read once per container, by now usually read already.
-        const keysRead = gatewayKeys.get().catch(() => undefined);
+        // Needed to place the rate-limit windows and sign the assertion; read once per container, by now usually read already.
+        const keysRead = gatewayKeys.loaded() ?? gatewayKeys.get().catch(() => undefined);
         const credential = readCredential(route.auth, request, cookieName);
         if (credential.kind === "ambiguous") return { result: problem(400, "Send the session cookie once."), record: { route: route.name, auth: "invalid" } };
         // The browser sends the cookie with a cross-site form; and a cross-site form on a route that issues or ends
@@ -159,8 +159,8 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             const detail = cookieAuthenticated ? "A request carrying the session cookie must come from an allowed origin." : "A request that logs in or out must come from an allowed origin.";
             return { result: problem(403, detail), record: { route: route.name, auth: "forbidden" } };
         }
-        // The limiter places each key's windows with the gateway's keys (usually read long since); without them it answers as for a failed store.
-        const keys = await keysRead;
+        // Without the keys the limiter answers as for a failed store, and no assertion can be signed.
+        const keys = "then" in keysRead ? await keysRead : keysRead;
         const client = clientOf(request.sourceIp, ipv6PrefixLength);
         const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), client, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};

@@ -89,7 +89,7 @@ describe("routing", function () {
         const match = matchRoute(routes, "/products/\u{1F600}");
         assert.equal(match.kind === "route" && match.upstreamPath, "/%F0%9F%98%80");
         assert.equal(matchRoute(routes, "/products/\ud83d").kind, "bad-path");
-        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\u{1F600}"), "https://orders.example.com/a?q=%F0%9F%98%80");
+        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\u{1F600}")?.href, "https://orders.example.com/a?q=%F0%9F%98%80");
         assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=\udc00"), undefined);
     });
 
@@ -103,9 +103,9 @@ describe("routing", function () {
     });
 
     it("builds the upstream URL from base, path and query", function () {
-        assert.equal(upstreamUrl("https://orders.example.com/v1", "/7/items", "a=1&b=%20x"), "https://orders.example.com/v1/7/items?a=1&b=%20x");
-        assert.equal(upstreamUrl("https://orders.example.com/v1/", "", ""), "https://orders.example.com/v1");
-        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=a b#c"), "https://orders.example.com/a?q=a%20b%23c");
+        assert.equal(upstreamUrl("https://orders.example.com/v1", "/7/items", "a=1&b=%20x")?.href, "https://orders.example.com/v1/7/items?a=1&b=%20x");
+        assert.equal(upstreamUrl("https://orders.example.com/v1/", "", "")?.href, "https://orders.example.com/v1");
+        assert.equal(upstreamUrl("https://orders.example.com", "/a", "q=a b#c")?.href, "https://orders.example.com/a?q=a%20b%23c");
     });
 
     it("never yields an upstream URL outside the route's base, whatever the path (property)", function () {
@@ -131,7 +131,8 @@ describe("routing", function () {
     });
 
     it("parses segments for matching and forwarding separately", function () {
-        assert.deepEqual(parsePath("/a b/C"), { encoded: ["a%20b", "C"], decoded: ["a b", "C"], asRead: ["a b", "c"], trailingSlash: false });
+        assert.deepEqual(parsePath("/a b/C"), { encoded: ["a%20b", "C"], decoded: ["a b", "C"], asRead: ["a b", "c"], trailingSlash: false, readAsSent: false });
+        assert.equal(parsePath("/a/b.json")?.readAsSent, true);
     });
 });
 

@@ -54,16 +54,20 @@ export class SessionAuthenticator {
         this.maxLifetimeSeconds = options.maxLifetimeSeconds ?? Number.POSITIVE_INFINITY;
     }
 
-    /** The user a token belonged to when last seen valid in this container. */
-    knownOwner(token: string): string | undefined {
-        if (!isSessionTokenShape(token)) return undefined;
-        return this.owners.get(sessionIdOf(token), this.now());
+    /** A token's `session_id`, or undefined for one not shaped like a token this gateway issues (refused without a lookup). */
+    sessionIdOf(token: string): string | undefined {
+        return isSessionTokenShape(token) ? sessionIdOf(token) : undefined;
     }
 
-    async verify(token: string): Promise<SessionVerification> {
+    /** The user a session (by the `session_id` of its token) belonged to when last seen valid in this container. */
+    knownOwner(sessionId: string | undefined): string | undefined {
+        return sessionId === undefined ? undefined : this.owners.get(sessionId, this.now());
+    }
+
+    /** Verifies a token; `sessionId`, its `sessionIdOf` when the caller has it already. */
+    async verify(token: string, sessionId = this.sessionIdOf(token)): Promise<SessionVerification> {
         // Not a token this gateway issues: refused without a lookup.
-        if (!isSessionTokenShape(token)) return { status: "invalid" };
-        const sessionId = sessionIdOf(token);
+        if (sessionId === undefined) return { status: "invalid" };
         const now = this.now();
         const cached = this.cacheMs > 0 ? this.validSessions.get(sessionId, now) : undefined;
         if (cached) return { status: "valid", identity: identityOf(cached), session: cached };

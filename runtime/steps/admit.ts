@@ -84,15 +84,17 @@ export async function admit(context: AdmitContext): Promise<Admission> {
     }
 
     // A session token this container has seen valid: its owner's key is known, so the read and the count run side by side.
-    const owner = context.sessions.knownOwner(credential.token);
+    // The token's session_id, hashed once for both questions.
+    const sessionId = context.sessions.sessionIdOf(credential.token);
+    const owner = context.sessions.knownOwner(sessionId);
     if (owner !== undefined) {
         const key = limiterKeyFor(scope, { userId: owner, client });
         const local = limiter.refusedLocally(key, scope.policy, scope.name);
         if (local) return { status: "limited", rateLimit: local };
-        const [verification, rateLimit] = await Promise.all([context.sessions.verify(credential.token), check(key)]);
+        const [verification, rateLimit] = await Promise.all([context.sessions.verify(credential.token, sessionId), check(key)]);
         return decide(route, verification, rateLimit);
     }
-    const verification = await context.sessions.verify(credential.token);
+    const verification = await context.sessions.verify(credential.token, sessionId);
     if (verification.status === "unavailable") return { status: "auth-unavailable" };
     return decide(route, verification, await check(keyOf(verification)));
 }

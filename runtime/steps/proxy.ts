@@ -62,6 +62,7 @@ const setByGateway = new Set(["host", "content-length", "expect", "x-request-id"
 const passedOn = new Set(["authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "content-type", "content-encoding"]);
 /** Set by API Gateway, not the client: a client's Connection header cannot have them removed. */
 const setByApiGateway = new Set(["x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "x-amzn-trace-id"]);
+const noNames: ReadonlySet<string> = new Set();
 /** Dropped from a client unless the route keeps them (`keepClientHeaders`). */
 const proxyControl: ReadonlySet<string> = new Set(proxyControlHeaders);
 const droppedFromResponse = new Set([...hopByHop, "content-length"]);
@@ -78,6 +79,7 @@ export function normalisedHeaderName(name: string): string {
 }
 
 const tokenPattern = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+const printableAscii = /^[\t\x20-\x7e]*$/;
 /** What HTTP/1.1 lets a header value hold, as bytes (Node writes header strings as latin1). */
 const fieldValueBytes = /^[\t\x20-\x7e\x80-\xff]*$/;
 
@@ -87,6 +89,8 @@ const fieldValueBytes = /^[\t\x20-\x7e\x80-\xff]*$/;
  * character of a header string as one byte).
  */
 function wireValue(value: string): string | undefined {
+    // Printable ASCII, as nearly every value is, is its own bytes.
+    if (printableAscii.test(value)) return value;
     const bytes = Buffer.from(value, "utf8").toString("latin1");
     return fieldValueBytes.test(bytes) ? bytes : undefined;
 }
@@ -100,23 +104,18 @@ export type ClientHeaders = { headers: Record<string, string> } | { unsendable: 
  */
 export function clientHeaders(request: GatewayRequest, route: Pick<RouteSpec, "auth" | "forwardAuthorization" | "keepClientHeaders">): ClientHeaders {
     const incoming = request.headers;
-    const named = new Set(
-        (incoming.connection ?? "")
-            .split(",")
-            .map((name) => normalisedHeaderName(name.trim()))
-            .filter(Boolean),
-    );
-    const kept = new Set(route.keepClientHeaders ?? []);
-    const present = new Set(Object.keys(incoming));
+    const named = incoming.connection === undefined ? noNames : new Set(incoming.connection.split(",").map((name) => normalisedHeaderName(name.trim())));
+    const kept: ReadonlySet<string> = route.keepClientHeaders?.length ? new Set(route.keepClientHeaders) : noNames;
     const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(incoming)) {
-        const normal = normalisedHeaderName(name);
+    for (const name of Object.keys(incoming)) {
+        const value = incoming[name];
+        const normal = name.includes("_") ? normalisedHeaderName(name) : name;
         if (hopByHop.has(normal) || normal.startsWith("proxy-") || setByGateway.has(normal) || normal.startsWith("x-gateway-")) continue;
         // Connection names the client's own hop-by-hop headers, never the ones API Gateway vouches for.
         if (named.has(normal) && !setByApiGateway.has(normal)) continue;
         // A kept proxy-control header passes in its own spelling only.
         if (proxyControl.has(normal) && (normal !== name || !kept.has(normal))) continue;
-        if (normal !== name && (passedOn.has(normal) || present.has(normal))) continue;
+        if (normal !== name && (passedOn.has(normal) || Object.hasOwn(incoming, normal))) continue;
         if (normal === "authorization" && !forwardsAuthorization(route, value)) continue;
         if (!tokenPattern.test(name)) return { unsendable: name };
         const wire = wireValue(value);
@@ -186,7 +185,7 @@ export function gatewayHeaders(requestId: string, identity: Identity | undefined
 }
 
 export interface ProxyRequest {
-    url: string;
+    url: URL;
     method: string;
     /** Everything the upstream gets: `clientHeaders` and `gatewayHeaders`. */
     headers: Record<string, string>;
@@ -203,7 +202,7 @@ export type ProxyOutcome =
 export async function proxy(proxyRequest: ProxyRequest): Promise<ProxyOutcome> {
     const { now } = proxyRequest;
     const started = now();
-    const url = new URL(proxyRequest.url);
+    const url = proxyRequest.url;
     const outcome = await proxyRequest.client.send({
         url,
         method: proxyRequest.method,

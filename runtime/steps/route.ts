@@ -35,6 +35,8 @@ export interface CompiledRoute {
     segments: string[];
     /** The same, as a server reads them (`segmentAsRead`). */
     segmentsAsRead: string[];
+    /** Every segment reads as it is written (a lower-case prefix). */
+    readAsWritten: boolean;
 }
 
 export type RouteMatch =
@@ -52,7 +54,8 @@ export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
     return routes
         .map((spec) => {
             const segments = spec.pathPrefix.split("/").filter((segment) => segment !== "");
-            return { spec, segments, segmentsAsRead: segments.map(segmentAsRead) };
+            const segmentsAsRead = segments.map(segmentAsRead);
+            return { spec, segments, segmentsAsRead, readAsWritten: segmentsAsRead.every((segment, i) => segment === segments[i]) };
         })
         .sort((a, b) => b.segments.length - a.segments.length);
 }
@@ -62,6 +65,8 @@ const forbiddenCharacters = /[\u0000-\u001f\u007f\\]/;
 /** RFC 3986 pchar without '%': what may stay literal in a path segment. By code point (`u`), so a character outside the BMP is encoded whole. */
 const notPathCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@]/gu;
 const percentEscape = /%([0-9A-Fa-f]{2})/g;
+/** What a segment holds when no server could read it otherwise and it needs no encoding. */
+const plainSegment = /^[a-z0-9_~!$&'()*+,=:@.-]*[a-z0-9_~!$&'()*+,=:@-]$/;
 /** Decoding rounds a segment is checked through: enough for any upstream that decodes more than once. */
 const maxDecodingRounds = 8;
 
@@ -73,6 +78,8 @@ export interface ParsedPath {
     /** The segments as the server stacks read them (`segmentAsRead`), for choosing the route. */
     asRead: string[];
     trailingSlash: boolean;
+    /** Every segment reads as it was sent. */
+    readAsSent: boolean;
 }
 
 /**
@@ -104,8 +111,16 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
     const encoded: string[] = [];
     const decoded: string[] = [];
     const asRead: string[] = [];
+    let readAsSent = true;
     for (const part of parts) {
         if (part === "") continue; // '//' collapses: an empty segment could turn into a host-relative URL
+        // Most segments are lower-case letters, digits and the like: nothing to decode, refuse, read otherwise or encode.
+        if (plainSegment.test(part)) {
+            encoded.push(part);
+            decoded.push(part);
+            asRead.push(part);
+            continue;
+        }
         if (isEvasive(part)) return undefined;
         const read = segmentAsRead(part);
         // Nothing once read: a server drops it, and the segments after it move up a place.
@@ -119,8 +134,9 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
         encoded.push(segment);
         decoded.push(part);
         asRead.push(read);
+        if (read !== part) readAsSent = false;
     }
-    return { encoded, decoded, asRead, trailingSlash };
+    return { encoded, decoded, asRead, trailingSlash, readAsSent };
 }
 
 function isUnder(segments: readonly string[], prefix: readonly string[]): boolean {
@@ -155,8 +171,9 @@ function choose(routes: readonly CompiledRoute[], segments: readonly string[], t
 export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): RouteMatch {
     const path = parsePath(rawPath);
     if (!path) return { kind: "bad-path" };
-    const asSent = choose(routes, path.decoded, path.trailingSlash, false);
     const asRead = choose(routes, path.asRead, path.trailingSlash, true);
+    // When the path and every prefix read as written, the two readings are one.
+    const asSent = path.readAsSent && routes.every((route) => route.readAsWritten) ? asRead : choose(routes, path.decoded, path.trailingSlash, false);
     // The two readings disagree: whichever the gateway chose, the other is what some server would take the path for.
     if (asSent.kind !== "not-found" && (asSent.kind !== asRead.kind || asSent.at !== asRead.at)) return { kind: "bad-path" };
     switch (asRead.kind) {
@@ -181,12 +198,30 @@ export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): 
 const strayPercent = /%(?![0-9A-Fa-f]{2})/g;
 const notQueryCharacter = /[^A-Za-z0-9\-._~!$&'()*+,;=:@/?%]/gu;
 
+/** Each configured upstream base, parsed once: its origin and path. */
+const parsedBases = new Map<string, { origin: string; path: string } | null>();
+
+function parsedBase(base: string): { origin: string; path: string } | undefined {
+    let parsed = parsedBases.get(base);
+    if (parsed === undefined) {
+        try {
+            const url = new URL(base);
+            parsed = { origin: url.origin, path: url.pathname.replace(/\/+$/, "") };
+        } catch {
+            parsed = null;
+        }
+        // Bases come from the routes, so the map holds as many entries as there are routes.
+        parsedBases.set(base, parsed);
+    }
+    return parsed ?? undefined;
+}
+
 /**
  * The upstream URL: the route's base, the path after the prefix, the query as
  * received. Undefined if the result would leave the base (a last check; the
  * path was already vetted by `parsePath`).
  */
-export function upstreamUrl(upstream: string, upstreamPath: string, rawQueryString: unknown): string | undefined {
+export function upstreamUrl(upstream: string, upstreamPath: string, rawQueryString: unknown): URL | undefined {
     const base = upstream.replace(/\/+$/, "");
     let query = "";
     try {
@@ -194,17 +229,16 @@ export function upstreamUrl(upstream: string, upstreamPath: string, rawQueryStri
     } catch {
         return undefined; // a lone surrogate in the query
     }
-    const target = `${base}${upstreamPath}${query}`;
+    const baseParts = parsedBase(base);
+    if (!baseParts) return undefined;
     let parsed: URL;
-    let parsedBase: URL;
     try {
-        parsed = new URL(target);
-        parsedBase = new URL(base);
+        parsed = new URL(`${base}${upstreamPath}${query}`);
     } catch {
         return undefined;
     }
-    const basePath = parsedBase.pathname.replace(/\/+$/, "");
+    const basePath = baseParts.path;
     const within = parsed.pathname === basePath || parsed.pathname.startsWith(`${basePath}/`) || (basePath === "" && parsed.pathname === "/");
-    if (parsed.origin !== parsedBase.origin || !within) return undefined;
-    return target;
+    if (parsed.origin !== baseParts.origin || !within) return undefined;
+    return parsed;
 }
