@@ -65,6 +65,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
     let gateway: LocalGateway;
     let sessions: Sessions;
     let documents: DynamoDBDocumentClient;
+    let storeClient: ReturnType<typeof clientFor>;
     let destroyClient: () => void;
 
     before(async function () {
@@ -83,6 +84,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
         const { createHandler } = require("../runtime/handler") as { createHandler: CreateHandler };
         gateway = await startLocal(options, stack, createHandler);
         const client = clientFor(gateway.store.endpoint);
+        storeClient = client;
         destroyClient = () => client.destroy();
         documents = DynamoDBDocumentClient.from(client);
         sessions = createSessions({ dynamo: client, tableName: gateway.settings.tables.sessions });
@@ -339,6 +341,208 @@ describe("the trust boundary, against the local gateway and a recording upstream
         });
     });
 
+    describe("the route of a path is the one the servers behind it read", function () {
+        it("refuses with 400, calling no upstream, a path the public prefix takes as sent and the protected one as read", async () => {
+            const attempts = [
+                "/portal/admin;x",
+                "/portal/admin;jsessionid=0A1B/users",
+                "/portal/admin%3b",
+                "/portal/ADMIN",
+                "/portal/Admin/users",
+                "/portal/admin%20",
+                "/portal/admin.",
+                "/portal/admin.%20.",
+                "/portal/admin%2520",
+                "/portal/admi%256e",
+                "/portal/%3bx/admin",
+                "/portal/.../admin",
+            ];
+            const answers = await Promise.all(attempts.map((attempt) => send(attempt, [], { method: "POST", body: Buffer.from("{}") })));
+
+            assert.deepEqual(Object.fromEntries(attempts.map((attempt, i) => [attempt, answers[i].status])), Object.fromEntries(attempts.map((attempt) => [attempt, 400])));
+            assert.equal(answers[0].headers["content-type"], "application/problem+json");
+            assert.equal(upstream.requests.length, 0);
+        });
+
+        it("sends a path both readings agree on to its route, and one only the servers' reading matches to the protected route", async () => {
+            const { token } = await sessions.create({ userId: "pat" });
+
+            const page = await send("/portal/page");
+            const anonymous = await send("/PORTAL/ADMIN/users");
+            const signedIn = await send("/PORTAL/ADMIN/users", [["authorization", `Bearer ${token}`]]);
+
+            assert.deepEqual([page.status, anonymous.status, signedIn.status], [200, 401, 200]);
+            assert.deepEqual(upstream.requests.map((request) => request.target), ["/portal/page", "/portal-admin/users"]);
+        });
+    });
+
+    describe("no token in a cacheable answer", function () {
+        const cachingOf = (answer: RawAnswer) => ({ cacheControl: answer.headers["cache-control"], cdn: answer.headers["cdn-cache-control"] });
+
+        it("answers a login and a renewal with no-store although the upstream marked them public, and leaves other answers as marked", async () => {
+            // given a half-hour session issued 20 minutes ago: due for renewal (the stack renews within the last hour, or the session's own TTL)
+            const issuedEarlier = createSessions({ dynamo: storeClient, tableName: gateway.settings.tables.sessions, now: () => Date.now() - 20 * 60_000 });
+            const due = await issuedEarlier.create({ userId: "ivy", ttlSeconds: 1800 });
+            const instruction = encodeURIComponent(JSON.stringify({ userId: "ivy" }));
+
+            const login = await send(`/signin/cacheable?session=${instruction}`, [], { method: "POST" });
+            const renewed = await send("/account/cacheable", [["cookie", `session=${due.token}`]]);
+            const plain = await send("/open/cacheable");
+
+            assert.equal(login.status, 200);
+            assert.match(String(login.headers["set-cookie"]), /^session=[A-Za-z0-9_-]{43}; HttpOnly; SameSite=Lax; Path=\/; Max-Age=86400$/);
+            assert.ok(login.headers["x-gateway-session-token"]);
+            assert.equal(renewed.status, 200);
+            assert.match(String(renewed.headers["set-cookie"]), new RegExp(`^session=${due.token}; `));
+            assert.deepEqual([cachingOf(login), cachingOf(renewed)], [{ cacheControl: "no-store", cdn: undefined }, { cacheControl: "no-store", cdn: undefined }]);
+            assert.deepEqual(cachingOf(plain), { cacheControl: "public, max-age=600", cdn: "max-age=600" });
+        });
+    });
+
+    describe("failed authentications never lock out valid callers", function () {
+        it("admits a valid session and a valid JWT from an address that has just sent 200 invalid tokens, while the guessing is refused", async function () {
+            this.timeout(60_000);
+            const { token } = await sessions.create({ userId: "nat" });
+            const valid = await jwt({});
+            const forged = await new SignJWT({}).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject("carol").setIssuer(stack.settings.jwt.issuer!).setAudience(stack.settings.jwt.audience!).setIssuedAt().setExpirationTime("5m").sign(new TextEncoder().encode("x".repeat(48)));
+            // when one client behind the address sends 200 invalid tokens: unknown session tokens as bearer and cookie, forged JWTs
+            const statuses = new Map<number, number>();
+            for (let i = 0; i < 200; i++) {
+                const guess = String(i).padStart(43, "Q");
+                const headers: [string, string][] = i % 3 === 0 ? [["authorization", `Bearer ${guess}`]] : i % 3 === 1 ? [["cookie", `session=${guess}`]] : [["authorization", `Bearer ${forged}`]];
+                const answer = await send(i % 3 === 2 ? "/guarded-jwt/x" : "/guarded/x", headers);
+                statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+            }
+            // then guessing was limited, and the valid callers from the same address are admitted
+            assert.deepEqual([...statuses.keys()].sort(), [401, 429]);
+            const admitted = [await send("/guarded/me", [["authorization", `Bearer ${token}`]]), await send("/guarded/me", [["cookie", `session=${token}`]]), await send("/guarded-jwt/me", [["authorization", `Bearer ${valid}`]])];
+            assert.deepEqual(admitted.map((answer) => answer.status), [200, 200, 200]);
+            assert.equal(upstream.requests.length, 3, "no invalid token reached an upstream");
+        });
+    });
+
+    describe("the session cookie", function () {
+        it("authenticates a request carrying the session cookie twice as neither (400), in two Cookie headers or in one", async () => {
+            const victim = await sessions.create({ userId: "vic" });
+            const planted = await sessions.create({ userId: "mal" });
+
+            const twoHeaders = await send("/account/me", [["cookie", `session=${planted.token}`], ["cookie", `session=${victim.token}`]]);
+            const oneHeader = await send("/account/me", [["cookie", `session=${victim.token}; theme=dark; session=${planted.token}`]]);
+            const sameTwice = await send("/account/me", [["cookie", `session=${victim.token}; session=${victim.token}`]]);
+
+            assert.deepEqual([twoHeaders.status, oneHeader.status, sameTwice.status], [400, 400, 400]);
+            assert.equal(JSON.parse(twoHeaders.body.toString()).detail, "Send the session cookie once.");
+            assert.equal(upstream.requests.length, 0);
+        });
+
+        it("takes no other name of the session cookie as a credential over plain HTTP, and sends none of its names upstream", async () => {
+            const { token } = await sessions.create({ userId: "quin" });
+
+            const hostPrefixed = await send("/account/me", [["cookie", `__Host-session=${token}`]]);
+            await send("/open/page", [["cookie", `__Host-session=${token}; __Secure-session=${token}; Session=${token}; SESSION=${token}; theme=dark`]]);
+
+            assert.equal(hostPrefixed.status, 401);
+            assert.deepEqual(linesNamed(upstream.to("open")[0], "cookie"), ["theme=dark"]);
+        });
+
+        it("revokes at a login every session token the request carried: each cookie and the bearer token", async () => {
+            const [first, second, bearer] = await Promise.all([sessions.create({ userId: "ron" }), sessions.create({ userId: "ron" }), sessions.create({ userId: "ron" })]);
+            const instruction = encodeURIComponent(JSON.stringify({ userId: "ron" }));
+
+            const login = await send(`/signin/cacheable?session=${instruction}`, [["cookie", `session=${first.token}`], ["cookie", `session=${second.token}`], ["authorization", `Bearer ${bearer.token}`]], { method: "POST" });
+
+            assert.equal(login.status, 200);
+            for (const old of [first, second, bearer]) assert.equal(await sessions.get(old.token), undefined);
+        });
+    });
+
+    describe("session instructions that are not well-formed", function () {
+        it("answers 502 to a login whose instruction holds a lone surrogate or a role a CSV parser would split, and creates nothing", async () => {
+            const bad = ['{"userId":"\\ud800x"}', JSON.stringify({ userId: "sal", roles: ['staff",admin'] }), JSON.stringify({ userId: "sal", permissions: ["a;b"] }), JSON.stringify({ userId: "sal", username: "s\udc00" })];
+            const answers = await Promise.all(bad.map((instruction) => send(`/signin/cacheable?session=${encodeURIComponent(instruction)}`, [], { method: "POST" })));
+
+            assert.deepEqual(answers.map((answer) => answer.status), [502, 502, 502, 502]);
+            assert.ok(answers.every((answer) => answer.headers["set-cookie"] === undefined));
+            const { Items = [] } = await documents.send(new ScanCommand({ TableName: gateway.settings.tables.sessions, ConsistentRead: true }));
+            assert.deepEqual(Items.filter((item) => String(item.user_id).startsWith("sal") || String(item.user_id).includes("x")).map((item) => item.user_id), []);
+        });
+    });
+
+    describe("proxy-control headers are the gateway's", function () {
+        it("drops a client's Forwarded, X-Real-IP, X-Forwarded-Prefix, X-Original-URL, method overrides and their twins, and sends the gateway's own Forwarded and X-Forwarded-Port", async () => {
+            const spoofed: [string, string][] = [
+                ["Forwarded", "for=6.6.6.6;host=evil.example;proto=https"],
+                ["X-Real-IP", "6.6.6.6"],
+                ["X-Client-IP", "6.6.6.6"],
+                ["True-Client-IP", "6.6.6.6"],
+                ["X-Forwarded-Host", "evil.example"],
+                ["X-Forwarded-Prefix", "/admin"],
+                ["X-Forwarded-Port", "8443"],
+                ["X-Forwarded-Proto", "https"],
+                ["X-Forwarded-Scheme", "https"],
+                ["X-Original-URL", "/admin/delete"],
+                ["X-Rewrite-URL", "/admin/delete"],
+                ["X-HTTP-Method-Override", "DELETE"],
+                ["X-HTTP-Method", "DELETE"],
+                ["X-Method-Override", "DELETE"],
+                ["X_Real_IP", "6.6.6.6"],
+                ["X_Original_URL", "/admin/delete"],
+                ["Connection", "keep-alive, X-Forwarded-For, Forwarded"],
+            ];
+
+            const answer = await send("/open/reset-password", spoofed, { method: "POST" });
+
+            assert.equal(answer.status, 200);
+            const [arrived] = upstream.to("open");
+            const names = arrived.rawHeaders.map(([name]) => name.toLowerCase());
+            for (const name of ["x-real-ip", "x-client-ip", "true-client-ip", "x-forwarded-prefix", "x-forwarded-scheme", "x-original-url", "x-rewrite-url", "x-http-method-override", "x-http-method", "x-method-override", "x_real_ip", "x_original_url"]) {
+                assert.ok(!names.includes(name), `${name} reached the upstream`);
+            }
+            const { host, port } = new URL(gateway.url);
+            assert.deepEqual(linesNamed(arrived, "forwarded"), [`for=127.0.0.1;proto=http;host="${host}"`]);
+            assert.deepEqual(linesNamed(arrived, "x-forwarded-for"), ["127.0.0.1"]);
+            assert.deepEqual(linesNamed(arrived, "x-forwarded-port"), [port]);
+            assert.deepEqual(linesNamed(arrived, "x-forwarded-proto"), ["http"]);
+            assert.deepEqual(linesNamed(arrived, "x-forwarded-host"), [host]);
+        });
+
+        it("keeps X-HTTP-Method-Override on a route that names it, in its own spelling, and still drops the rest", async () => {
+            await send("/legacy/items/7", [["X-HTTP-Method-Override", "PATCH"], ["X_HTTP_Method_Override", "DELETE"], ["X-Real-IP", "6.6.6.6"]], { method: "POST" });
+
+            const [arrived] = upstream.to("legacy");
+            assert.deepEqual(linesNamed(arrived, "x-http-method-override"), ["PATCH"]);
+            assert.deepEqual([linesNamed(arrived, "x_http_method_override"), linesNamed(arrived, "x-real-ip")], [[], []]);
+        });
+    });
+
+    describe("permissions", function () {
+        it("refuses a caller holding one of a route's two permissions (403), and admits one holding both", async () => {
+            const [one, both] = await Promise.all([
+                sessions.create({ userId: "una", permissions: ["reports:read"] }),
+                sessions.create({ userId: "bo", permissions: ["reports:export", "reports:read"] }),
+            ]);
+
+            const refused = await send("/reports/q3", [["authorization", `Bearer ${one.token}`]]);
+            const admitted = await send("/reports/q3", [["authorization", `Bearer ${both.token}`]]);
+
+            assert.deepEqual([refused.status, admitted.status], [403, 200]);
+            assert.equal(upstream.to("reports").length, 1);
+        });
+    });
+
+    describe("the assertion, signed once for a caller's repeated requests", function () {
+        it("sends one assertion to a caller's repeated requests, each request keeping its own x-request-id", async () => {
+            const { token } = await sessions.create({ userId: "ada" });
+
+            const answers = [await send("/vouched-account/a", [["authorization", `Bearer ${token}`]]), await send("/vouched-account/b", [["authorization", `Bearer ${token}`]])];
+
+            const [first, second] = verifier.seen.map((entry) => ("claims" in entry ? entry.claims : assert.fail(entry.refused)));
+            assert.equal(second.jti, first.jti);
+            assert.notEqual(answers[0].headers["x-request-id"], answers[1].headers["x-request-id"]);
+            assert.ok(![answers[0].headers["x-request-id"], answers[1].headers["x-request-id"]].includes(String(first.jti)));
+        });
+    });
+
     describe("what an upstream can do to the gateway", function () {
         /** Runs `work` while sampling this process's resident memory; the growth over the baseline at its peak, in MB. */
         async function peakGrowthMb(work: () => Promise<unknown>): Promise<number> {
@@ -529,5 +733,54 @@ describe("the trust boundary, against the local gateway and a recording upstream
             assert.deepEqual(answer.body, gzippedJson);
             assert.deepEqual(linesNamed(upstream.to("open")[0], "accept-encoding"), ["gzip"]);
         });
+    });
+});
+
+describe("a stack that leaves tollgate:cors.allowOrigins at its default *, against the local gateway", function () {
+    const anyOriginFile = path.join(projectDir, "test", "fixtures", "stacks", "Pulumi.boundary-any-origin.yaml");
+    const anyOrigin = loadStackConfig("boundary-any-origin", { file: anyOriginFile });
+    let upstream: RecordingUpstream;
+    let gateway: LocalGateway;
+    let sessions: Sessions;
+    let destroyClient: () => void;
+
+    before(async function () {
+        this.timeout(60_000);
+        upstream = await startRecordingUpstream();
+        const options = parseOptions(
+            ["--config", anyOriginFile, "--memory", "--port", "0", ...anyOrigin.settings.routes.flatMap((route) => ["--upstream", `${route.name}=${upstream.url}/${route.name}`])],
+            { DYNAMODB_PORT: String(await freePort()) },
+            projectDir,
+        );
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { createHandler } = require("../runtime/handler") as { createHandler: CreateHandler };
+        gateway = await startLocal(options, anyOrigin, createHandler);
+        const client = clientFor(gateway.store.endpoint);
+        destroyClient = () => client.destroy();
+        sessions = createSessions({ dynamo: client, tableName: gateway.settings.tables.sessions });
+    });
+    after(async () => {
+        destroyClient?.();
+        await gateway?.close();
+        await upstream?.close();
+    });
+
+    it("counts * as no allowed origin: a cross-site cookie write, login and logout are refused (403), and the gateway's own origin is admitted", async () => {
+        assert.deepEqual(anyOrigin.settings.cors.allowOrigins, ["*"], "the schema's default");
+        const { token } = await sessions.create({ userId: "cas" });
+        const cookie: [string, string] = ["cookie", `session=${token}`];
+        const post = (requestPath: string, headers: [string, string][]) => rawRequest(gateway.url, { method: "POST", path: requestPath, headers, body: Buffer.from("{}") });
+        const login = `/signin/cacheable?session=${encodeURIComponent(JSON.stringify({ userId: "attacker" }))}`;
+
+        const write = await post("/account/transfer", [cookie, ["origin", "https://evil.example"]]);
+        const wildcard = await post("/account/transfer", [cookie, ["origin", "*"]]);
+        const loginCsrf = await post(login, [["origin", "https://evil.example"]]);
+        const logoutCsrf = await post("/signout/x", [cookie, ["origin", "https://evil.example"]]);
+        const sameOrigin = await post("/account/transfer", [cookie, ["origin", gateway.url]]);
+
+        assert.deepEqual([write, wildcard, loginCsrf, logoutCsrf, sameOrigin].map((answer) => answer.status), [403, 403, 403, 403, 200]);
+        assert.equal(loginCsrf.headers["set-cookie"], undefined);
+        assert.equal(await sessions.get(token).then((session) => session?.userId), "cas", "the logout was not carried out");
+        assert.deepEqual(upstream.requests.map((request) => request.target), ["/account/transfer"]);
     });
 });

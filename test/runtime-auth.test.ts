@@ -450,6 +450,22 @@ for (const kind of dynamoKinds) {
                 assert.equal(suite.upstream.requests[1].headers["x-gateway-user-id"], "a%22b%3Bc%5Cd");
             });
 
+            it("needs every permission a route lists: a session or JWT holding one of two gets 403, one holding both is admitted", async () => {
+                const handler = gateway({
+                    routes: [route({ name: "reports", pathPrefix: "/reports", upstream: suite.upstream.url, auth: "any", permissions: ["reports:read", "reports:export"] })],
+                });
+                const one = await sessions.create({ userId: "u-one", permissions: ["reports:read"] });
+                const both = await sessions.create({ userId: "u-both", permissions: ["reports:export", "reports:read", "other"] });
+                const statuses = [
+                    await handler(event({ path: "/reports", headers: bearer(one.token) })),
+                    await handler(event({ path: "/reports", headers: bearer(await hs256({ permissions: ["reports:export"] })) })),
+                    await handler(event({ path: "/reports", headers: bearer(both.token) })),
+                    await handler(event({ path: "/reports", headers: bearer(await hs256({ permissions: ["reports:read", "reports:export"] })) })),
+                ].map((result) => result.statusCode);
+                assert.deepEqual(statuses, [403, 403, 200, 200]);
+                assert.equal(suite.upstream.requests.length, 2);
+            });
+
             it("refuses a valid token lacking the route's permission with 403", async () => {
                 const token = await hs256({ permissions: ["reports"] });
                 assert.equal((await gateway()(event({ path: "/admin", headers: bearer(token) }))).statusCode, 403);

@@ -118,6 +118,23 @@ for (const kind of dynamoKinds) {
                 assert.deepEqual([own, allowed, none].map((result) => [result.statusCode, sessionCookieOf(result) !== undefined]), [[200, true], [200, true], [200, true]]);
             });
 
+            it("counts a * among the allowed origins as no origin at all: a cross-site login, logout and cookie write are refused (403)", async () => {
+                // given settings whose allowed origins hold the CORS wildcard
+                const handler = gateway({ allowedOrigins: ["*"] });
+                const { token } = await library.create({ userId: "victim" });
+                const crossSite = { origin: "https://evil.example" };
+                // when another site posts a login, a logout and a write with the victim's cookie, and a tool sends Origin: *
+                const answers = [
+                    await handler(answering("/login", { userId: "mallory" }, { headers: crossSite })),
+                    await handler(answering("/account", { revoke: "current" }, { headers: crossSite, cookies: [`__Host-session=${token}`] })),
+                    await handler(event({ method: "POST", path: "/users/transfer", headers: crossSite, cookies: [`__Host-session=${token}`] })),
+                    await handler(event({ method: "POST", path: "/users/transfer", headers: { origin: "*" }, cookies: [`__Host-session=${token}`] })),
+                ];
+                // then each is refused, nothing is issued and the session stays
+                assert.deepEqual(answers.map((result) => result.statusCode), [403, 403, 403, 403]);
+                assert.deepEqual((await storedSessions()).map((item) => item.user_id), ["victim"]);
+            });
+
             it("applies the cookie attributes of tollgate:sessions.cookie and the TTL the upstream asks for", async () => {
                 const handler = gateway({}, { cookie: { sameSite: "Strict", path: "/app", domain: "example.com", secure: true } });
                 const result = await handler(answering("/login", { userId: "alice", ttlSeconds: 600 }));

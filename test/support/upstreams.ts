@@ -8,6 +8,9 @@
  *   them, with a Content-Length unless the query says `chunked=1`;
  * - `.../gzip`: a gzip-compressed JSON body with its Content-Encoding;
  * - `.../set-cookie`: Set-Cookie for `session` and for `theme`;
+ * - `.../cacheable`: 200 marked `Cache-Control: public, max-age=600` (and
+ *   for CDNs, `CDN-Cache-Control`), with `x-gateway-session` set to the
+ *   query's `session` when it has one (a login's instruction);
  * - anything else: 200 with a small JSON body.
  */
 import * as http from "node:http";
@@ -72,6 +75,17 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
             if (url.pathname.endsWith("/gzip")) {
                 response.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": String(gzippedJson.length) });
                 response.end(gzippedJson);
+                return;
+            }
+            if (url.pathname.endsWith("/cacheable")) {
+                const instruction = url.searchParams.get("session");
+                response.writeHead(200, {
+                    "content-type": "application/json",
+                    "cache-control": "public, max-age=600",
+                    "cdn-cache-control": "max-age=600",
+                    ...(instruction !== null ? { "x-gateway-session": instruction } : {}),
+                });
+                response.end('{"upstream":"cacheable"}');
                 return;
             }
             if (url.pathname.endsWith("/set-cookie")) {
