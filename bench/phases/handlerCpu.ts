@@ -14,8 +14,13 @@
  *
  * tollgate's log lines go to /dev/null through a real file descriptor, as
  * stdout costs a write per line in Lambda; the minimal gateway logs nothing.
- * The anonymous workload also runs without the identity assertion
- * (`tollgate:identity.assertion: false`), to show what signing it costs.
+ * Both tollgate workloads run as the prod stack has them, the identity
+ * assertion on (and reused for a caller's repeated requests, as
+ * `tollgate:identity.assertionReuseSeconds` does by default), and each has
+ * its own ratio to the floor, round by round. The anonymous workload also
+ * runs without the assertion (`tollgate:identity.assertion: false`) and with
+ * one signed for every request (`assertionReuseSeconds: 0`), to show what
+ * the assertion costs and what its reuse saves.
  *
  * The proxy change: the transport is measured where it does its work,
  * against the echo upstream in a process of its own: the anonymous workload
@@ -44,9 +49,13 @@ export interface HandlerCpuResult {
     baseline_cpu_us_per_req: number;
     /** tollgate's CPU over the minimal gateway's, round by round: the median of the rounds' ratios. */
     cpu_ratio: number;
-    by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number; anonymous_without_assertion: number };
-    /** What signing the identity assertion adds to an anonymous request: the two anonymous figures' difference. */
+    by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number; anonymous_without_assertion: number; anonymous_signing_every_request: number };
+    /** Each workload's CPU over the minimal gateway's, assertion on: the median of the rounds' ratios. */
+    by_workload_ratio: { anonymous: number; session_cache10: number };
+    /** What the identity assertion adds to an anonymous request, reused as deployed: the anonymous figures' difference, with and without it. */
     assertion_cpu_us_per_req: number;
+    /** What it adds when signed for every request (`assertionReuseSeconds: 0`). */
+    assertion_signed_every_request_cpu_us_per_req: number;
     /** The anonymous workload against the echo upstream in another process, through `fetch` (before) and `node:http` (after, as shipped). */
     proxy: { fetch_cpu_us_per_req: number; node_http_cpu_us_per_req: number; change_pct: number };
     rounds: number;
@@ -124,6 +133,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const inMemory = memoryUpstream();
         const tollgate = createHandler(settings, { dynamo: dynamo(), log: sink, upstream: inMemory });
         const unsigned = createHandler({ ...settings, identity: { ...settings.identity, assertion: false } }, { dynamo: dynamo(), log: sink, upstream: inMemory });
+        const signingEach = createHandler({ ...settings, identity: { ...settings.identity, assertionReuseSeconds: 0 } }, { dynamo: dynamo(), log: sink, upstream: inMemory });
         const floor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), inMemory);
         // (The routes' upstream is the echo process; the in-memory upstream answers whatever it is sent.)
         const overHttp = createHandler(settings, { dynamo: dynamo(), log: sink });
@@ -139,6 +149,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             session_cache10: () => cpuPerRequest(tollgate, session, options.requestsPerRound),
             baseline: () => cpuPerRequest(floor, anonymous, options.requestsPerRound),
             anonymous_without_assertion: () => cpuPerRequest(unsigned, anonymous, options.requestsPerRound),
+            anonymous_signing_every_request: () => cpuPerRequest(signingEach, anonymous, options.requestsPerRound),
             anonymous_node_http: () => cpuPerRequest(overHttp, anonymous, options.requestsPerRound),
             anonymous_fetch: () => cpuPerRequest(overFetch, anonymous, options.requestsPerRound),
         };
@@ -161,17 +172,27 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const sessionUs = median(samples.session_cache10);
         const baselineUs = median(samples.baseline);
         const unsignedUs = median(samples.anonymous_without_assertion);
+        const signingEachUs = median(samples.anonymous_signing_every_request);
         const mixUs = (anonymousUs + sessionUs) / 2;
         // Each round's targets ran within a second or two of each other: their ratio cancels the machine's load, which a ratio of medians would not.
         const ratios = samples.baseline.map((baseline, i) => (samples.anonymous[i] + samples.session_cache10[i]) / 2 / baseline);
         const proxyRatios = samples.anonymous_node_http.map((us, i) => us / samples.anonymous_fetch[i]);
         const assertionUs = samples.anonymous.map((us, i) => us - samples.anonymous_without_assertion[i]);
+        const signingEachAssertionUs = samples.anonymous_signing_every_request.map((us, i) => us - samples.anonymous_without_assertion[i]);
+        const ratioTo = (workload: number[]) => round(median(workload.map((us, i) => us / samples.baseline[i])), 2);
         return {
             cpu_us_per_req: round(mixUs, 1),
             baseline_cpu_us_per_req: round(baselineUs, 1),
             cpu_ratio: round(median(ratios), 2),
-            by_workload_cpu_us_per_req: { anonymous: round(anonymousUs, 1), session_cache10: round(sessionUs, 1), anonymous_without_assertion: round(unsignedUs, 1) },
+            by_workload_cpu_us_per_req: {
+                anonymous: round(anonymousUs, 1),
+                session_cache10: round(sessionUs, 1),
+                anonymous_without_assertion: round(unsignedUs, 1),
+                anonymous_signing_every_request: round(signingEachUs, 1),
+            },
+            by_workload_ratio: { anonymous: ratioTo(samples.anonymous), session_cache10: ratioTo(samples.session_cache10) },
             assertion_cpu_us_per_req: round(median(assertionUs), 1),
+            assertion_signed_every_request_cpu_us_per_req: round(median(signingEachAssertionUs), 1),
             proxy: {
                 fetch_cpu_us_per_req: round(median(samples.anonymous_fetch), 1),
                 node_http_cpu_us_per_req: round(median(samples.anonymous_node_http), 1),
@@ -179,7 +200,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             },
             rounds: options.rounds,
             requests_per_round: options.requestsPerRound,
-            method: "process.cpuUsage() per sequential request, median of the rounds (the ratio: median of the rounds' ratios); DynamoDB answered in memory through the SDK and the upstream in memory; prod routes products and users (session cache 10 s); the proxy figures against the echo upstream in another process",
+            method: "process.cpuUsage() per sequential request, median of the rounds (the ratios: median of the rounds' ratios); DynamoDB answered in memory through the SDK and the upstream in memory; prod routes products and users (session cache 10 s), identity assertion on and reused as deployed; the proxy figures against the echo upstream in another process",
         };
     } finally {
         fs.closeSync(devNull);
