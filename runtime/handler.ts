@@ -41,7 +41,7 @@ import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
 import { answerSelfService, selfServiceMethods, selfServiceRoute } from "./steps/selfService";
 import { notStoredIfItCarriesASession } from "./steps/sessionCookie";
-import { applySessionAnswer } from "./steps/sessions";
+import { applySessionAnswer, touchesSessions } from "./steps/sessions";
 import { createHttpClient, type UpstreamClient } from "./upstream/client";
 
 export interface HandlerDeps {
@@ -204,6 +204,9 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             now,
         });
         if (forwarded.kind === "answered") {
+            if (!touchesSessions(forwarded.result, renewal)) {
+                return { result: withHeaders(forwarded.result, limitHeaders), record: { ...record, upstreamMs: forwarded.latencyMs } };
+            }
             const authenticatedToken = admission.session && credential.kind === "session" ? credential.token : undefined;
             const settled = await applySessionAnswer({
                 route,

@@ -105,6 +105,20 @@ export interface SessionStepOutcome {
     warnings: string[];
 }
 
+/**
+ * True when the step has something to do with an answer: an instruction or
+ * token header or a cookie to look at, or a renewal to wait for. Most
+ * answers have none of these and go to the client as they are.
+ */
+export function touchesSessions(result: Result, renewal: Promise<number | undefined> | undefined): boolean {
+    if (renewal !== undefined || result.cookies?.length) return true;
+    for (const name in result.headers ?? {}) {
+        const lower = name.toLowerCase();
+        if (lower === sessionHeaders.instruction || lower === sessionHeaders.token) return true;
+    }
+    return false;
+}
+
 const unavailable = () => problem(503, "Sessions are temporarily unavailable.", { "retry-after": "1", "cache-control": "no-store" });
 
 export async function applySessionAnswer(context: SessionStepContext): Promise<SessionStepOutcome> {
