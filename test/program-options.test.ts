@@ -162,7 +162,7 @@ describe("the dev stack with every optional feature on, evaluated under mocks", 
             const archive = materialiseArchive(run.one("aws:lambda/function:Function", "tollgate-gateway-function").inputs.code);
             try {
                 const index = fs.readFileSync(path.join(archive.dir, "__index.js"), "utf8");
-                assert.ok(index.includes('__captured_value_identity = {assertion: true, headers: false, issuer: "https://api.dev.example.com"}'), "the identity settings in __index.js");
+                assert.ok(index.includes('__captured_value_identity = {assertion: true, headers: false, issuer: "https://api.dev.example.com", assertionReuseSeconds: 30}'), "the identity settings in __index.js");
             } finally {
                 fs.rmSync(archive.dir, { recursive: true, force: true });
             }
