@@ -48,6 +48,11 @@ export function formatTable(r: any): string {
             "each workload's CPU over the minimal gateway's, round by round",
         ],
         [
+            "  minimal gateway, logging",
+            `${r.details.handler.baseline_logging_cpu_us_per_req} µs`,
+            `the same floor writing one log line per request as tollgate does: anonymous ${r.details.handler.by_workload_ratio_to_logging_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_logging_baseline.session_cache10}x of it`,
+        ],
+        [
             "details.handler.assertion_cpu_us_per_req",
             `${r.details.handler.assertion_cpu_us_per_req} µs`,
             `what x-gateway-assertion adds to an anonymous request, reused as deployed (${r.details.handler.by_workload_cpu_us_per_req.anonymous_without_assertion} µs without it; signed for every request: ${r.details.handler.assertion_signed_every_request_cpu_us_per_req} µs)`,
