@@ -11,7 +11,14 @@
  * last weeks; these backups are the longer-lived copies, kept apart from the
  * table (a dropped table keeps its recovery points) and, with a copy region,
  * out of the stack's region.
+ *
+ * A vault's key is fixed when the vault is made: a new key means a new vault,
+ * and AWS deletes no vault that holds recovery points. So a vault's name
+ * follows its key (`backupVaultName`), the new vault is made beside the old
+ * one, and Pulumi lets go of the old vault instead of deleting it
+ * (`retainOnDelete`): its recovery points stay restorable until each expires.
  */
+import { createHash } from "node:crypto";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { configDefaults } from "../specs/config";
@@ -19,7 +26,9 @@ import { transformed, type Transform } from "./transform";
 
 export interface BackupArgs {
     /**
-     * Prefix of the vault, plan, selection and role names: the vault is `{prefix}-backups`.
+     * Prefix of the vault, plan, selection and role names: the vault is
+     * `{prefix}-backups`, or with a customer key a name that follows the key
+     * (`backupVaultName`).
      * @example "tollgate-prod"
      */
     prefix: string;
@@ -44,12 +53,14 @@ export interface BackupArgs {
      */
     copyToRegion?: string;
     /**
-     * KMS key (in the stack's region) that encrypts the vault.
+     * KMS key (in the stack's region) that encrypts the vault. The vault's name
+     * follows it: changing the key makes a new vault and leaves the old one,
+     * with its recovery points, outside the stack.
      * @default the AWS-managed key `aws/backup`
      */
     kmsKeyArn?: pulumi.Input<string>;
     /**
-     * KMS key in `copyToRegion` that encrypts the copy vault.
+     * KMS key in `copyToRegion` that encrypts the copy vault; its name follows the key as the vault's does.
      * @default the AWS-managed key `aws/backup` of that region
      */
     copyKmsKeyArn?: pulumi.Input<string>;
@@ -73,6 +84,34 @@ export const backupServicePolicies = {
     restores: "AWSBackupServiceRolePolicyForRestores",
 } as const;
 
+/** AWS Backup's longest vault name (CreateBackupVault: `^[a-zA-Z0-9\-\_]{2,50}$`). */
+const vaultNameMaxLength = 50;
+
+/**
+ * The name of the vault a key encrypts. On the AWS-managed key it is
+ * `{prefix}-backups`; with a customer key it ends in the first 8 hex digits of
+ * the SHA-256 of the key's ARN, `{prefix}-backups-{8 hex}`, or `{prefix}-{8 hex}`
+ * when that would pass the 50 characters a vault name allows (a prefix of more
+ * than 33). A vault's key cannot change (a new key replaces the vault), and AWS
+ * keeps one name per account and region, so each key's vault has a name of
+ * its own and the new vault can be made while the old one still exists.
+ * @example backupVaultName("tollgate-prod") === "tollgate-prod-backups"
+ */
+export function backupVaultName(prefix: string, kmsKeyArn?: string): string {
+    // Vault names allow letters, digits, '-' and '_' only.
+    const base = prefix.replace(/[^A-Za-z0-9_-]/g, "-");
+    if (!kmsKeyArn) return `${base}-backups`;
+    const key = createHash("sha256").update(kmsKeyArn).digest("hex").slice(0, 8);
+    const named = `${base}-backups-${key}`;
+    return named.length <= vaultNameMaxLength ? named : `${base}-${key}`;
+}
+
+/** The vault's name as an Input: plain without a key, else once the key's ARN is known. */
+function vaultNameFor(prefix: string, kmsKeyArn: pulumi.Input<string> | undefined): pulumi.Input<string> {
+    if (kmsKeyArn === undefined || typeof kmsKeyArn === "string") return backupVaultName(prefix, kmsKeyArn || undefined);
+    return pulumi.output(kmsKeyArn).apply((arn) => backupVaultName(prefix, arn || undefined));
+}
+
 function resolveBackupArgs(args: BackupArgs) {
     if (args.tableArns.length === 0) throw new pulumi.RunError("Backup: no tables to back up (tableArns is empty)");
     const defaults = configDefaults().backup;
@@ -82,10 +121,18 @@ function resolveBackupArgs(args: BackupArgs) {
         retentionDays: args.retentionDays ?? defaults.retentionDays,
         tags: args.tags ?? {},
         transform: args.transform ?? {},
-        // Vault names allow letters, digits, '-' and '_' only.
-        vaultName: `${args.prefix.replace(/[^A-Za-z0-9_-]/g, "-")}-backups`,
+        vaultName: vaultNameFor(args.prefix, args.kmsKeyArn),
+        copyVaultName: vaultNameFor(args.prefix, args.copyKmsKeyArn),
     };
 }
+
+/**
+ * How a vault is replaced (a new key, so a new name): the new vault is made
+ * first, then Pulumi forgets the old one rather than delete it. AWS refuses to
+ * delete a vault that holds recovery points, and those are what it is for;
+ * left in the account, each expires on its own lifecycle.
+ */
+const vaultOptions = { deleteBeforeReplace: false, retainOnDelete: true } as const;
 
 export class Backup extends pulumi.ComponentResource {
     readonly vault: aws.backup.Vault;
@@ -103,14 +150,19 @@ export class Backup extends pulumi.ComponentResource {
         const { prefix, tags, transform } = settings;
         const child = { parent: this };
 
-        this.vault = new aws.backup.Vault(...transformed(transform.vault, `${name}-vault`, { name: settings.vaultName, kmsKeyArn: settings.kmsKeyArn, tags }, { ...child }));
+        this.vault = new aws.backup.Vault(...transformed(transform.vault, `${name}-vault`, { name: settings.vaultName, kmsKeyArn: settings.kmsKeyArn, tags }, { ...child, ...vaultOptions }));
 
         if (settings.copyToRegion) {
             // The resource-level region of provider v7: the stack's provider (its
             // credentials, assumeRole, allowedAccountIds) manages the vault there,
             // where a second provider would read none of the stack's aws:* config.
             this.copyVault = new aws.backup.Vault(
-                ...transformed(transform.copyVault, `${name}-copy-vault`, { name: settings.vaultName, kmsKeyArn: settings.copyKmsKeyArn, region: settings.copyToRegion, tags }, { ...child }),
+                ...transformed(
+                    transform.copyVault,
+                    `${name}-copy-vault`,
+                    { name: settings.copyVaultName, kmsKeyArn: settings.copyKmsKeyArn, region: settings.copyToRegion, tags },
+                    { ...child, ...vaultOptions },
+                ),
             );
         }
 

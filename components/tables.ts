@@ -113,6 +113,7 @@ function resolveTablesArgs(args: TablesArgs) {
     const seen = new Set<string>();
     const replicaRegions = args.replicaRegions ?? defaults.replicaRegions;
     const replicaKmsKeyArns = args.replicaKmsKeyArns ?? defaults.replicaKmsKeyArns;
+    const deletionProtection = args.deletionProtection ?? defaults.deletionProtection;
     for (const spec of args.specs) {
         if (seen.has(spec.name)) throw new pulumi.RunError(`Tables: two specs are named '${spec.name}'`);
         seen.add(spec.name);
@@ -131,7 +132,7 @@ function resolveTablesArgs(args: TablesArgs) {
         replicaRegions,
         replicaKmsKeyArns,
         pointInTimeRecovery: args.pointInTimeRecovery ?? defaults.pointInTimeRecovery,
-        deletionProtection: args.deletionProtection ?? defaults.deletionProtection,
+        deletionProtection,
         targetUtilizationPercent: args.targetUtilizationPercent ?? 70,
         tags: args.tags ?? {},
         transform: args.transform ?? {},
@@ -313,6 +314,11 @@ export class Tables extends pulumi.ComponentResource {
      * (its resource-level `region`), each made only once every scaling policy of
      * the table and its indexes exists, so DynamoDB finds the write capacity
      * autoscaled (terraform-provider-aws PR #38401 makes the same dependency).
+     *
+     * A replica's key cannot change in place: a new key replaces the replica.
+     * A region holds one replica of a table, so the old one goes first
+     * (`deleteBeforeReplace`) and DynamoDB fills the new one from the table;
+     * the region has no replica in between, and the table loses nothing.
      */
     private createReplicas(
         role: string,
@@ -338,7 +344,7 @@ export class Tables extends pulumi.ComponentResource {
                             // A TableReplica cannot propagate the table's tags: it is given them.
                             tags: { ...settings.tags, ...spec.tags },
                         },
-                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies] },
+                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies], deleteBeforeReplace: true },
                     ),
                 ),
             ]),

@@ -449,8 +449,14 @@ describe("the pack served by @pulumi/policy agrees with the offline evaluator", 
             const key = (policy: string, urn: string | undefined, level: string, message: string) => `${policy} | ${urn ?? "(stack)"} | ${level} | ${message}`;
             for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge", "policy-secrets"]) {
                 const run = await runFixture(fixture);
+                // As the engine sends them: deleteBeforeReplace only when the program set it.
                 const options = (resource: (typeof run.resources)[number]) =>
-                    new analyzerProto.AnalyzerResourceOptions().setProtect(resource.protect).setCustomtimeouts(new analyzerProto.AnalyzerResourceOptions.CustomTimeouts()).setParent(resource.parent ?? "");
+                    new analyzerProto.AnalyzerResourceOptions()
+                        .setProtect(resource.protect)
+                        .setDeletebeforereplace(resource.deleteBeforeReplace ?? false)
+                        .setDeletebeforereplacedefined(resource.deleteBeforeReplace !== undefined)
+                        .setCustomtimeouts(new analyzerProto.AnalyzerResourceOptions.CustomTimeouts())
+                        .setParent(resource.parent ?? "");
                 const collect = (response: import("@pulumi/pulumi/proto/analyzer_pb").AnalyzeResponse, urn?: string) => {
                     for (const d of response.getDiagnosticsList()) {
                         // The SDK prefixes the policy description to the message.

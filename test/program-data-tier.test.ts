@@ -14,7 +14,7 @@ import { runProgramIsolated } from "../policies/offline/harness";
 import { iamDefaults, packEnforcementLevel, tollgatePolicies } from "../policies/rules";
 import devPackConfig from "../policies/config/dev.json";
 import prodPackConfig from "../policies/config/prod.json";
-import { backupServicePolicies } from "../components/backup";
+import { backupServicePolicies, backupVaultName } from "../components/backup";
 import { replicationLatencyAlarm } from "../components/tables";
 import { resolveSettings, type TollgateConfigInput } from "../specs/config";
 import { rateLimitsTable, replicaRegionsOf, sessionsTable } from "../specs/tables";
@@ -258,8 +258,10 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
         ]);
     });
 
-    it("encrypts the vault with the tables' key and the copy vault with the copy region's key", () => {
+    it("encrypts the vault with the tables' key and the copy vault with the copy region's key, each named after its key", () => {
         assert.equal(run.one(T.vault, "tollgate-backup-vault").inputs.kmsKeyArn, kmsKey(fakeRegion));
+        assert.equal(run.one(T.vault, "tollgate-backup-vault").inputs.name, backupVaultName(prefix, kmsKey(fakeRegion)));
+        assert.equal(run.one(T.vault, "tollgate-backup-copy-vault").inputs.name, backupVaultName(prefix, kmsKey("us-east-1")));
         assert.equal(run.one(T.vault, "tollgate-backup-copy-vault").inputs.kmsKeyArn, kmsKey("us-east-1"));
         assert.equal(run.one(T.vault, "tollgate-backup-copy-vault").inputs.region, "us-east-1");
     });
@@ -268,7 +270,7 @@ describe("a stack with a customer KMS key, two replica regions and a weekly back
         const [rule] = run.one(T.plan, "tollgate-backup-plan").inputs.rules;
         assert.equal(rule.schedule, "cron(30 4 ? * SUN *)");
         assert.deepEqual(rule.lifecycle, { deleteAfter: 90 });
-        assert.deepEqual(rule.copyActions, [{ destinationVaultArn: vaultArn("us-east-1", `${prefix}-backups`), lifecycle: { deleteAfter: 90 } }]);
+        assert.deepEqual(rule.copyActions, [{ destinationVaultArn: vaultArn("us-east-1", backupVaultName(prefix, kmsKey("us-east-1"))), lifecycle: { deleteAfter: 90 } }]);
         assert.equal(run.one(T.selection, "tollgate-backup-selection").inputs.resources.length, 5);
     });
 

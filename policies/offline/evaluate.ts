@@ -195,6 +195,7 @@ function optionsOf(resource: RegisteredResource): PolicyResourceOptions {
     return {
         protect: resource.protect,
         ignoreChanges: [],
+        ...(resource.deleteBeforeReplace === undefined ? {} : { deleteBeforeReplace: resource.deleteBeforeReplace }),
         aliases: [],
         customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
         additionalSecretOutputs: [],

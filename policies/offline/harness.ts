@@ -28,6 +28,10 @@ export interface RegisteredResource {
     propertyDependencies: Record<string, string[]>;
     provider?: string;
     protect: boolean;
+    /** The `deleteBeforeReplace` option when the program sets it, true or false; unset leaves the order to the provider. */
+    deleteBeforeReplace?: boolean;
+    /** The `retainOnDelete` option: Pulumi forgets the resource instead of deleting it. */
+    retainOnDelete: boolean;
     /** Every earlier URN the resource answers to: its own aliases and those inherited from its parents', as the engine computes them. */
     aliases: string[];
 }
@@ -179,6 +183,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
                     propertyDependencies,
                     provider: req.getProvider() || undefined,
                     protect: req.getProtect?.() ?? false,
+                    ...(req.getDeletebeforereplacedefined() ? { deleteBeforeReplace: req.getDeletebeforereplace() } : {}),
+                    retainOnDelete: req.getRetainondelete?.() ?? false,
                     aliases: req.getAliasurnsList?.() ?? [],
                 };
                 resources.push(resource);
