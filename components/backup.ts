@@ -204,7 +204,8 @@ export class Backup extends pulumi.ComponentResource {
                     }),
                     tags,
                 },
-                { ...child },
+                // Its name is fixed: a replacement must remove the old role before making the new.
+                { ...child, deleteBeforeReplace: true },
             ),
         );
         // AWS Backup's documented service role: its managed policies follow the service

@@ -440,7 +440,8 @@ export class Gateway extends pulumi.ComponentResource {
                     }),
                     tags,
                 },
-                { ...child },
+                // Its name is fixed (the Lambda's): a replacement must remove the old role before making the new.
+                { ...child, deleteBeforeReplace: true },
             ),
         );
         const sessionsByUserIndex = pulumi.interpolate`${tables.sessions.arn}/index/UserIdIndex`;
@@ -491,9 +492,11 @@ export class Gateway extends pulumi.ComponentResource {
             tags,
         };
         // The policy before the first invocation, the log group before Lambda would create its own.
+        // The name is fixed (the log group and the alarms name it), so a replacement deletes the old function first.
         const [functionName, finalFunctionArgs, functionOpts] = transformed(transform.function, `${name}-function`, functionArgs, {
             ...child,
             dependsOn: [this.policy, logGroups.lambda, this.gatewayKeysVersion],
+            deleteBeforeReplace: true,
         });
         this.function = new aws.lambda.CallbackFunction(functionName, finalFunctionArgs, functionOpts);
 

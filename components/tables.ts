@@ -39,6 +39,14 @@ export interface TablesArgs {
      */
     deletionProtection?: boolean;
     /**
+     * Pulumi's `protect` on every table and TableReplica: a deployment that
+     * would delete or replace one (a new key schema, for one) stops at preview,
+     * before anything changes. A table's name is fixed, so a replacement would
+     * otherwise delete the table and its items first.
+     * @default `deletionProtection`
+     */
+    protect?: boolean;
+    /**
      * Customer-managed KMS key for server-side encryption. Encryption is on
      * either way; unset means the AWS-managed key `aws/dynamodb`.
      * @default the AWS-managed key
@@ -133,6 +141,7 @@ function resolveTablesArgs(args: TablesArgs) {
         replicaKmsKeyArns,
         pointInTimeRecovery: args.pointInTimeRecovery ?? defaults.pointInTimeRecovery,
         deletionProtection,
+        protect: args.protect ?? deletionProtection,
         targetUtilizationPercent: args.targetUtilizationPercent ?? 70,
         tags: args.tags ?? {},
         transform: args.transform ?? {},
@@ -251,7 +260,7 @@ export class Tables extends pulumi.ComponentResource {
         const ignoreChanges = provisioned
             ? ["readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity", ...(replicaRegions.length ? ["replicas"] : [])]
             : [];
-        return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges }));
+        return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges, protect: settings.protect }));
     }
 
     private createAlarms(role: string, table: aws.dynamodb.Table, replicaRegions: readonly string[], settings: ResolvedTablesArgs): TableAlarms {
@@ -319,6 +328,7 @@ export class Tables extends pulumi.ComponentResource {
      * A region holds one replica of a table, so the old one goes first
      * (`deleteBeforeReplace`) and DynamoDB fills the new one from the table;
      * the region has no replica in between, and the table loses nothing.
+     * A protected replica (`protect`) stops such a change at preview instead.
      */
     private createReplicas(
         role: string,
@@ -344,7 +354,7 @@ export class Tables extends pulumi.ComponentResource {
                             // A TableReplica cannot propagate the table's tags: it is given them.
                             tags: { ...settings.tags, ...spec.tags },
                         },
-                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies], deleteBeforeReplace: true },
+                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies], deleteBeforeReplace: true, protect: settings.protect },
                     ),
                 ),
             ]),

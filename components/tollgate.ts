@@ -225,6 +225,7 @@ export class Tollgate extends pulumi.ComponentResource {
                 specs: tableSpecs,
                 pointInTimeRecovery: settings.tables.pointInTimeRecovery,
                 deletionProtection: settings.tables.deletionProtection,
+                protect: settings.tables.protect,
                 kmsKeyArn: input(settings.tables.kmsKeyArn),
                 replicaRegions: settings.tables.replicaRegions,
                 replicaKmsKeyArns,

@@ -253,6 +253,12 @@ export interface TableSettings {
     /** Refuse DeleteTable (and `pulumi destroy`) on the table and its replicas. @default false */
     deletionProtection?: boolean;
     /**
+     * Pulumi's `protect` on every table and TableReplica: a deployment that would
+     * delete or replace one stops at preview, before anything changes.
+     * @default `deletionProtection`
+     */
+    protect?: boolean;
+    /**
      * Customer-managed KMS key (its key ARN, in the stack's region) for the
      * tables. Unset: the AWS-managed `aws/dynamodb` key.
      * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"

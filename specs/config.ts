@@ -251,6 +251,11 @@ export const configSchema = z.strictObject({
             pointInTimeRecovery: z.boolean().default(true),
             /** Refuse DeleteTable (and `pulumi destroy`) on the table and its replicas. */
             deletionProtection: z.boolean().default(false),
+            /**
+             * Pulumi's `protect` on every table and TableReplica: a deployment that would
+             * delete or replace one stops at preview, before anything changes. Default: `deletionProtection`.
+             */
+            protect: z.boolean().optional(),
             /** Customer-managed KMS key (in the stack's region) for the tables; unset: the AWS-managed `aws/dynamodb` key. */
             kmsKeyArn: kmsKeyArn.optional(),
             /**
@@ -448,10 +453,12 @@ export function configDefaults(): z.output<typeof configSchema> {
 }
 
 /** Validated settings, defaults applied; what the components and the runtime read. */
-export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit" | "backup"> {
+export interface TollgateSettings extends Omit<z.output<typeof configSchema>, "appTables" | "routes" | "defaultRateLimit" | "backup" | "tables"> {
     appTables: TableSpec[];
     routes: RouteSpec[];
     defaultRateLimit: RateLimitPolicy;
+    /** `protect` resolved from `deletionProtection` when the stack leaves it out. */
+    tables: Omit<z.output<typeof configSchema>["tables"], "protect"> & { protect: boolean };
     /** `enabled` resolved from the environment when the stack leaves it out. */
     backup: Omit<z.output<typeof configSchema>["backup"], "enabled"> & { enabled: boolean };
 }
@@ -553,8 +560,9 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     }
     if (problems.length > 0) throw settingsError(problems, raw, context);
     const backup = { ...config.backup, enabled: config.backup.enabled ?? config.environment === "prod" };
+    const tables = { ...config.tables, protect: config.tables.protect ?? config.tables.deletionProtection };
     const secretsKmsKeyArn = config.secretsKmsKeyArn ?? config.tables.kmsKeyArn;
-    return { ...config, appTables, backup, secretsKmsKeyArn, routes: config.routes as RouteSpec[] };
+    return { ...config, appTables, backup, tables, secretsKmsKeyArn, routes: config.routes as RouteSpec[] };
 }
 
 /** A new VPC, or an existing one's subnets with its security groups: not both, and not half of the second. */

@@ -198,6 +198,8 @@ describe("npm run policy", function () {
             "lambda-permission-source-arn": "api-invoke",
             "secretsmanager-customer-key": "jwt-key",
             "apigateway-domain-tls": "api-domain",
+            "dynamodb-protect": "orders",
+            "fixed-name-delete-before-replace": "careless-gateway-function",
         };
         assert.deepEqual(Object.keys(expected).sort(), tollgatePolicies.map((p) => p.name).sort());
         const found = rows(result.stdout);

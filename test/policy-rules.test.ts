@@ -136,7 +136,7 @@ describe("policies: DynamoDB tables", function () {
 
     it("dynamodb-deletion-protection is advisory by default and mandatory with the prod pack config", async () => {
         const dev = await evaluate("policy-dynamodb");
-        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection", "replica-resource-without-protection", "replica-without-deletion-protection"]);
+        assert.deepEqual(reported(dev, "dynamodb-deletion-protection"), ["defaults-only", "no-deletion-protection", "replica-resource-without-protection", "replica-without-deletion-protection", "unguarded"]);
         assert.match(messageFor(dev, "dynamodb-deletion-protection", "replica-resource-without-protection"), /deletion protection is off on the replica in ap-southeast-2; set deletionProtectionEnabled = true/);
         assert.ok(dev.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "advisory"));
         assert.match(messageFor(dev, "dynamodb-deletion-protection", "no-deletion-protection"), /set deletionProtectionEnabled = true/);
@@ -147,6 +147,38 @@ describe("policies: DynamoDB tables", function () {
 
         const prod = await evaluate("policy-dynamodb", prodPackConfig);
         assert.ok(prod.violations.filter((v) => v.policyName === "dynamodb-deletion-protection").every((v) => v.enforcementLevel === "mandatory"));
+    });
+
+    it("dynamodb-protect refuses a table or TableReplica with deletion protection that Pulumi does not protect, advisory by default and mandatory with the prod pack config", async () => {
+        const dev = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(dev, "dynamodb-protect"), ["unprotected", "unprotected-replica"]);
+        assert.match(
+            messageFor(dev, "dynamodb-protect", "unprotected"),
+            /DynamoDB table "unprotected" \(fixture-unprotected\): deletion protection is on but Pulumi does not protect it, so a change that replaces it runs until AWS refuses to delete it, part-way through the update; set the resource option protect: true\./,
+        );
+        assert.match(messageFor(dev, "dynamodb-protect", "unprotected-replica"), /DynamoDB table replica "unprotected-replica": deletion protection is on but Pulumi does not protect it/);
+        assert.ok(dev.violations.filter((v) => v.policyName === "dynamodb-protect").every((v) => v.enforcementLevel === "advisory"));
+        const run = await runFixture("policy-dynamodb");
+        const unguarded = run.resources.find((r) => r.name === "unguarded")!;
+        assert.ok(dev.notApplicable.some((n) => n.policyName === "dynamodb-protect" && n.urn === unguarded.urn), "a table without deletion protection is dynamodb-deletion-protection's business");
+
+        const prod = await evaluate("policy-dynamodb", prodPackConfig);
+        assert.deepEqual(
+            prod.violations.filter((v) => v.policyName === "dynamodb-protect").map((v) => v.enforcementLevel),
+            ["mandatory", "mandatory"],
+        );
+    });
+
+    it("fixed-name-delete-before-replace refuses a table replica of a tollgate component that would be replaced create-first", async () => {
+        const evaluation = await evaluate("policy-dynamodb");
+        assert.deepEqual(reported(evaluation, "fixed-name-delete-before-replace"), ["tollgate-replica-created-first"]);
+        assert.match(
+            messageFor(evaluation, "fixed-name-delete-before-replace", "tollgate-replica-created-first"),
+            /DynamoDB table replica "tollgate-replica-created-first": a region holds one replica of a table \(me-south-1\), and it is not deleted before its replacement, so a change that replaces it would fail creating the second one; set the resource option deleteBeforeReplace: true/,
+        );
+        const run = await runFixture("policy-dynamodb");
+        const programsOwn = run.resources.find((r) => r.name === "replica-resource-without-key")!;
+        assert.ok(evaluation.notApplicable.some((n) => n.policyName === "fixed-name-delete-before-replace" && n.urn === programsOwn.urn));
     });
 
     it("reports nothing against the compliant tables: the global table with a keyed, PITR-enabled, protected replica, and the PROVISIONED one whose TableReplica waits for its autoscaling", async () => {
@@ -192,10 +224,27 @@ describe("policies: Lambda and IAM", function () {
         assert.ok(evaluation.notApplicable.some((n) => n.policyName === "lambda-permission-source-arn" && n.urn === accountPermission.urn));
     });
 
+    it("fixed-name-delete-before-replace refuses a tollgate component's named function, role or log group that is not deleted before its replacement", async () => {
+        const evaluation = await evaluate("policy-replacement");
+        assert.deepEqual(reported(evaluation, "fixed-name-delete-before-replace"), ["tollgate-function-created-first", "tollgate-log-group-order-unset", "tollgate-role-order-unset"]);
+        assert.match(
+            messageFor(evaluation, "fixed-name-delete-before-replace", "tollgate-function-created-first"),
+            /Lambda function "tollgate-function-created-first" \(fixture-gateway-2\): its name is fixed, and it is not deleted before its replacement, so a change that replaces it would fail creating the second one; set the resource option deleteBeforeReplace: true \(tollgate's components set it: a transform that changes opts\.deleteBeforeReplace undoes it\)\./,
+        );
+        assert.match(messageFor(evaluation, "fixed-name-delete-before-replace", "tollgate-role-order-unset"), /IAM role "tollgate-role-order-unset" \(fixture-gateway-2\): its name is fixed/);
+        const run = await runFixture("policy-replacement");
+        for (const name of ["tollgate-function-auto-named", "own-named-function"]) {
+            const resource = run.resources.find((r) => r.name === name)!;
+            assert.ok(evaluation.notApplicable.some((n) => n.policyName === "fixed-name-delete-before-replace" && n.urn === resource.urn), `${name}: not applicable`);
+        }
+    });
+
     it("reports nothing against the compliant function, grants and permission", async () => {
         const evaluation = await evaluate("policy-compute");
         const compliant = ["current-runtime", "function-role", "scoped-grant", "basic-execution", "scoped-permission"];
         assert.deepEqual(evaluation.violations.filter((v) => compliant.includes(v.resourceName ?? "")), []);
+        const replacement = await evaluate("policy-replacement");
+        assert.deepEqual(replacement.violations.filter((v) => ["tollgate-function", "tollgate-role", "tollgate-log-group"].includes(v.resourceName ?? "")), []);
     });
 });
 
@@ -447,7 +496,7 @@ describe("the pack served by @pulumi/policy agrees with the offline evaluator", 
             const served: string[] = [];
             const offline: string[] = [];
             const key = (policy: string, urn: string | undefined, level: string, message: string) => `${policy} | ${urn ?? "(stack)"} | ${level} | ${message}`;
-            for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge", "policy-secrets"]) {
+            for (const fixture of ["bad-program", "policy-dynamodb", "policy-compute", "policy-edge", "policy-secrets", "policy-replacement"]) {
                 const run = await runFixture(fixture);
                 // As the engine sends them: deleteBeforeReplace only when the program set it.
                 const options = (resource: (typeof run.resources)[number]) =>

@@ -40,9 +40,9 @@ export function resourceLabel(type: string, name: string, physicalName?: unknown
  * a `tollgate:` component), `configKey` is what a user edits, so it comes
  * first and the provider argument follows for reference.
  */
-export function violation(resource: string, problem: string, fix: string, tollgate?: { urn: string; configKey: string }): string {
-    if (tollgate && madeByTollgate(tollgate.urn)) return `${resource}: ${problem}; set ${tollgate.configKey} in the stack's config (provider argument: ${fix}).`;
-    return `${resource}: ${problem}; set ${fix}.`;
+export function violation(resource: string, problem: string, fix: string, tollgate?: { urn: string; configKey: string }, fixKind: "provider argument" | "resource option" = "provider argument"): string {
+    if (tollgate && madeByTollgate(tollgate.urn)) return `${resource}: ${problem}; set ${tollgate.configKey} in the stack's config (${fixKind}: ${fix}).`;
+    return `${resource}: ${problem}; set ${fixKind === "resource option" ? `the resource option ${fix}` : fix}.`;
 }
 
 /** True when a tollgate component is among the resource's parents: `...::tollgate:tables:Tables$aws:dynamodb/table:Table::name`. */

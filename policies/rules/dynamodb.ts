@@ -1,6 +1,7 @@
 /**
  * DynamoDB policies: encryption, point-in-time recovery, on-demand billing,
- * TTL on tables that store expiring items, deletion protection.
+ * TTL on tables that store expiring items, deletion protection, and Pulumi's
+ * protect on the tables deletion protection guards.
  *
  * Policies see a table's inputs, so an unset argument counts as its AWS
  * default: no `serverSideEncryption` is the AWS-owned key, no
@@ -299,3 +300,26 @@ export const dynamodbDeletionProtection: ResourceValidationPolicy = {
         }),
     ],
 };
+
+export const dynamodbProtect: ResourceValidationPolicy = {
+    name: "dynamodb-protect",
+    description:
+        "DynamoDB tables and table replicas with deletion protection are also protected in Pulumi (the protect option), so a change that would replace one (a new key schema) stops at preview instead of at DeleteTable, part-way through the update (advisory unless pack config makes it mandatory).",
+    enforcementLevel: "advisory",
+    validateResource: [
+        validateResourceOfType(aws.dynamodb.Table, (table, args, reportViolation) => {
+            if (table.deletionProtectionEnabled !== true) args.notApplicable("deletion protection is off");
+            if (args.opts.protect) return;
+            reportViolation(
+                violation(resourceLabel(args.type, args.name, table.name), unprotected, "protect: true", { urn: args.urn, configKey: "tollgate:tables.protect: true" }, "resource option"),
+            );
+        }),
+        validateResourceOfType(aws.dynamodb.TableReplica, (replica, args, reportViolation) => {
+            if (replica.deletionProtectionEnabled !== true) args.notApplicable("deletion protection is off");
+            if (args.opts.protect) return;
+            reportViolation(violation(resourceLabel(args.type, args.name), unprotected, "protect: true", { urn: args.urn, configKey: "tollgate:tables.protect: true" }, "resource option"));
+        }),
+    ],
+};
+
+const unprotected = "deletion protection is on but Pulumi does not protect it, so a change that replaces it runs until AWS refuses to delete it, part-way through the update";

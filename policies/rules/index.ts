@@ -10,15 +10,16 @@
 import type { EnforcementLevel, Policies } from "@pulumi/policy";
 import { apigatewayAccessLogging, apigatewayDomainTls, apigatewayStageThrottling } from "./apigateway";
 import { cloudwatchLogRetention } from "./cloudwatch";
-import { dynamodbDeletionProtection, dynamodbEncryption, dynamodbOnDemandBilling, dynamodbPointInTimeRecovery, dynamodbTtlOnExpiringTables } from "./dynamodb";
+import { dynamodbDeletionProtection, dynamodbEncryption, dynamodbOnDemandBilling, dynamodbPointInTimeRecovery, dynamodbProtect, dynamodbTtlOnExpiringTables } from "./dynamodb";
 import { iamNoWildcardDynamoDb } from "./iam";
 import { lambdaPermissionSourceArn, lambdaSupportedRuntime } from "./lambda";
+import { fixedNameDeleteBeforeReplace } from "./replacement";
 import { secretsmanagerCustomerKey } from "./secretsmanager";
 
 export const packName = "tollgate";
 
 export const packDescription =
-    "Encryption, point-in-time recovery and on-demand billing for DynamoDB, customer keys for secrets, and the Lambda, IAM, API Gateway (throttling, access logs, TLS 1.2 domains) and CloudWatch rules tollgate deploys by.";
+    "Encryption, point-in-time recovery, on-demand billing and protection for DynamoDB, customer keys for secrets, the Lambda, IAM, API Gateway (throttling, access logs, TLS 1.2 domains) and CloudWatch rules tollgate deploys by, and replacements that can succeed for its fixed-name resources.";
 
 /** The level of a policy that sets none (every policy here sets its own). */
 export const packEnforcementLevel: EnforcementLevel = "mandatory";
@@ -37,6 +38,8 @@ export const tollgatePolicies: Policies = [
     lambdaPermissionSourceArn,
     secretsmanagerCustomerKey,
     apigatewayDomainTls,
+    dynamodbProtect,
+    fixedNameDeleteBeforeReplace,
 ];
 
 export * from "./apigateway";
@@ -44,4 +47,5 @@ export * from "./cloudwatch";
 export * from "./dynamodb";
 export * from "./iam";
 export * from "./lambda";
+export * from "./replacement";
 export * from "./secretsmanager";
