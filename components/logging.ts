@@ -2,7 +2,8 @@
  * Logging: where the gateway's logs go and who hears about trouble. The two
  * log groups (the Lambda's and the HTTP API's access log) with a retention,
  * the SNS topic every tollgate alarm notifies, the alarms on the Lambda and
- * the API, one CloudWatch dashboard for the whole stack, and the Logs
+ * the API, one CloudWatch dashboard for the whole stack (the tables' and their
+ * indexes' throttles among it), and the Logs
  * Insights queries an operator starts from, saved under `tollgate/{prefix}/`.
  */
 import * as aws from "@pulumi/aws";
@@ -111,6 +112,13 @@ export interface LoggingArgs {
      */
     replicatedTables?: { tableName: pulumi.Input<string>; regions: readonly string[] }[];
     /**
+     * Tables with global secondary indexes, and the indexes' names: the dashboard
+     * draws each index's read and write throttles (a widget only when there is one).
+     * @default []
+     * @example [{ tableName: "tollgate-prod-sessions", indexNames: ["UserIdIndex"] }]
+     */
+    indexedTables?: { tableName: pulumi.Input<string>; indexNames: readonly string[] }[];
+    /**
      * Environment shown in the dashboard's title.
      * @default "dev"
      */
@@ -163,6 +171,7 @@ function resolveLoggingArgs(args: LoggingArgs) {
         retentionDays: args.retentionDays ?? defaults.logRetentionDays,
         alarmEmail: args.alarmEmail || undefined,
         replicatedTables: (args.replicatedTables ?? []).filter((table) => table.regions.length > 0),
+        indexedTables: (args.indexedTables ?? []).filter((table) => table.indexNames.length > 0),
         tags: args.tags ?? {},
         transform: args.transform ?? {},
     };
@@ -271,6 +280,7 @@ export class Logging extends pulumi.ComponentResource {
                             apiId: settings.apiId,
                             tableNames: settings.tableNames,
                             replicatedTables: settings.replicatedTables,
+                            indexedTables: settings.indexedTables,
                         }),
                     ),
                 },
@@ -315,9 +325,10 @@ interface DashboardSources {
     apiId: pulumi.Input<string>;
     tableNames: pulumi.Input<string>[];
     replicatedTables: { tableName: pulumi.Input<string>; regions: readonly string[] }[];
+    indexedTables: { tableName: pulumi.Input<string>; indexNames: readonly string[] }[];
 }
 
-/** The dashboard: API traffic and latency, Lambda duration, and DynamoDB per table; two widgets a row. */
+/** The dashboard: API traffic and latency, Lambda duration, and DynamoDB per table and per index; two widgets a row. */
 function dashboardBody(sources: DashboardSources) {
     const { region, apiId, functionName } = sources;
     const api = (metric: string, stat: string, label: string) => ["AWS/ApiGateway", metric, "ApiId", apiId, { stat, label }];
@@ -332,6 +343,25 @@ function dashboardBody(sources: DashboardSources) {
         { title: "DynamoDB consumed capacity per table", metrics: perTable(["ConsumedReadCapacityUnits", "ConsumedWriteCapacityUnits"]) },
         { title: "DynamoDB throttles per table", metrics: perTable(["ReadThrottleEvents", "WriteThrottleEvents"]) },
     ];
+    // An index's throttles are reported under TableName and GlobalSecondaryIndexName, and are not in the table's.
+    if (sources.indexedTables.length > 0) {
+        panels.push({
+            title: "DynamoDB throttles per index",
+            metrics: sources.indexedTables.flatMap(({ tableName, indexNames }) =>
+                indexNames.flatMap((index) =>
+                    ["ReadThrottleEvents", "WriteThrottleEvents"].map((metric) => [
+                        "AWS/DynamoDB",
+                        metric,
+                        "TableName",
+                        tableName,
+                        "GlobalSecondaryIndexName",
+                        index,
+                        { stat: "Sum", label: pulumi.interpolate`${tableName} ${index} ${metric}` },
+                    ]),
+                ),
+            ),
+        });
+    }
     if (sources.replicatedTables.length > 0) {
         panels.push({
             title: "DynamoDB replication latency (ms)",

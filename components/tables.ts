@@ -1,6 +1,7 @@
 /**
  * Tables: one DynamoDB table per table spec (the built-in rate-limits and
- * sessions tables, then `tollgate:appTables`), each with its alarms and, for
+ * sessions tables, then `tollgate:appTables`), each with its alarms (the
+ * table's, and each global secondary index's throttles) and, for
  * the rare PROVISIONED table, application autoscaling of its capacity. A table
  * with replica regions is a global table (version 2019.11.21), with an alarm on
  * the replication latency to each replica. An on-demand table's replicas are
@@ -16,7 +17,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { configDefaults } from "../specs/config";
-import { keyAttributes, physicalTableName, replicaRegionsOf, type KeyAttribute, type TableSpec } from "../specs/tables";
+import { keyAttributes, physicalTableName, replicaRegionsOf, sharedAlarmName, type KeyAttribute, type TableSpec } from "../specs/tables";
 import type { AlarmTransform } from "./logging";
 import { transformed, type Transform } from "./transform";
 
@@ -89,13 +90,22 @@ export interface TablesArgs {
     };
 }
 
-/** The alarms every table has, and one per replica region of a global table. */
+/** The alarms every table has, two per global secondary index, and one per replica region of a global table. */
 export interface TableAlarms {
+    /** Throttled reads of the table itself: DynamoDB counts an index's under the index's own dimension (`indexes`). */
     readThrottles: aws.cloudwatch.MetricAlarm;
     writeThrottles: aws.cloudwatch.MetricAlarm;
     systemErrors: aws.cloudwatch.MetricAlarm;
+    /** Throttled reads and writes of each global secondary index, by index name; empty for a table without one. */
+    indexes: Readonly<Record<string, IndexAlarms>>;
     /** By receiving region; empty for a regional table. */
     replicationLatency: Readonly<Record<string, aws.cloudwatch.MetricAlarm>>;
+}
+
+/** The alarms of one global secondary index, on `AWS/DynamoDB` with the dimensions `TableName` and `GlobalSecondaryIndexName`. */
+export interface IndexAlarms {
+    readThrottles: aws.cloudwatch.MetricAlarm;
+    writeThrottles: aws.cloudwatch.MetricAlarm;
 }
 
 /**
@@ -135,6 +145,8 @@ function resolveTablesArgs(args: TablesArgs) {
             throw new pulumi.RunError(`Tables: '${spec.name}' is encrypted with a customer key, and replicaKmsKeyArns has no key for ${keyless.join(", ")}`);
         }
     }
+    const shared = sharedAlarmName(args.specs, replicaRegions);
+    if (shared) throw new pulumi.RunError(`Tables: tables '${shared.first}' and '${shared.second}' would both have the alarm ${args.prefix}-${shared.alarm}; rename a table or an index`);
     return {
         ...args,
         replicaRegions,
@@ -186,7 +198,7 @@ export class Tables extends pulumi.ComponentResource {
             tables[spec.name] = table;
             specs[spec.name] = spec;
             replicaRegions[spec.name] = replicaRegionsOf(spec, settings.replicaRegions);
-            alarms[spec.name] = this.createAlarms(role, table, replicaRegions[spec.name], settings);
+            alarms[spec.name] = this.createAlarms(role, table, spec, replicaRegions[spec.name], settings);
             if (spec.billingMode === "PROVISIONED") {
                 scaling[spec.name] = this.createScaling(role, spec, table, settings);
                 if (replicaRegions[spec.name].length > 0) replicas[spec.name] = this.createReplicas(role, table, replicaRegions[spec.name], scaling[spec.name], spec, settings);
@@ -263,7 +275,7 @@ export class Tables extends pulumi.ComponentResource {
         return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges, protect: settings.protect }));
     }
 
-    private createAlarms(role: string, table: aws.dynamodb.Table, replicaRegions: readonly string[], settings: ResolvedTablesArgs): TableAlarms {
+    private createAlarms(role: string, table: aws.dynamodb.Table, spec: TableSpec, replicaRegions: readonly string[], settings: ResolvedTablesArgs): TableAlarms {
         const actions = settings.alarmTopicArn ? [settings.alarmTopicArn] : [];
         const alarm = (kind: string, description: pulumi.Input<string>, metric: Partial<aws.cloudwatch.MetricAlarmArgs>) =>
             new aws.cloudwatch.MetricAlarm(
@@ -286,6 +298,15 @@ export class Tables extends pulumi.ComponentResource {
                 ),
             );
         const throttles = (metricName: string) => ({ namespace: "AWS/DynamoDB", metricName, dimensions: { TableName: table.name }, statistic: "Sum", period: 300 });
+        // The TableName dimension alone counts the table's own throttle events, none of its
+        // indexes': an index's are reported under TableName and GlobalSecondaryIndexName.
+        const indexThrottles = (index: string, metricName: string) => ({
+            namespace: "AWS/DynamoDB",
+            metricName,
+            dimensions: { TableName: table.name, GlobalSecondaryIndexName: index },
+            statistic: "Sum",
+            period: 300,
+        });
         return {
             readThrottles: alarm("read-throttles", pulumi.interpolate`Reads on ${table.name} were throttled in the last 5 minutes.`, throttles("ReadThrottleEvents")),
             writeThrottles: alarm("write-throttles", pulumi.interpolate`Writes to ${table.name} were throttled in the last 5 minutes.`, throttles("WriteThrottleEvents")),
@@ -313,6 +334,23 @@ export class Tables extends pulumi.ComponentResource {
                         evaluationPeriods: replicationLatencyAlarm.evaluationPeriods,
                         threshold: replicationLatencyAlarm.thresholdMs,
                     }),
+                ]),
+            ),
+            indexes: Object.fromEntries(
+                (spec.globalSecondaryIndexes ?? []).map((index) => [
+                    index.name,
+                    {
+                        readThrottles: alarm(
+                            `${index.name}-read-throttles`,
+                            pulumi.interpolate`Reads on index ${index.name} of ${table.name} were throttled in the last 5 minutes.`,
+                            indexThrottles(index.name, "ReadThrottleEvents"),
+                        ),
+                        writeThrottles: alarm(
+                            `${index.name}-write-throttles`,
+                            pulumi.interpolate`Writes to index ${index.name} of ${table.name} were throttled in the last 5 minutes.`,
+                            indexThrottles(index.name, "WriteThrottleEvents"),
+                        ),
+                    },
                 ]),
             ),
         };

@@ -208,6 +208,7 @@ export class Tollgate extends pulumi.ComponentResource {
                 apiId,
                 tableNames: tableSpecs.map((spec) => physicalTableName(prefix, spec)),
                 replicatedTables: tableSpecs.map((spec) => ({ tableName: physicalTableName(prefix, spec), regions: replicaRegionsOf(spec, settings.tables.replicaRegions) })),
+                indexedTables: tableSpecs.map((spec) => ({ tableName: physicalTableName(prefix, spec), indexNames: (spec.globalSecondaryIndexes ?? []).map((index) => index.name) })),
                 environment: settings.environment,
                 retentionDays: settings.logRetentionDays,
                 alarmEmail: input(settings.alarmEmail),

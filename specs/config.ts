@@ -13,7 +13,7 @@ import { z } from "zod";
 import type { TollgateConfig } from "./args";
 import { assertionReuseCeilingSeconds } from "./identity";
 import { gatewayReserveMs, httpApiIntegrationTimeoutMs, lambdaVpcLimits, maxUpstreamTimeoutMs, nameBudget, prefixPattern, tagLimits, tollgateTagKeys } from "./limits";
-import { builtInTables, replicaRegionsOf, type TableSpec } from "./tables";
+import { builtInTables, replicaRegionsOf, sharedAlarmName, type TableSpec } from "./tables";
 import { defaultIpv6PrefixLength, isLoopbackUrl, proxyControlHeaders, segmentAsRead, type RateLimitPolicy, type RouteSpec } from "./routes";
 import { closestName } from "./names";
 import { selfServicePath, sessionDefaults } from "./sessions";
@@ -77,7 +77,7 @@ const indexKeyAttribute = z.strictObject({
 
 const globalSecondaryIndex = z.strictObject({
     name: name.min(3).max(nameBudget.indexName, {
-        message: "the autoscaling policies of a PROVISIONED table's index (tables-{table}-{index}-write-policy and Pulumi's 8-character suffix) must fit 255",
+        message: "the index's alarms ({prefix}-{table}-{index}-write-throttles) and a PROVISIONED table's autoscaling policies (tables-{table}-{index}-write-policy and Pulumi's 8-character suffix) must fit 255",
     }),
     hashKey: indexKeyAttribute,
     rangeKey: indexKeyAttribute.optional(),
@@ -87,7 +87,7 @@ const globalSecondaryIndex = z.strictObject({
 
 export const tableSpecSchema = z.strictObject({
     name: name.min(1).max(nameBudget.tableName, {
-        message: "the table's alarms ({prefix}-{name}-replication-latency-{region}) must fit CloudWatch's 255",
+        message: "the table's alarms ({prefix}-{name}-{index}-write-throttles, {prefix}-{name}-replication-latency-{region}) must fit CloudWatch's 255",
     }),
     hashKey: keyAttribute,
     rangeKey: keyAttribute.optional(),
@@ -532,6 +532,7 @@ export function resolveSettings(raw: Record<string, unknown>, context: SettingsC
     const problems: string[] = [];
     const appTables = config.appTables.map((table, i) => normaliseTableSpec(table, `appTables[${i}]`, problems));
     checkTableNames(appTables, problems);
+    checkAlarmNames(appTables, config.tables.replicaRegions, problems);
     checkReplication(config.tables, appTables, context, problems);
     checkRoutes(config.routes, problems);
     if (config.sessions.defaultTtlSeconds > config.sessions.maxTtlSeconds) {
@@ -816,6 +817,16 @@ function checkTableNames(appTables: TableSpec[], problems: string[]) {
         else if (seen.has(table.name)) problems.push(`${configNamespace}:appTables[${i}].name: duplicate table name '${table.name}'`);
         seen.add(table.name);
     });
+}
+
+/** Each table's alarms are named after it and its indexes; no two tables may come to the same name. */
+function checkAlarmNames(appTables: TableSpec[], stackWideRegions: readonly string[], problems: string[]) {
+    const shared = sharedAlarmName([...builtInTables, ...appTables], stackWideRegions);
+    if (!shared) return;
+    const index = appTables.findIndex((table) => table.name === shared.second);
+    problems.push(
+        `${configNamespace}:appTables[${index}].name: the alarm {prefix}-${shared.alarm} would be both this table's and table '${shared.first}''s (a table's alarms are {prefix}-{table}-read-throttles, ..., and {prefix}-{table}-{index}-read-throttles for each index); rename a table or an index`,
+    );
 }
 
 function checkRoutes(routes: z.output<typeof routeSchema>[], problems: string[]) {

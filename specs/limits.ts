@@ -302,14 +302,17 @@ export const tollgateTagKeys = ["tollgate:project", "tollgate:environment", "tol
 /**
  * How long tollgate lets each configured name be, so that every physical name
  * built from them fits its row above. The tight ones: the backup vault
- * `{prefix}-backups` and selection `{prefix}-tables` (50), the Lambda and its
- * role `{prefix}-gateway` (64), a replicated table's alarm
+ * `{prefix}-backups` and selection `{prefix}-tables` (50; with a customer key
+ * the vault is `{prefix}-{8 hex}` past a 33-character prefix), the Lambda and
+ * its role `{prefix}-gateway` (64), an index's throttle alarm
+ * `{prefix}-{table}-{index}-write-throttles` (255, exactly, at the longest of
+ * all three), a replicated table's alarm
  * `{prefix}-{table}-replication-latency-{region}` (255), and the auto-named
  * autoscaling policy `tables-{table}-{index}-write-policy-xxxxxxx` (255).
  */
 export const nameBudget = {
     prefix: 40,
-    tableName: 150,
+    tableName: 133,
     indexName: 64,
     /** The longest AWS region code today is 14 characters (ap-southeast-5). */
     regionName: 25,

@@ -93,3 +93,37 @@ export function keyAttributes(spec: TableSpec): KeyAttribute[] {
     }
     return [...seen.values()];
 }
+
+/**
+ * What each CloudWatch alarm of a table is called after the table's physical
+ * name (`{prefix}-{table}-{suffix}`), in the order the Tables component makes
+ * them: its throttles and errors, one per replica region, and a read and a
+ * write throttle alarm per global secondary index, which carry the index's name.
+ */
+export function tableAlarmSuffixes(spec: Pick<TableSpec, "globalSecondaryIndexes">, replicaRegions: readonly string[]): string[] {
+    return [
+        "read-throttles",
+        "write-throttles",
+        "system-errors",
+        ...replicaRegions.map((region) => `replication-latency-${region}`),
+        ...(spec.globalSecondaryIndexes ?? []).flatMap((index) => [`${index.name}-read-throttles`, `${index.name}-write-throttles`]),
+    ];
+}
+
+/**
+ * The first alarm name two of the tables would share (alarm names are unique
+ * in an account and region: table `a` with index `b` and a table `a-b` both
+ * have `{prefix}-a-b-read-throttles`), with the tables, or undefined.
+ */
+export function sharedAlarmName(specs: readonly TableSpec[], stackWideRegions: readonly string[] = []): { alarm: string; first: string; second: string } | undefined {
+    const owners = new Map<string, string>();
+    for (const spec of specs) {
+        for (const suffix of tableAlarmSuffixes(spec, replicaRegionsOf(spec, stackWideRegions))) {
+            const alarm = `${spec.name}-${suffix}`;
+            const first = owners.get(alarm);
+            if (first !== undefined && first !== spec.name) return { alarm, first, second: spec.name };
+            owners.set(alarm, spec.name);
+        }
+    }
+    return undefined;
+}

@@ -137,10 +137,10 @@ describe("physical names: every name the program gives, with the longest names t
         const base = { appTables: [{ name: "t", hashKey: { name: "id", type: "S" } }] } as const;
         const refusals: [TollgateConfigInput, RegExp][] = [
             [{ prefix: `${longest.prefix}x` }, /tollgate:prefix: must be at most 40 characters; every name built on it must fit: the backup vault \{prefix\}-backups/],
-            [{ appTables: [{ ...base.appTables[0], name: `${longest.tableName(1)}x` }] }, /tollgate:appTables\[[^\]]+\]\.name: must be at most 150 characters; the table's alarms/],
+            [{ appTables: [{ ...base.appTables[0], name: `${longest.tableName(1)}x` }] }, /tollgate:appTables\[[^\]]+\]\.name: must be at most 133 characters; the table's alarms \(\{prefix\}-\{name\}-\{index\}-write-throttles/],
             [
                 { appTables: [{ ...base.appTables[0], globalSecondaryIndexes: [{ name: `${longest.indexName(1)}x`, hashKey: { name: "id" } }] }] },
-                /tollgate:appTables\[t\]\.globalSecondaryIndexes\[0\]\.name: must be at most 64 characters; the autoscaling policies/,
+                /tollgate:appTables\[t\]\.globalSecondaryIndexes\[0\]\.name: must be at most 64 characters; the index's alarms/,
             ],
             [{ tables: { replicaRegions: [`${longest.region("a").slice(0, 3)}x${longest.region("a").slice(3)}`] } }, /tollgate:tables\.replicaRegions\[0\]: must be at most 25 characters; no AWS region code is that long/],
             [{ environment: `${longest.environment}x` }, /tollgate:environment: must be at most 256 characters; it is a tag value/],
@@ -195,7 +195,9 @@ describe("physical names: every name the program gives, with the longest names t
         // The longest prefix with a customer key: {prefix}-{8 hex digits of the key}, as {prefix}-backups-{8 hex} would pass 50.
         assert.equal(longestOf("aws:backup/vault:Vault"), nameBudget.prefix + 1 + 8);
         assert.equal(longestOf("aws:lambda/function:Function"), nameBudget.prefix + "-gateway".length);
-        assert.ok(longestOf("aws:cloudwatch/metricAlarm:MetricAlarm") > 230, "the replication-latency alarm of the longest table and region");
+        // The write-throttle alarm of the longest index of the longest table: {prefix}-{table}-{index}-write-throttles.
+        assert.equal(longestOf("aws:cloudwatch/metricAlarm:MetricAlarm"), nameBudget.prefix + 1 + nameBudget.tableName + 1 + nameBudget.indexName + "-write-throttles".length);
+        assert.equal(longestOf("aws:cloudwatch/metricAlarm:MetricAlarm"), 255);
         assert.equal(longestOf("aws:dynamodb/table:Table"), nameBudget.prefix + 1 + nameBudget.tableName);
     });
 

@@ -72,11 +72,16 @@ function rows(stdout: string): { policy: string; enforcement: string; resource: 
 }
 
 describe("npm run policy", function () {
-    for (const stack of ["dev", "prod"]) {
-        it(`passes the ${stack} stack with no mandatory violation`, async () => {
+    for (const [column, stack] of ["dev", "prod"].entries()) {
+        it(`passes the ${stack} stack with no mandatory violation, over as many resources as docs/deploying.md says it has`, async () => {
             const result = await check("--stack", stack);
             assert.equal(result.code, 0, result.stdout + result.stderr);
-            assert.match(result.stdout, new RegExp(`^PASS stack ${stack}: 0 mandatory, \\d+ advisory violations?; ${tollgatePolicies.length} policies over \\d+ resources in [\\d.]+s$`, "m"));
+            const summary = new RegExp(`^PASS stack ${stack}: 0 mandatory, \\d+ advisory violations?; ${tollgatePolicies.length} policies over (\\d+) resources in [\\d.]+s$`, "m").exec(result.stdout);
+            assert.ok(summary, result.stdout);
+            const page = fs.readFileSync(path.join(projectDir, "docs", "deploying.md"), "utf8");
+            const documented = /^\| resources \(as `npm run policy` counts them[^|]*\| (\d+) \| (\d+) \|$/m.exec(page);
+            assert.ok(documented, "docs/deploying.md's table of the shipped stacks has no resources row");
+            assert.equal(documented[1 + column], summary[1], `docs/deploying.md gives the ${stack} stack ${documented[1 + column]} resources`);
             assert.match(result.stdout, new RegExp(`pack config policies/config/${stack}\\.json`));
             assert.ok(rows(result.stdout).every((row) => row.enforcement === "advisory"));
         });

@@ -395,6 +395,16 @@ describe("the program with bad replica or backup config", function () {
             names: `tollgate:tables.replicaRegions[0]: '${fakeRegion}' is the stack's own region`,
         },
         {
+            title: "an app table whose alarm would take the name of another table's index alarm",
+            config: devConfigWith({
+                "tollgate:appTables": [
+                    { name: "orders", hashKey: { name: "id", type: "S" }, globalSecondaryIndexes: [{ name: "byUser", hashKey: { name: "user", type: "S" } }] },
+                    { name: "orders-byUser", hashKey: { name: "id", type: "S" } },
+                ],
+            }),
+            names: "tollgate:appTables[orders-byUser].name: the alarm {prefix}-orders-byUser-read-throttles would be both this table's and table 'orders''s",
+        },
+        {
             title: "a backup schedule that is not an AWS cron expression",
             config: devConfigWith({ "tollgate:backup": { enabled: true, schedule: "cron(0 2 * * * *)" } }),
             names: "tollgate:backup.schedule: 'cron(0 2 * * * *)' is not an AWS cron expression",
@@ -493,7 +503,7 @@ describe("Tables and Backup used outside index.ts", function () {
     before(async function () {
         this.timeout(300_000);
         runs = await Promise.all([runFixture(), runFixture({ "fixture:case": "stream" })]);
-        runs.push(await runFixture({ "fixture:case": "key" }));
+        runs.push(...(await Promise.all([runFixture({ "fixture:case": "key" }), runFixture({ "fixture:case": "alarm" })])));
     });
 
     it("backs up daily at 02:00 for 30 days into one vault, with no copy and no extra provider, when only the tables are given", () => {
@@ -513,9 +523,10 @@ describe("Tables and Backup used outside index.ts", function () {
         assert.equal(run.one(T.table, "store-local").inputs.replicas, undefined);
     });
 
-    it("refuses a replicated spec with another stream view, and a customer key with no replica key, naming the table", () => {
+    it("refuses a replicated spec with another stream view, a customer key with no replica key, and two tables with one alarm name, naming the tables", () => {
         assert.match(runs[1].error ?? "", /Tables: 'things' has replicas, so it streams NEW_AND_OLD_IMAGES; its spec asks for KEYS_ONLY/);
         assert.match(runs[2].error ?? "", /Tables: 'things' is encrypted with a customer key, and replicaKmsKeyArns has no key for eu-central-1/);
+        assert.match(runs[3].error ?? "", /Tables: tables 'things' and 'things-local' would both have the alarm demo-things-local-read-throttles; rename a table or an index/);
         for (const run of runs.slice(1)) assert.deepEqual(run.ofType(T.table), []);
     });
 });

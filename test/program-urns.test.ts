@@ -52,11 +52,19 @@ for (const stack of ["dev", "prod"]) {
             assert.deepEqual(shared, []);
         });
 
-        it("adds the Tollgate component itself and nothing else", () => {
-            assert.deepEqual(
-                unclaimed.map((resource) => `${resource.type}::${resource.name}`),
-                ["tollgate:index:Tollgate::tollgate"],
-            );
+        // Resources the stack did not have before, each added on purpose; none of them takes an earlier URN's place.
+        const additions = [
+            "tollgate:index:Tollgate::tollgate",
+            // A read and a write throttle alarm per global secondary index: DynamoDB counts an index's throttles apart from its table's.
+            ...[
+                ["sessions", "UserIdIndex"],
+                ["products", "CategoryIndex"],
+                ["users", "email-index"],
+            ].flatMap(([table, index]) => ["read", "write"].map((kind) => `aws:cloudwatch/metricAlarm:MetricAlarm::tollgate-tables-${table}-${index}-${kind}-throttles`)),
+        ];
+
+        it("adds the Tollgate component and the index throttle alarms, and nothing else", () => {
+            assert.deepEqual(unclaimed.map((resource) => `${resource.type}::${resource.name}`).sort(), [...additions].sort());
         });
     });
 }

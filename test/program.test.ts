@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { fakeAccount, fakeRegion } from "../policies/offline/fakes";
 import { environmentNames } from "../specs/lambda";
 import { loadStackConfig } from "../specs/stackFile";
+import { builtInTables, physicalTableName, replicaRegionsOf, tableAlarmSuffixes } from "../specs/tables";
 import { startLambdaContainer } from "./support/lambdaContainer";
 import { lambdaNode } from "./support/lambdaNode";
 import { runProgramIsolated } from "../policies/offline/harness";
@@ -181,6 +182,28 @@ for (const stack of ["dev", "prod"] as const) {
                     const errors = run.where(T.alarm, "name", `${name}-system-errors`).inputs;
                     assert.match(errors.metricQueries[0].expression, new RegExp(`SUM\\(SystemErrors\\).*WHERE TableName = '${name}'`));
                     assert.deepEqual(errors.alarmActions, [topicArn]);
+                }
+            });
+
+            it("alarms on read and write throttles of every global secondary index, under TableName and GlobalSecondaryIndexName, notifying the alarm topic", () => {
+                const topicArn = `arn:aws:sns:${fakeRegion}:${fakeAccount}:${prefix}-alarms`;
+                const indexes = run.ofType(T.table).flatMap((table) => (table.inputs.globalSecondaryIndexes ?? []).map((index: { name: string }) => [table.inputs.name, index.name]));
+                assert.deepEqual(indexes.map(([table, index]) => `${table} ${index}`).sort(), [`${prefix}-products CategoryIndex`, `${prefix}-sessions UserIdIndex`, `${prefix}-users email-index`]);
+                // Every alarm named after a table is one of the table's alarms, index alarms included (and no name is taken twice).
+                for (const spec of [...builtInTables, ...settings.appTables]) {
+                    const table = physicalTableName(prefix, spec);
+                    const named = run.ofType(T.alarm).map((alarm) => alarm.inputs.name as string).filter((name) => name.startsWith(`${table}-`));
+                    assert.deepEqual(named.map((name) => name.slice(table.length + 1)).sort(), tableAlarmSuffixes(spec, replicaRegionsOf(spec, settings.tables.replicaRegions)).sort());
+                }
+                for (const [table, index] of indexes) {
+                    for (const [kind, metricName] of [["read", "ReadThrottleEvents"], ["write", "WriteThrottleEvents"]]) {
+                        const alarm = run.where(T.alarm, "name", `${table}-${index}-${kind}-throttles`).inputs;
+                        assert.equal(alarm.namespace, "AWS/DynamoDB");
+                        assert.equal(alarm.metricName, metricName);
+                        assert.deepEqual(alarm.dimensions, { TableName: table, GlobalSecondaryIndexName: index });
+                        assert.deepEqual([alarm.statistic, alarm.period, alarm.threshold, alarm.comparisonOperator], ["Sum", 300, 1, "GreaterThanOrEqualToThreshold"]);
+                        assert.deepEqual(alarm.alarmActions, [topicArn]);
+                    }
                 }
             });
         });
@@ -438,7 +461,8 @@ for (const stack of ["dev", "prod"] as const) {
                 }
                 const replicationAlarms = run.ofType(T.alarm).filter((a) => a.inputs.metricName === "ReplicationLatency").length;
                 assert.equal(replicationAlarms, stack === "prod" ? 3 : 0, "prod replicates sessions, products and users to one region");
-                assert.equal(run.ofType(T.alarm).length, 3 + 3 * 4 + replicationAlarms);
+                // Three of the Lambda and the API, three per table, two per index (sessions, products, users have one each), and replication.
+                assert.equal(run.ofType(T.alarm).length, 3 + 3 * 4 + 2 * 3 + replicationAlarms);
             });
 
             it("saves the Logs Insights queries under tollgate/{prefix}/, each against its log group", () => {
@@ -457,7 +481,7 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.equal(slowest.queryString, "fields @timestamp, correlation_id, route, method, status, latency_ms, upstream_ms\n| filter ispresent(latency_ms)\n| sort latency_ms desc\n| limit 50");
             });
 
-            it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table", () => {
+            it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table and throttles per index", () => {
                 const dashboard = run.one(T.dashboard, "tollgate-logging-dashboard").inputs;
                 const widgets = JSON.parse(dashboard.dashboardBody).widgets.filter((w: any) => w.type === "metric");
                 const byTitle = new Map<string, any[]>(widgets.map((w: any) => [w.properties.title, w.properties.metrics]));
@@ -478,6 +502,20 @@ for (const stack of ["dev", "prod"] as const) {
                 const perTable = (title: string) => series(title).map((m) => `${m[3]} ${m[1]}`).sort();
                 assert.deepEqual(perTable("DynamoDB consumed capacity per table"), tables.flatMap((t) => [`${t} ConsumedReadCapacityUnits`, `${t} ConsumedWriteCapacityUnits`]).sort());
                 assert.deepEqual(perTable("DynamoDB throttles per table"), tables.flatMap((t) => [`${t} ReadThrottleEvents`, `${t} WriteThrottleEvents`]).sort());
+                const perIndex = byTitle.get("DynamoDB throttles per index");
+                assert.ok(perIndex, "no widget 'DynamoDB throttles per index'");
+                assert.deepEqual(
+                    perIndex!.map((m: any[]) => `${m.slice(0, 6).join(" ")} ${m[6].stat}`).sort(),
+                    [
+                        [`${prefix}-sessions`, "UserIdIndex"],
+                        [`${prefix}-products`, "CategoryIndex"],
+                        [`${prefix}-users`, "email-index"],
+                    ]
+                        .flatMap(([table, index]) =>
+                            ["ReadThrottleEvents", "WriteThrottleEvents"].map((metric) => `AWS/DynamoDB ${metric} TableName ${table} GlobalSecondaryIndexName ${index} Sum`),
+                        )
+                        .sort(),
+                );
                 for (const widget of widgets) assert.equal(widget.properties.region, fakeRegion);
             });
         });
