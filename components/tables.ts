@@ -43,7 +43,8 @@ export interface TablesArgs {
      * Pulumi's `protect` on every table and TableReplica: a deployment that
      * would delete or replace one (a new key schema, for one) stops at preview,
      * before anything changes. A table's name is fixed, so a replacement would
-     * otherwise delete the table and its items first.
+     * otherwise delete the table and its items first. Off, a table inherits
+     * this component's own `protect` option.
      * @default `deletionProtection`
      */
     protect?: boolean;
@@ -162,6 +163,15 @@ function resolveTablesArgs(args: TablesArgs) {
 
 type ResolvedTablesArgs = ReturnType<typeof resolveTablesArgs>;
 
+/**
+ * `protect` for the tables and their replicas when it is on, and nothing
+ * otherwise: unset, a resource inherits its parent's `protect`, so a program
+ * that protects the whole component keeps its tables protected.
+ */
+function protection(settings: Pick<ResolvedTablesArgs, "protect">): pulumi.CustomResourceOptions {
+    return settings.protect ? { protect: true } : {};
+}
+
 /** With no `maxReadCapacity`/`maxWriteCapacity`, autoscaling may grow capacity to this multiple of the starting value. */
 const defaultScalingHeadroom = 10;
 
@@ -272,7 +282,7 @@ export class Tables extends pulumi.ComponentResource {
         const ignoreChanges = provisioned
             ? ["readCapacity", "writeCapacity", "globalSecondaryIndexes[*].readCapacity", "globalSecondaryIndexes[*].writeCapacity", ...(replicaRegions.length ? ["replicas"] : [])]
             : [];
-        return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges, protect: settings.protect }));
+        return new aws.dynamodb.Table(...transformed(settings.transform.table, role, args, { parent: this, ignoreChanges, ...protection(settings) }));
     }
 
     private createAlarms(role: string, table: aws.dynamodb.Table, spec: TableSpec, replicaRegions: readonly string[], settings: ResolvedTablesArgs): TableAlarms {
@@ -392,7 +402,7 @@ export class Tables extends pulumi.ComponentResource {
                             // A TableReplica cannot propagate the table's tags: it is given them.
                             tags: { ...settings.tags, ...spec.tags },
                         },
-                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies], deleteBeforeReplace: true, protect: settings.protect },
+                        { parent: this, dependsOn: [...scaling.targets, ...scaling.policies], deleteBeforeReplace: true, ...protection(settings) },
                     ),
                 ),
             ]),

@@ -51,6 +51,13 @@ describe("components used outside index.ts", function () {
         assert.deepEqual(run.ofType("aws:sns/topicSubscription:TopicSubscription"), []);
     });
 
+    it("leaves a table unprotected by default, and protected when the program protects the whole component", () => {
+        assert.equal(run.one("aws:dynamodb/table:Table", "store-things").protect, false);
+        const guarded = run.one("aws:dynamodb/table:Table", "guarded-things");
+        assert.equal(guarded.inputs.deletionProtectionEnabled, false);
+        assert.equal(guarded.protect, true, "protect: false from tables.protect's default would undo the program's own protect");
+    });
+
     it("gives a Gateway with only its required args 512 MB arm64 for 30 s, throttling at 5000/2000, open CORS, INFO logs and no VPC", () => {
         const fn = run.one("aws:lambda/function:Function", "edge-function").inputs;
         assert.deepEqual([fn.memorySize, fn.timeout, fn.architectures], [512, 30, ["arm64"]]);
