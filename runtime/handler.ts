@@ -25,6 +25,7 @@ import { SessionAuthenticator } from "./auth/sessionAuth";
 import { createGatewayKeySource } from "./auth/gatewayKeys";
 import { Sessions } from "./sessions";
 import { defaultSessionSettings, sessionCookieName } from "../specs/sessions";
+import { bearerChallenge, statusOf, type Reason } from "../specs/reasons";
 import { defaultIpv6PrefixLength } from "../specs/routes";
 import { createDynamoClient } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
@@ -35,7 +36,7 @@ import { authorizationCredentials, isCrossSiteWrite, otherSessionCookieNames, pr
 import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
-import { clientOf, counterScope, rateLimitHeaders, RateLimiter } from "./steps/rateLimit";
+import { clientOf, counterScope, rateLimitHeaders, RateLimiter, type CounterScope } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
@@ -120,49 +121,50 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
 
     async function serve(request: GatewayRequest, remainingMs: number | undefined): Promise<Outcome> {
         const match = matchRoute(routes, request.rawPath);
-        if (match.kind === "bad-path") return { result: problem(400, "The request path is not acceptable."), record: {} };
-        if (match.kind === "not-found") return { result: problem(404, "No route matches this path."), record: {} };
+        if (match.kind === "bad-path") return refuse(match.reason, "The request path is not acceptable.");
+        if (match.kind === "not-found") return refuse("route.none", "No route matches this path.");
         if ((match.kind === "health" || match.kind === "jwks") && request.method !== "GET" && request.method !== "HEAD") {
-            return { result: problem(405, undefined, { allow: "GET, HEAD" }), record: { route: match.kind } };
+            return refuse("method.not_allowed", undefined, { allow: "GET, HEAD" }, { route: match.kind });
         }
         if (match.kind === "health") {
             const result = match.check === "live" ? live() : await readiness();
-            return { result, record: { route: "health" } };
+            return { result, record: { route: "health", reason: result.statusCode === 503 ? "health.not_ready" : undefined } };
         }
         if (match.kind === "jwks") {
             const keys = await gatewayKeys.get().catch(() => undefined);
-            if (!keys) return { result: problem(503, "The gateway's keys are temporarily unavailable.", { "retry-after": "1" }), record: { route: "jwks" } };
+            if (!keys) return refuse("keys.unavailable", "The gateway's keys are temporarily unavailable.", { "retry-after": "1" }, { route: "jwks" });
             return { result: jwksAnswer(keys), record: { route: "jwks" } };
         }
 
         if (match.kind === "self-service" && !selfServiceMethods(match.sessionId).includes(request.method)) {
-            return { result: problem(405, undefined, { allow: selfServiceMethods(match.sessionId).join(", ") }), record: { route: selfServiceRoute.name } };
+            return refuse("method.not_allowed", undefined, { allow: selfServiceMethods(match.sessionId).join(", ") }, { route: selfServiceRoute.name });
         }
         const route = match.kind === "self-service" ? selfServiceRoute : match.route;
         const url = match.kind === "route" ? upstreamUrl(route.upstream, match.upstreamPath, request.rawQueryString) : undefined;
-        if (match.kind === "route" && !url) return { result: problem(400, "The request path is not acceptable."), record: { route: route.name } };
+        if (match.kind === "route" && !url) return refuse("path.unsendable", "The request path is not acceptable.", {}, { route: route.name });
 
         if (authorizationCredentials(request.headers.authorization) > 1) {
-            return { result: problem(400, "Send one Authorization header with one credential."), record: { route: route.name } };
+            return refuse("credential.multiple", "Send one Authorization header with one credential.", {}, { route: route.name });
         }
         const forwardable = clientHeaders(request, route);
-        if ("unsendable" in forwardable) return { result: problem(400, "A request header cannot be forwarded as sent."), record: { route: route.name } };
+        if ("unsendable" in forwardable) return refuse("header.unsendable", "A request header cannot be forwarded as sent.", {}, { route: route.name });
 
         // Needed to place the rate-limit windows and sign the assertion; read once per container, by now usually read already.
         const keysRead = gatewayKeys.loaded() ?? gatewayKeys.get().catch(() => undefined);
         const credential = readCredential(route.auth, request, cookieName);
-        if (credential.kind === "ambiguous") return { result: problem(400, "Send the session cookie once."), record: { route: route.name, auth: "invalid" } };
+        if (credential.kind === "ambiguous") return refuse("session.cookie_repeated", "Send the session cookie once.", {}, { route: route.name, auth: "invalid" });
         // The browser sends the cookie with a cross-site form; and a cross-site form on a route that issues or ends
         // sessions would log the browser in as someone else (login CSRF) or out, cookie or not.
         const cookieAuthenticated = credential.kind === "session" && credential.from === "cookie";
         if ((cookieAuthenticated || route.sessions?.issue || route.sessions?.revoke) && isCrossSiteWrite(request, settings.allowedOrigins ?? [])) {
             const detail = cookieAuthenticated ? "A request carrying the session cookie must come from an allowed origin." : "A request that logs in or out must come from an allowed origin.";
-            return { result: problem(403, detail), record: { route: route.name, auth: "forbidden" } };
+            return refuse("csrf.origin", detail, {}, { route: route.name, auth: "forbidden" });
         }
         // Without the keys the limiter answers as for a failed store, and no assertion can be signed.
         const keys = "then" in keysRead ? await keysRead : keysRead;
         const client = clientOf(request.sourceIp, ipv6PrefixLength);
-        const admission = await admit({ route, scope: counterScope(route, settings.defaultRateLimit), client, credential, sessions, jwt, limiter });
+        const scope = counterScope(route, settings.defaultRateLimit);
+        const admission = await admit({ route, scope, client, credential, sessions, jwt, limiter });
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
             route: route.name,
@@ -171,8 +173,8 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             decision: admission.rateLimit ? (admission.rateLimit.source === "container" ? "limited-local" : admission.rateLimit.outcome) : undefined,
             auth: authOutcome(credential, admission),
         };
-        const refusal = refusalOf(admission);
-        if (refusal) return { result: withHeaders(refusal, limitHeaders), record };
+        const refusal = refusalOf(admission, credential, scope);
+        if (refusal) return refuse(refusal.reason, refusal.detail, { ...refusal.headers, ...limitHeaders }, record);
 
         if (match.kind === "self-service") {
             const answered = await answerSelfService({
@@ -183,11 +185,14 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
                 authenticator: sessions,
                 cookie: sessionSettings.cookie,
             });
-            return { result: withHeaders(answered.result, limitHeaders), record: { ...record, session: answered.event } };
+            return {
+                result: withHeaders(answered.result, limitHeaders),
+                record: { ...record, session: answered.event, reason: answered.reason },
+            };
         }
 
         if (settings.identity.assertion && !keys) {
-            return { result: problem(503, "The gateway cannot vouch for the caller right now.", { ...limitHeaders, "retry-after": "1" }), record };
+            return refuse("keys.unavailable", "The gateway cannot vouch for the caller right now.", { ...limitHeaders, "retry-after": "1" }, record);
         }
         const assertion = settings.identity.assertion ? assertions.for(keys!, route, admission.identity, now()) : undefined;
 
@@ -224,13 +229,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
             });
             return {
                 result: withHeaders(settled.result, limitHeaders),
-                record: { ...record, upstreamMs: forwarded.latencyMs, session: settled.event },
+                record: { ...record, upstreamMs: forwarded.latencyMs, session: settled.event, reason: settled.reason },
                 warnings: settled.warnings,
             };
         }
         const upstreamRecord = { ...record, upstreamMs: forwarded.latencyMs, upstreamError: forwarded.kind };
-        if (forwarded.kind === "timeout") return { result: problem(504, "The upstream service did not answer in time.", limitHeaders), record: upstreamRecord };
-        return { result: problem(502, "The upstream service could not be reached.", limitHeaders), record: upstreamRecord };
+        if (forwarded.kind === "timeout") return refuse("upstream.timeout", "The upstream service did not answer in time.", limitHeaders, upstreamRecord);
+        return refuse(forwarded.kind === "too-large" ? "upstream.too_large" : "upstream.refused", "The upstream service could not be reached.", limitHeaders, upstreamRecord);
     }
 
     return async (event, context) => {
@@ -239,13 +244,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const requestId = request?.requestId ?? randomToken();
         let outcome: Outcome;
         if (!request) {
-            outcome = { result: problem(400, "The request is malformed."), record: {} };
+            outcome = refuse("request.malformed", "The request is malformed.");
         } else {
             try {
                 outcome = await serve(request, remainingTime(context));
             } catch (error) {
                 observer.failure(requestId, error);
-                outcome = { result: problem(500), record: {} };
+                outcome = refuse("internal.error");
             }
         }
         const result = withHeaders(notStoredIfItCarriesASession(outcome.result), { "x-request-id": requestId });
@@ -264,21 +269,31 @@ function remainingTime(context: Pick<Context, "getRemainingTimeInMillis"> | unde
     }
 }
 
-function refusalOf(admission: Admission): APIGatewayProxyStructuredResultV2 | undefined {
+/** A problem answer for `reason`, with its status and, for a credential refused, its RFC 6750 challenge; the reason goes in the log line. */
+function refuse(reason: Reason, detail?: string, headers: Record<string, string> = {}, record: Outcome["record"] = {}): Outcome {
+    const challenge = bearerChallenge(reason);
+    return { result: problem(statusOf(reason), detail, challenge ? { ...headers, "www-authenticate": challenge } : headers), record: { ...record, reason } };
+}
+
+/** Why admission refused the request, and what the client is told; undefined when it was admitted. */
+function refusalOf(admission: Admission, credential: Credential, scope: CounterScope): { reason: Reason; detail: string; headers?: Record<string, string> } | undefined {
     switch (admission.status) {
         case "admitted":
             return undefined;
-        case "limited":
-            return problem(429, "Too many requests; retry after the time in Retry-After.");
+        case "limited": {
+            const failed = admission.rateLimit?.limiterKey.startsWith("auth-failed:") ?? false;
+            return { reason: failed ? "ratelimit.auth_failed" : `ratelimit.${scope.kind}`, detail: "Too many requests; retry after the time in Retry-After." };
+        }
         case "missing-credential":
+            return { reason: credential.kind === "missing" && credential.tooLong ? "credential.too_long" : "credential.missing", detail: "A valid credential is required." };
         case "invalid-credential":
-            return problem(401, "A valid credential is required.", { "www-authenticate": "Bearer" });
+            return { reason: admission.reason!, detail: "A valid credential is required." };
         case "forbidden":
-            return problem(403, "The credential does not grant access to this route.");
+            return { reason: "permission.missing", detail: "The credential does not grant access to this route." };
         case "auth-unavailable":
-            return problem(503, "Authentication is temporarily unavailable.", { "retry-after": "1" });
+            return { reason: credential.kind === "jwt" ? "jwt.unavailable" : "session.unavailable", detail: "Authentication is temporarily unavailable.", headers: { "retry-after": "1" } };
         case "limiter-unavailable":
-            return problem(503, "The service is temporarily unavailable.", { "retry-after": "1" });
+            return { reason: "ratelimit.unavailable", detail: "The service is temporarily unavailable.", headers: { "retry-after": "1" } };
     }
 }
 

@@ -44,28 +44,28 @@ describe("routing", function () {
         assert.deepEqual(matchRoute(routes, "/health/ready"), { kind: "health", check: "ready" });
     });
 
-    for (const [label, rawPath] of [
-        ["a '..' segment", "/products/../admin"],
-        ["a '.' segment", "/products/./x"],
-        ["%2e%2e (the client's %252e%252e, decoded once by API Gateway)", "/products/%2e%2e/admin"],
-        ["mixed-case .%2E", "/products/.%2E/admin"],
-        ["%2E%2e", "/products/%2E%2e"],
-        ["an encoded slash", "/products/a%2Fb"],
-        ["an encoded backslash", "/products/a%5cb"],
-        ["a backslash", "/products/a\\..\\b"],
-        ["an encoded null byte", "/products/a%00"],
-        ["a null byte", "/products/a\u0000b"],
-        ["a control character", "/products/a\nb"],
-        ["a '..;' segment (Tomcat, Jetty and Spring read it as '..')", "/products/..;/admin"],
-        ["a '.;x' segment", "/products/.;jsessionid=1/admin"],
-        ["an encoded '..;' decoded once by API Gateway", "/products/%2e%2e;/admin"],
-        ["a dot segment encoded three times", "/products/%252e%252E/admin"],
-        ["a backslash encoded three times", "/products/a%255cb"],
-        ["a path not starting with '/'", "products/1"],
-        ["an over-long path", `/products/${"a".repeat(9000)}`],
+    for (const [label, rawPath, reason] of [
+        ["a '..' segment", "/products/../admin", "path.dot_segment"],
+        ["a '.' segment", "/products/./x", "path.dot_segment"],
+        ["%2e%2e (the client's %252e%252e, decoded once by API Gateway)", "/products/%2e%2e/admin", "path.dot_segment"],
+        ["mixed-case .%2E", "/products/.%2E/admin", "path.dot_segment"],
+        ["%2E%2e", "/products/%2E%2e", "path.dot_segment"],
+        ["an encoded slash", "/products/a%2Fb", "path.hidden_separator"],
+        ["an encoded backslash", "/products/a%5cb", "path.hidden_separator"],
+        ["a backslash", "/products/a\\..\\b", "path.invalid"],
+        ["an encoded null byte", "/products/a%00", "path.hidden_separator"],
+        ["a null byte", "/products/a\u0000b", "path.invalid"],
+        ["a control character", "/products/a\nb", "path.invalid"],
+        ["a '..;' segment (Tomcat, Jetty and Spring read it as '..')", "/products/..;/admin", "path.dot_segment"],
+        ["a '.;x' segment", "/products/.;jsessionid=1/admin", "path.dot_segment"],
+        ["an encoded '..;' decoded once by API Gateway", "/products/%2e%2e;/admin", "path.dot_segment"],
+        ["a dot segment encoded three times", "/products/%252e%252E/admin", "path.dot_segment"],
+        ["a backslash encoded three times", "/products/a%255cb", "path.hidden_separator"],
+        ["a path not starting with '/'", "products/1", "path.invalid"],
+        ["an over-long path", `/products/${"a".repeat(9000)}`, "path.invalid"],
     ] as const) {
-        it(`refuses ${label}`, function () {
-            assert.equal(matchRoute(routes, rawPath).kind, "bad-path");
+        it(`refuses ${label}, saying why (${reason})`, function () {
+            assert.deepEqual(matchRoute(routes, rawPath), { kind: "bad-path", reason });
         });
     }
 
@@ -132,7 +132,8 @@ describe("routing", function () {
 
     it("parses segments for matching and forwarding separately", function () {
         assert.deepEqual(parsePath("/a b/C"), { encoded: ["a%20b", "C"], decoded: ["a b", "C"], asRead: ["a b", "c"], trailingSlash: false, readAsSent: false });
-        assert.equal(parsePath("/a/b.json")?.readAsSent, true);
+        const plain = parsePath("/a/b.json");
+        assert.equal("readAsSent" in plain && plain.readAsSent, true);
     });
 });
 
@@ -147,7 +148,7 @@ describe("routing on the path as the server stacks read it", function () {
     const withRoot = compileRoutes([spec("root", "/"), { ...spec("admin", "/admin"), auth: "jwt" }]);
     const chosen = (table: typeof routes, rawPath: string) => {
         const match = matchRoute(table, rawPath);
-        return match.kind === "route" ? match.route.name : match.kind;
+        return match.kind === "route" ? match.route.name : match.kind === "bad-path" ? `bad-path ${match.reason}` : match.kind;
     };
 
     for (const [label, rawPath] of [
@@ -166,7 +167,7 @@ describe("routing on the path as the server stacks read it", function () {
         ["a long s, which it takes for s", "/api/key\u017F"],
     ] as const) {
         it(`refuses with 400, never the weaker route: ${label}`, function () {
-            assert.equal(chosen(routes, rawPath), "bad-path", rawPath);
+            assert.equal(chosen(routes, rawPath), "bad-path path.ambiguous_route", rawPath);
         });
     }
 
@@ -177,7 +178,7 @@ describe("routing on the path as the server stacks read it", function () {
         ["a dot and a space", "/auth/. /logout"],
     ] as const) {
         it(`refuses a segment that is nothing once read, which a server drops so the next one moves up: ${label}`, function () {
-            assert.equal(chosen(routes, rawPath), "bad-path", rawPath);
+            assert.equal(chosen(routes, rawPath), "bad-path path.empty_once_read", rawPath);
         });
     }
 
@@ -197,10 +198,10 @@ describe("routing on the path as the server stacks read it", function () {
     });
 
     it("refuses a path the root route takes as sent and a protected route takes as read", function () {
-        assert.equal(chosen(withRoot, "/ADMIN/users"), "bad-path");
-        assert.equal(chosen(withRoot, "/admin;x/users"), "bad-path");
-        assert.equal(chosen(withRoot, "/Health/Live"), "bad-path");
-        assert.equal(chosen(withRoot, "/.well-known/Sessions"), "bad-path");
+        assert.equal(chosen(withRoot, "/ADMIN/users"), "bad-path path.ambiguous_route");
+        assert.equal(chosen(withRoot, "/admin;x/users"), "bad-path path.ambiguous_route");
+        assert.equal(chosen(withRoot, "/Health/Live"), "bad-path path.ambiguous_route");
+        assert.equal(chosen(withRoot, "/.well-known/Sessions"), "bad-path path.ambiguous_route");
         assert.equal(chosen(withRoot, "/administrators"), "root");
     });
 

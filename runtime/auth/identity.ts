@@ -1,3 +1,5 @@
+import type { Reason } from "../../specs/reasons";
+
 /** Who a request is made by, once a session or a JWT has been verified. */
 export interface Identity {
     userId: string;
@@ -8,8 +10,8 @@ export interface Identity {
     method: "session" | "jwt";
 }
 
-/** Verifiers answer one of these; `unavailable` means a dependency failed and authentication fails closed (503). */
-export type Verification = { status: "valid"; identity: Identity } | { status: "invalid" } | { status: "unavailable" };
+/** Verifiers answer one of these; `unavailable` means a dependency failed and authentication fails closed (503). `reason` says which check refused the credential. */
+export type Verification = { status: "valid"; identity: Identity } | { status: "invalid"; reason: Reason } | { status: "unavailable" };
 
 /** The session library's bounds (runtime/sessions.ts `sessionLimits`), for JWTs too. */
 const maxNameLength = 128;

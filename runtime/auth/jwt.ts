@@ -25,6 +25,7 @@
  */
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from "jose";
 import type { CapturedSettings } from "../settings";
+import type { Reason } from "../../specs/reasons";
 import { identityNameProblem, userIdProblem, type Identity, type Verification } from "./identity";
 
 export interface JwtVerifierOptions {
@@ -36,18 +37,36 @@ export interface JwtVerifierOptions {
     fetch?: typeof fetch;
 }
 
-/** Codes of failures that are the token's fault (401); anything else is a dependency failing (503). */
-const invalidTokenCodes = new Set([
-    "ERR_JWT_EXPIRED",
-    "ERR_JWT_CLAIM_VALIDATION_FAILED",
-    "ERR_JWT_INVALID",
-    "ERR_JWS_INVALID",
-    "ERR_JWS_SIGNATURE_VERIFICATION_FAILED",
-    "ERR_JOSE_ALG_NOT_ALLOWED",
-    "ERR_JOSE_NOT_SUPPORTED",
-    "ERR_JWKS_NO_MATCHING_KEY",
-    "ERR_JWKS_MULTIPLE_MATCHING_KEYS",
+/**
+ * jose's codes for failures that are the token's fault (401), and the reason
+ * each is logged with; any other failure is a dependency failing (503).
+ * A failed claim check is told apart by the claim jose names (`claimReason`).
+ */
+const invalidTokenReasons = new Map<string, Reason>([
+    ["ERR_JWT_EXPIRED", "jwt.expired"],
+    ["ERR_JWT_INVALID", "jwt.malformed"],
+    ["ERR_JWS_INVALID", "jwt.malformed"],
+    ["ERR_JWS_SIGNATURE_VERIFICATION_FAILED", "jwt.signature"],
+    ["ERR_JOSE_ALG_NOT_ALLOWED", "jwt.algorithm"],
+    ["ERR_JOSE_NOT_SUPPORTED", "jwt.algorithm"],
+    ["ERR_JWKS_NO_MATCHING_KEY", "jwt.key_unknown"],
+    ["ERR_JWKS_MULTIPLE_MATCHING_KEYS", "jwt.key_unknown"],
 ]);
+
+/** The reason of jose's `ERR_JWT_CLAIM_VALIDATION_FAILED`, from the claim it names and why. */
+function claimReason(error: errors.JWTClaimValidationFailed): Reason {
+    if (error.reason === "missing") return "jwt.claim_missing";
+    switch (error.claim) {
+        case "iss":
+            return "jwt.issuer";
+        case "aud":
+            return "jwt.audience";
+        case "nbf":
+            return "jwt.not_yet_valid";
+        default:
+            return "jwt.claim_invalid";
+    }
+}
 
 const maxTokenLength = 8192;
 
@@ -108,43 +127,50 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return {
         async verify(token) {
             const alg = algorithmOf(token);
-            if (alg === undefined) return { status: "invalid" };
+            if (alg === undefined) return invalid("jwt.malformed");
             const nowMs = now();
             try {
                 let verified: { payload: JWTPayload; protectedHeader: { typ?: string } };
                 if (alg === "HS256") {
                     const secret = await loadSecret(options.secret);
                     if (secret === "unavailable") return { status: "unavailable" };
-                    if (!secret) return { status: "invalid" };
+                    if (!secret) return invalid("jwt.no_key");
                     verified = await jwtVerify(token, secret, { ...claimChecks(nowMs), algorithms: ["HS256"] });
                 } else if (alg === "RS256" && jwks) {
                     verified = await jwtVerify(token, jwks, { ...claimChecks(nowMs), algorithms: ["RS256"] });
                 } else {
-                    return { status: "invalid" };
+                    return invalid("jwt.algorithm");
                 }
                 const { payload, protectedHeader } = verified;
-                if (protectedHeader.typ !== undefined && !accessTokenTypes.has(String(protectedHeader.typ).toLowerCase())) return { status: "invalid" };
-                if (!withinLifetime(payload, Math.floor(nowMs / 1000), settings.maxLifetimeSeconds)) return { status: "invalid" };
+                if (protectedHeader.typ !== undefined && !accessTokenTypes.has(String(protectedHeader.typ).toLowerCase())) return invalid("jwt.type");
+                const lifetime = lifetimeProblem(payload, Math.floor(nowMs / 1000), settings.maxLifetimeSeconds);
+                if (lifetime) return invalid(lifetime);
                 const identity = identityOf(payload, settings.scopesAsPermissions);
-                return identity ? { status: "valid", identity } : { status: "invalid" };
+                return identity ? { status: "valid", identity } : invalid("jwt.identity");
             } catch (error) {
-                if (error instanceof errors.JOSEError && invalidTokenCodes.has(error.code)) return { status: "invalid" };
+                if (error instanceof errors.JWTClaimValidationFailed) return invalid(claimReason(error));
+                const reason = error instanceof errors.JOSEError ? invalidTokenReasons.get(error.code) : undefined;
+                if (reason) return invalid(reason);
                 return { status: "unavailable" };
             }
         },
     };
 }
 
+const invalid = (reason: Reason): Verification => ({ status: "invalid", reason });
+
 /**
- * Whether a verified token's life fits the policy: issued no later than now
- * (give or take an issuer's clock a little ahead), and living no longer than
- * `maxLifetimeSeconds`. Both are needed, since `exp - iat` alone would let a
- * token issued a century ahead, with `exp` a minute after that, be used for
- * a century.
+ * Why a verified token's life does not fit the policy, or undefined when it
+ * does: issued no later than now (give or take an issuer's clock a little
+ * ahead), and living no longer than `maxLifetimeSeconds`. Both are needed,
+ * since `exp - iat` alone would let a token issued a century ahead, with
+ * `exp` a minute after that, be used for a century.
  */
-function withinLifetime(payload: JWTPayload, nowSeconds: number, maxLifetimeSeconds: number): boolean {
+function lifetimeProblem(payload: JWTPayload, nowSeconds: number, maxLifetimeSeconds: number): Reason | undefined {
     const issuedAt = payload.iat!;
-    return issuedAt <= nowSeconds + issuedAtAllowanceSeconds && payload.exp! - issuedAt <= maxLifetimeSeconds;
+    if (issuedAt > nowSeconds + issuedAtAllowanceSeconds) return "jwt.iat_future";
+    if (payload.exp! - issuedAt > maxLifetimeSeconds) return "jwt.lifetime";
+    return undefined;
 }
 
 async function loadSecret(secret: () => Promise<Uint8Array | undefined>): Promise<Uint8Array | undefined | "unavailable"> {

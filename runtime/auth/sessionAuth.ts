@@ -67,7 +67,7 @@ export class SessionAuthenticator {
     /** Verifies a token; `sessionId`, its `sessionIdOf` when the caller has it already. */
     async verify(token: string, sessionId = this.sessionIdOf(token)): Promise<SessionVerification> {
         // Not a token this gateway issues: refused without a lookup.
-        if (sessionId === undefined) return { status: "invalid" };
+        if (sessionId === undefined) return { status: "invalid", reason: "session.malformed" };
         const now = this.now();
         const cached = this.cacheMs > 0 ? this.validSessions.get(sessionId, now) : undefined;
         if (cached) return { status: "valid", identity: identityOf(cached), session: cached };
@@ -78,9 +78,10 @@ export class SessionAuthenticator {
             return { status: "unavailable" };
         }
         // A session written by other means than the session library may hold an identity no upstream could be told.
-        if (!session || !isActive(session, Math.floor(now / 1000)) || !isExpressible(session)) {
+        const refused = !session ? "session.unknown" : !isActive(session, Math.floor(now / 1000)) ? "session.expired" : !isExpressible(session) ? "session.identity" : undefined;
+        if (refused || !session) {
             this.forget(sessionId);
-            return { status: "invalid" };
+            return { status: "invalid", reason: refused ?? "session.unknown" };
         }
         const expiresAtMs = session.expiresAt * 1000;
         this.owners.set(sessionId, session.userId, expiresAtMs, now);

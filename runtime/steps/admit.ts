@@ -28,6 +28,7 @@
  * failed closed (503) > limited (429) > no valid credential (401) > missing
  * permission (403) > admitted.
  */
+import type { Reason } from "../../specs/reasons";
 import type { RouteSpec } from "../../specs/routes";
 import type { Identity, Verification } from "../auth/identity";
 import type { JwtVerifier } from "../auth/jwt";
@@ -47,6 +48,8 @@ export type AdmissionStatus =
 
 export interface Admission {
     status: AdmissionStatus;
+    /** Why the credential was refused (`invalid-credential`). */
+    reason?: Reason;
     identity?: Identity;
     /** The session that proved the identity, when a session did. */
     session?: Session;
@@ -105,7 +108,7 @@ function decide(route: RouteSpec, verification: Verification | SessionVerificati
     if (verification.status === "unavailable") return { status: "auth-unavailable", rateLimit };
     if (rateLimit.outcome === "failed-closed") return { status: "limiter-unavailable", identity, rateLimit };
     if (rateLimit.outcome === "limited") return { status: "limited", identity, rateLimit };
-    if (verification.status === "invalid") return { status: "invalid-credential", rateLimit };
+    if (verification.status === "invalid") return { status: "invalid-credential", reason: verification.reason, rateLimit };
     if (!holdsPermissions(route, identity)) return { status: "forbidden", identity, rateLimit };
     return { status: "admitted", identity, session, rateLimit };
 }

@@ -25,7 +25,8 @@ const maxCredentialLength = 8192;
 
 export type Credential =
     | { kind: "anonymous" }
-    | { kind: "missing" }
+    /** No credential; `tooLong` when there was one, longer than any the gateway issues or accepts (refused unread). */
+    | { kind: "missing"; tooLong?: boolean }
     /** The session cookie came more than once: which one is the caller's cannot be told. */
     | { kind: "ambiguous" }
     | { kind: "session"; token: string; from: "authorization" | "cookie" }
@@ -49,7 +50,7 @@ export function readCredential(auth: AuthMode, request: GatewayRequest, cookieNa
         : cookie
           ? { kind: "session", token: cookie, from: "cookie" }
           : { kind: "missing" };
-    if (credential.kind !== "missing" && credential.token.length > maxCredentialLength) return { kind: "missing" };
+    if (credential.kind !== "missing" && credential.token.length > maxCredentialLength) return { kind: "missing", tooLong: true };
     return credential;
 }
 

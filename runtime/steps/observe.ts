@@ -8,7 +8,9 @@
  * digits: an IP or user id is personal data, and a bare hash of `ip:<address>`
  * could be reversed by hashing every address), `decision` (the limiter's), `auth` (left out on routes that
  * take no credential, where it could only say `anonymous`), `session` (what
- * the request did to sessions), `upstream_ms`, `upstream_error`. A field with nothing to say is left out. The level says
+ * the request did to sessions), `upstream_ms`, `upstream_error`, `reason` (why
+ * the gateway answered itself: a code of specs/reasons.ts, on every refusal and
+ * failure). A field with nothing to say is left out. The level says
  * what the line is: ERROR for a 5xx answer, WARN for a 4xx answer and for a
  * request the limiter admitted only because DynamoDB failed (fail open),
  * INFO for the rest. An INFO line, nearly every line, carries neither
@@ -47,6 +49,7 @@
  * gateway never mix their lines.
  */
 import { createHmac } from "node:crypto";
+import type { Reason } from "../../specs/reasons";
 
 export type LogSink = (line: string) => void;
 
@@ -75,6 +78,8 @@ export interface RequestRecord {
     session?: string;
     upstreamMs?: number;
     upstreamError?: "refused" | "timeout" | "too-large";
+    /** Why the gateway answered itself (specs/reasons.ts); absent when the upstream answered. */
+    reason?: Reason;
 }
 
 /** `limiter_key_hash`: HMAC-SHA256 of the limiter key under the stack's log key (runtime/auth/gatewayKeys.ts), first 16 hex digits. */
@@ -228,6 +233,7 @@ export function createObserver(options: ObserverOptions): Observer {
                             session: record.session,
                             upstream_ms: record.upstreamMs,
                             upstream_error: record.upstreamError,
+                            reason: record.reason,
                             sample_rate: sampled ? sampleRate : undefined,
                         }),
                     );

@@ -52,6 +52,8 @@ export interface RateLimitDecision {
  * routes without a limit of their own share `tollgate:defaultRateLimit`'s.
  */
 export interface CounterScope {
+    /** Whose counter: the route's own `rateLimit`, its bucket's, or `tollgate:defaultRateLimit`'s. */
+    kind: "route" | "bucket" | "default";
     policy: RateLimitPolicy;
     /** Appended to the caller part of the key: `""`, `:route:<name>` or `:bucket:<name>` (the name encoded as a key part). */
     suffix: string;
@@ -61,9 +63,9 @@ export interface CounterScope {
 
 export function counterScope(route: Pick<RouteSpec, "name" | "rateLimit">, defaultPolicy: RateLimitPolicy): CounterScope {
     const own = route.rateLimit;
-    if (!own) return { policy: defaultPolicy, suffix: defaultPolicy.by === "route" ? `:route:${keyPart(route.name)}` : "", name: route.name };
-    if (own.bucket !== undefined) return { policy: own, suffix: `:bucket:${keyPart(own.bucket)}`, name: own.bucket };
-    return { policy: own, suffix: `:route:${keyPart(route.name)}`, name: route.name };
+    if (!own) return { kind: "default", policy: defaultPolicy, suffix: defaultPolicy.by === "route" ? `:route:${keyPart(route.name)}` : "", name: route.name };
+    if (own.bucket !== undefined) return { kind: "bucket", policy: own, suffix: `:bucket:${keyPart(own.bucket)}`, name: own.bucket };
+    return { kind: "route", policy: own, suffix: `:route:${keyPart(route.name)}`, name: route.name };
 }
 
 /**

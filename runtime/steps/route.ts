@@ -26,6 +26,7 @@
  * would not; a segment that is nothing once read (`;x`, `...`, a space) is
  * refused too, since such servers drop it and the segments after it move up.
  */
+import type { Reason } from "../../specs/reasons";
 import { healthPaths, jwksPath, segmentAsRead, type RouteSpec } from "../../specs/routes";
 import { selfServicePath } from "../../specs/sessions";
 
@@ -47,7 +48,10 @@ export type RouteMatch =
     | { kind: "self-service"; sessionId?: string }
     | { kind: "route"; route: RouteSpec; upstreamPath: string }
     | { kind: "not-found" }
-    | { kind: "bad-path" };
+    | { kind: "bad-path"; reason: PathReason };
+
+/** Why a path is refused (400). */
+export type PathReason = Extract<Reason, `path.${string}`>;
 
 /** Longest prefix first, so the first match is the longest. */
 export function compileRoutes(routes: readonly RouteSpec[]): CompiledRoute[] {
@@ -83,29 +87,30 @@ export interface ParsedPath {
 }
 
 /**
- * True when a segment, decoded again and again (as a careless upstream or
- * a framework might), ever becomes something that leaves its place: a dot
- * segment (path parameters after `;` removed, as Tomcat, Jetty and Spring do),
- * or a slash, backslash, null byte or control character. Escapes are decoded
- * byte by byte, so one that is not UTF-8 still shows what it hides.
+ * Why a segment, decoded again and again (as a careless upstream or a
+ * framework might), ever becomes something that leaves its place, or
+ * undefined when it never does: a dot segment (path parameters after `;`
+ * removed, as Tomcat, Jetty and Spring do), or a slash, backslash, null byte
+ * or control character. Escapes are decoded byte by byte, so one that is not
+ * UTF-8 still shows what it hides.
  */
-function isEvasive(segment: string): boolean {
+function evasion(segment: string): PathReason | undefined {
     let current = segment;
     for (let round = 0; round <= maxDecodingRounds; round++) {
-        if (/[\/\\\u0000-\u001f\u007f]/.test(current)) return true;
+        if (/[\/\\\u0000-\u001f\u007f]/.test(current)) return "path.hidden_separator";
         const withoutParameters = current.split(";", 1)[0];
-        if (withoutParameters === "." || withoutParameters === "..") return true;
+        if (withoutParameters === "." || withoutParameters === "..") return "path.dot_segment";
         const next = current.replace(percentEscape, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-        if (next === current) return false;
+        if (next === current) return undefined;
         current = next;
     }
-    return true; // still decoding after that many rounds: nothing legitimate looks like this
+    return "path.hidden_separator"; // still decoding after that many rounds: nothing legitimate looks like this
 }
 
-/** Splits and checks a request path (decoded once, as API Gateway hands it over); undefined when it must be refused. */
-export function parsePath(rawPath: unknown): ParsedPath | undefined {
-    if (typeof rawPath !== "string" || !rawPath.startsWith("/") || rawPath.length > maxPathLength) return undefined;
-    if (forbiddenCharacters.test(rawPath)) return undefined;
+/** Splits and checks a request path (decoded once, as API Gateway hands it over); `refused` says why it must be refused. */
+export function parsePath(rawPath: unknown): ParsedPath | { refused: PathReason } {
+    if (typeof rawPath !== "string" || !rawPath.startsWith("/") || rawPath.length > maxPathLength) return { refused: "path.invalid" };
+    if (forbiddenCharacters.test(rawPath)) return { refused: "path.invalid" };
     const parts = rawPath.split("/").slice(1);
     const trailingSlash = parts.length > 0 && parts[parts.length - 1] === "";
     const encoded: string[] = [];
@@ -121,15 +126,16 @@ export function parsePath(rawPath: unknown): ParsedPath | undefined {
             asRead.push(part);
             continue;
         }
-        if (isEvasive(part)) return undefined;
+        const evaded = evasion(part);
+        if (evaded) return { refused: evaded };
         const read = segmentAsRead(part);
         // Nothing once read: a server drops it, and the segments after it move up a place.
-        if (read === "") return undefined;
+        if (read === "") return { refused: "path.empty_once_read" };
         let segment: string;
         try {
             segment = part.replace(notPathCharacter, (character) => encodeURIComponent(character));
         } catch {
-            return undefined; // a lone surrogate: no character, nothing to encode
+            return { refused: "path.invalid" }; // a lone surrogate: no character, nothing to encode
         }
         encoded.push(segment);
         decoded.push(part);
@@ -170,12 +176,12 @@ function choose(routes: readonly CompiledRoute[], segments: readonly string[], t
 
 export function matchRoute(routes: readonly CompiledRoute[], rawPath: unknown): RouteMatch {
     const path = parsePath(rawPath);
-    if (!path) return { kind: "bad-path" };
+    if ("refused" in path) return { kind: "bad-path", reason: path.refused };
     const asRead = choose(routes, path.asRead, path.trailingSlash, true);
     // When the path and every prefix read as written, the two readings are one.
     const asSent = path.readAsSent && routes.every((route) => route.readAsWritten) ? asRead : choose(routes, path.decoded, path.trailingSlash, false);
     // The two readings disagree: whichever the gateway chose, the other is what some server would take the path for.
-    if (asSent.kind !== "not-found" && (asSent.kind !== asRead.kind || asSent.at !== asRead.at)) return { kind: "bad-path" };
+    if (asSent.kind !== "not-found" && (asSent.kind !== asRead.kind || asSent.at !== asRead.at)) return { kind: "bad-path", reason: "path.ambiguous_route" };
     switch (asRead.kind) {
         case "health":
         case "jwks":

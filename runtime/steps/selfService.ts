@@ -12,6 +12,7 @@
  *   nothing is read first. Revoking the current one also clears the cookie.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { Reason } from "../../specs/reasons";
 import type { RouteSpec } from "../../specs/routes";
 import { selfServicePath, type SessionCookieSettings } from "../../specs/sessions";
 import type { SessionAuthenticator } from "../auth/sessionAuth";
@@ -45,14 +46,14 @@ export interface SelfServiceContext {
     cookie: SessionCookieSettings;
 }
 
-export async function answerSelfService(context: SelfServiceContext): Promise<{ result: APIGatewayProxyStructuredResultV2; event?: "revoked" }> {
+export async function answerSelfService(context: SelfServiceContext): Promise<{ result: APIGatewayProxyStructuredResultV2; event?: "revoked"; reason?: Reason }> {
     const { session, sessions } = context;
     if (context.sessionId === undefined) {
         let listed: Session[];
         try {
             listed = await sessions.listForUser(session.userId, { limit: selfServiceListLimit });
         } catch {
-            return { result: problem(503, "Sessions are temporarily unavailable.", { "retry-after": "1", ...noStore }) };
+            return { result: problem(503, "Sessions are temporarily unavailable.", { "retry-after": "1", ...noStore }), reason: "session.unavailable" };
         }
         // UserIdIndex is eventually consistent: the session just used may not be in it yet.
         if (!listed.some((entry) => entry.sessionId === session.sessionId)) listed.unshift(session);
@@ -68,13 +69,13 @@ export async function answerSelfService(context: SelfServiceContext): Promise<{ 
         return { result: json(200, body, noStore) };
     }
 
-    const notYours = () => ({ result: problem(404, "You have no session with this id.", noStore) });
+    const notYours = () => ({ result: problem(404, "You have no session with this id.", noStore), reason: "self_service.unknown_session" as const });
     if (!sessionIdPattern.test(context.sessionId)) return notYours();
     let revoked: boolean;
     try {
         revoked = await sessions.revokeOwned(session.userId, context.sessionId);
     } catch {
-        return { result: problem(503, "Sessions are temporarily unavailable.", { "retry-after": "1", ...noStore }) };
+        return { result: problem(503, "Sessions are temporarily unavailable.", { "retry-after": "1", ...noStore }), reason: "session.unavailable" };
     }
     if (!revoked) return notYours();
     context.authenticator.forget(context.sessionId);

@@ -25,6 +25,7 @@
  * Answers that carry a token or change a session are `Cache-Control: no-store`.
  */
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
+import type { Reason } from "../../specs/reasons";
 import type { RouteSpec } from "../../specs/routes";
 import { sessionHeaders, type SessionSettings } from "../../specs/sessions";
 import type { Identity } from "../auth/identity";
@@ -101,6 +102,8 @@ export interface SessionStepOutcome {
     result: Result;
     /** What happened to sessions, for the request's log line. */
     event?: "issued" | "revoked" | "revoked-all" | "renewed" | "refused";
+    /** Why the gateway answered instead of the upstream (`refused`). */
+    reason?: Reason;
     /** Each is logged as a warning with the route. */
     warnings: string[];
 }
@@ -137,7 +140,7 @@ export async function applySessionAnswer(context: SessionStepContext): Promise<S
         } else if (read.kind === "malformed") {
             if (acts) {
                 warnings.push(`${sessionHeaders.instruction} refused (502): ${read.reason}`);
-                return { result: problem(502, "The upstream's answer could not be used.", { "cache-control": "no-store" }), event: "refused", warnings };
+                return { result: problem(502, "The upstream's answer could not be used.", { "cache-control": "no-store" }), event: "refused", reason: "session.instruction", warnings };
             }
             warnings.push(`${sessionHeaders.instruction} ignored: the route neither issues nor ends sessions (and it was malformed: ${read.reason})`);
         } else if (read.kind === "issue") {
@@ -166,7 +169,7 @@ async function issue(context: SessionStepContext, newSession: NewSession, result
         // All or nothing: a login that could not end the old session hands out no new one.
         if (created.status === "fulfilled") await sessions.revoke(created.value.token).catch(() => undefined);
         warnings.push("the session could not be created, or the one the request carried could not be revoked (503)");
-        return { result: unavailable(), event: "refused", warnings };
+        return { result: unavailable(), event: "refused", reason: "session.unavailable", warnings };
     }
     for (const token of context.presentedTokens) context.authenticator.forget(sessionIdOf(token));
     const { token, session } = created.value;
@@ -197,7 +200,7 @@ async function revoke(context: SessionStepContext, scope: "current" | "all", res
         }
     } catch {
         warnings.push(`the ${scope === "all" ? "user's sessions" : "session"} could not be revoked (503)`);
-        return { result: unavailable(), event: "refused", warnings };
+        return { result: unavailable(), event: "refused", reason: "session.unavailable", warnings };
     }
     const cleared = withCookie({ ...result, headers: { ...result.headers, "cache-control": "no-store" } }, clearedSessionCookie(context.settings.cookie));
     return { result: withOtherCookiesCleared(cleared, context), event: scope === "all" ? "revoked-all" : "revoked", warnings };
