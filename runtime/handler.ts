@@ -13,6 +13,11 @@
  * secret and JWKS, the gateway's own keys, the upstream connections, logger
  * and metrics) lives as long as the container, and
  * nothing of it is rebuilt per request. Time and randomness come from `deps`.
+ *
+ * Every request has a trace (runtime/steps/trace.ts): the client's W3C trace
+ * continued, a new one, or the invocation's X-Ray trace with
+ * `tollgate:lambda.tracing`; its id is in every log line and its
+ * `traceparent` goes to the upstream.
  */
 import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
@@ -43,6 +48,7 @@ import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
 import { answerSelfService, selfServiceMethods, selfServiceRoute } from "./steps/selfService";
 import { notStoredIfItCarriesASession } from "./steps/sessionCookie";
 import { applySessionAnswer, touchesSessions } from "./steps/sessions";
+import { continueOrStart, invocationXrayHeader, randomTraceIds, xrayTrace, type TraceContext, type TraceIds } from "./steps/trace";
 import { createHttpClient, type UpstreamClient } from "./upstream/client";
 
 export interface HandlerDeps {
@@ -64,6 +70,10 @@ export interface HandlerDeps {
     randomBytes: (size: number) => Buffer;
     /** A number in [0, 1): which successful requests' log lines a `logSampleRate` below 1 keeps. */
     random: () => number;
+    /** New W3C trace and span ids; random, from the CSPRNG, when not given. */
+    traceIds: TraceIds;
+    /** The X-Ray tracing header of the invocation, read per request when `settings.tracing` is on; Lambda's (`invocationXrayHeader`) when not given. */
+    xrayTraceHeader: () => string | undefined;
 }
 
 export type Handler = (event: APIGatewayProxyEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -73,7 +83,7 @@ const invocationMarginMs = 250;
 
 interface Outcome {
     result: APIGatewayProxyStructuredResultV2;
-    record: Omit<RequestRecord, "requestId" | "latencyMs" | "status">;
+    record: Omit<RequestRecord, "requestId" | "traceId" | "latencyMs" | "status">;
     /** Logged as warnings with the route. */
     warnings?: string[];
 }
@@ -117,9 +127,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     });
     const assertions = new Assertions(settings.identity.issuer, settings.identity.assertionReuseSeconds ?? 0);
     const routes = compileRoutes(settings.routes);
+    const traceIds = deps.traceIds ?? randomTraceIds();
+    const xrayTraceHeader = deps.xrayTraceHeader ?? invocationXrayHeader;
+    const traceOf = (headers: Record<string, string> | undefined): TraceContext =>
+        (settings.tracing ? xrayTrace(xrayTraceHeader(), traceIds) : undefined) ?? continueOrStart(headers, traceIds);
     const readiness = cachedReady([() => rateLimitStore.ping(), () => sessionStore.ping()], now);
 
-    async function serve(request: GatewayRequest, remainingMs: number | undefined): Promise<Outcome> {
+    async function serve(request: GatewayRequest, trace: TraceContext, remainingMs: number | undefined): Promise<Outcome> {
         const match = matchRoute(routes, request.rawPath);
         if (match.kind === "bad-path") return refuse(match.reason, "The request path is not acceptable.");
         if (match.kind === "not-found") return refuse("route.none", "No route matches this path.");
@@ -202,7 +216,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const forwarded = await proxy({
             url: url!,
             method: request.method,
-            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { assertion, identityHeaders: settings.identity.headers }) },
+            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { assertion, identityHeaders: settings.identity.headers, trace }) },
             body: request.body,
             timeoutMs,
             client: upstream,
@@ -242,20 +256,21 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const started = now();
         const request = readRequest(event, randomToken);
         const requestId = request?.requestId ?? randomToken();
+        const trace = traceOf(request?.headers);
         let outcome: Outcome;
         if (!request) {
             outcome = refuse("request.malformed", "The request is malformed.");
         } else {
             try {
-                outcome = await serve(request, remainingTime(context));
+                outcome = await serve(request, trace, remainingTime(context));
             } catch (error) {
-                observer.failure(requestId, error);
+                observer.failure(requestId, trace.traceId, error);
                 outcome = refuse("internal.error");
             }
         }
         const result = withHeaders(notStoredIfItCarriesASession(outcome.result), { "x-request-id": requestId });
-        observer.request({ ...outcome.record, requestId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
-        for (const warning of outcome.warnings ?? []) observer.warning(requestId, outcome.record.route, warning);
+        observer.request({ ...outcome.record, requestId, traceId: trace.traceId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
+        for (const warning of outcome.warnings ?? []) observer.warning(requestId, trace.traceId, outcome.record.route, warning);
         return result;
     };
 }

@@ -37,6 +37,8 @@ export interface CapturedSettings {
     identity: IdentitySettings;
     /** Origins besides the gateway's own from which the session cookie may authenticate an unsafe request (`tollgate:cors.allowOrigins`, without `*`); absent: none. */
     allowedOrigins?: string[];
+    /** The function runs with X-Ray active tracing (`tollgate:lambda.tracing`): the trace upstreams and log lines are given is the invocation's X-Ray trace. */
+    tracing?: boolean;
 }
 
 export interface IdentitySettings {
@@ -100,6 +102,7 @@ export function capturedSettings(settings: TollgateSettings): CapturedSettings {
         },
         allowedOrigins: settings.cors.allowOrigins.filter((origin) => origin !== "*"),
         logSampleRate: settings.logSampleRate,
+        tracing: settings.lambda.tracing,
         // Deployed, the API is HTTPS only: the cookie is always Secure there.
         sessions: { ...settings.sessions, cookie: { ...settings.sessions.cookie, secure: true } },
     };

@@ -515,6 +515,44 @@ describe("the trust boundary, against the local gateway and a recording upstream
         });
     });
 
+    describe("the trace context is the gateway's to send", function () {
+        const clientTrace = "4bf92f3577b34da6a3ce929d0e0e4736";
+        const valid = `00-${clientTrace}-00f067aa0ba902b7-01`;
+        /** The one traceparent that arrived, and its trace id and parent id. */
+        const arrivedTrace = (prefix: string) => {
+            const [arrived] = upstream.to(prefix);
+            const lines = linesReadAs(arrived, "traceparent");
+            assert.equal(lines.length, 1, lines.join("\n"));
+            assert.deepEqual(arrived.rawHeaders.filter(([name]) => /^trace[-_]?(parent|state)$/i.test(name) && name !== "traceparent" && name !== "tracestate"), []);
+            const [, traceId, parentId] = /^traceparent: 00-([0-9a-f]{32})-([0-9a-f]{16})-0[01]$/.exec(lines[0])!;
+            return { arrived, traceId, parentId };
+        };
+
+        it("continues a client's valid trace with a parent id of its own, and passes its tracestate on", async () => {
+            await send("/open/traced", [["Traceparent", valid], ["Tracestate", "congo=t61rcWkgMzE"]]);
+            const { arrived, traceId, parentId } = arrivedTrace("open/traced");
+            assert.equal(traceId, clientTrace);
+            assert.notEqual(parentId, "00f067aa0ba902b7");
+            assert.deepEqual(linesNamed(arrived, "tracestate"), ["congo=t61rcWkgMzE"]);
+        });
+
+        for (const [label, lines] of [
+            ["two traceparent header lines", [["traceparent", valid], ["traceparent", `00-${"1".repeat(32)}-00f067aa0ba902b7-01`]]],
+            ["upper-case hex", [["traceparent", valid.toUpperCase()], ["tracestate", "rojo=1"]]],
+            ["an all-zero trace id", [["traceparent", `00-${"0".repeat(32)}-00f067aa0ba902b7-01`]]],
+            ["a malformed traceparent", [["traceparent", `00-${clientTrace}-00f067aa0ba902b7-1`]]],
+            ["the underscore spellings", [["Trace_Parent", valid], ["trace_state", "rojo=1"]]],
+        ] as const) {
+            it(`starts a trace of its own for ${label}, and no spelling of the client's trace headers reaches the upstream`, async () => {
+                await send("/open/spoofed-trace", lines.map(([name, value]) => [name, value] as [string, string]));
+                const { arrived, traceId } = arrivedTrace("open/spoofed-trace");
+                assert.notEqual(traceId, clientTrace);
+                assert.notEqual(traceId, "1".repeat(32));
+                assert.deepEqual(linesNamed(arrived, "tracestate"), []);
+            });
+        }
+    });
+
     describe("permissions", function () {
         it("refuses a caller holding one of a route's two permissions (403), and admits one holding both", async () => {
             const [one, both] = await Promise.all([
@@ -688,7 +726,7 @@ describe("the trust boundary, against the local gateway and a recording upstream
             },
         ];
         /** What the gateway (and API Gateway before it) adds, by name: the only lines the upstream may get beyond the client's. */
-        const added = ["host", "connection", "x-request-id", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-amzn-trace-id", "x-gateway-assertion"];
+        const added = ["host", "connection", "x-request-id", "traceparent", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto", "x-forwarded-host", "forwarded", "x-amzn-trace-id", "x-gateway-assertion"];
 
         for (const request of captured) {
             it(`gives the upstream exactly the client's headers plus the gateway's own: ${request.client}`, async () => {

@@ -24,7 +24,8 @@ function recording(options: Partial<Parameters<typeof createObserver>[0]> = {}) 
     };
 }
 
-const admitted: RequestRecord = { requestId: "r-ok", route: "open", method: "GET", status: 200, latencyMs: 12, limiterKey: "ip:192.0.2.1", decision: "admitted", auth: "anonymous", authenticated: false, upstreamMs: 9 };
+const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+const admitted: RequestRecord = { requestId: "r-ok", traceId, route: "open", method: "GET", status: 200, latencyMs: 12, limiterKey: "ip:192.0.2.1", decision: "admitted", auth: "anonymous", authenticated: false, upstreamMs: 9 };
 
 describe("observe: the request line", () => {
     it("says ERROR for a 5xx answer, WARN for a 4xx answer or a fail-open admission, INFO otherwise", () => {
@@ -79,7 +80,8 @@ describe("observe: the request line", () => {
         const { observer, logLines } = recording({ logKey: () => Buffer.from("a-stack-log-key-of-32-characters!") });
         observer.request({ ...admitted, route: "users", authenticated: true, auth: "valid", limiterKey: "user:alice@example.com" });
         const [entry] = logLines();
-        assert.deepEqual(Object.keys(entry), ["correlation_id", "route", "method", "status", "latency_ms", "limiter_key_hash", "decision", "auth", "upstream_ms"]);
+        assert.deepEqual(Object.keys(entry), ["correlation_id", "trace_id", "route", "method", "status", "latency_ms", "limiter_key_hash", "decision", "auth", "upstream_ms"]);
+        assert.equal(entry.trace_id, traceId);
         assert.match(entry.limiter_key_hash, /^[0-9a-f]{16}$/);
         assert.ok(!JSON.stringify(entry).includes("alice"), "the limiter key itself is not logged");
     });
@@ -124,10 +126,11 @@ describe("observe: the request line", () => {
 
     it("logs an unexpected failure at ERROR with its stack", () => {
         const { observer, logLines } = recording();
-        observer.failure("r-crash", new TypeError("boom"));
+        observer.failure("r-crash", traceId, new TypeError("boom"));
         const [entry] = logLines();
         assert.equal(entry.level, "ERROR");
         assert.equal(entry.correlation_id, "r-crash");
+        assert.equal(entry.trace_id, traceId);
         assert.equal(entry.error.name, "TypeError");
         assert.match(entry.error.stack, /boom/);
     });

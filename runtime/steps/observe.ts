@@ -3,7 +3,9 @@
  * only tollgate knows, aggregated in the container.
  *
  * The log line: `level` and `timestamp` (on WARN and ERROR lines only, see
- * below), `correlation_id` (the API Gateway request id), `route`, `method`, `status`, `latency_ms`, `limiter_key_hash`
+ * below), `correlation_id` (the API Gateway request id), `trace_id` (the W3C
+ * trace id the upstream was sent, runtime/steps/trace.ts; on every line,
+ * warnings and failures included), `route`, `method`, `status`, `latency_ms`, `limiter_key_hash`
  * (HMAC-SHA256 of the limiter key under the stack's log key, first 16 hex
  * digits: an IP or user id is personal data, and a bare hash of `ip:<address>`
  * could be reversed by hashing every address), `decision` (the limiter's), `auth` (left out on routes that
@@ -62,6 +64,8 @@ const maxMetricValues = 100;
 
 export interface RequestRecord {
     requestId: string;
+    /** The request's W3C trace id (32 hex digits). */
+    traceId: string;
     method?: string;
     /** Route name; `health`, or absent when no route matched. */
     route?: string;
@@ -90,9 +94,9 @@ export function hashLimiterKey(limiterKey: string, logKey: Uint8Array): string {
 export interface Observer {
     request(record: RequestRecord): void;
     /** An unexpected failure: logged with its stack for operators, never sent to the client. */
-    failure(requestId: string, error: unknown): void;
+    failure(requestId: string, traceId: string, error: unknown): void;
     /** Something a request did that the gateway refused or ignored and an operator should hear of (an upstream's misplaced session instruction). */
-    warning(requestId: string, route: string | undefined, message: string): void;
+    warning(requestId: string, traceId: string, route: string | undefined, message: string): void;
     /** Writes the metrics counted so far (the local gateway on shutdown, tests). */
     flush(): void;
 }
@@ -223,6 +227,7 @@ export function createObserver(options: ObserverOptions): Observer {
                             level: info ? undefined : level,
                             timestamp: info ? undefined : new Date(at).toISOString(),
                             correlation_id: record.requestId,
+                            trace_id: record.traceId,
                             route: record.route,
                             method: record.method,
                             status: record.status,
@@ -241,14 +246,14 @@ export function createObserver(options: ObserverOptions): Observer {
             }
             count(record, at);
         },
-        warning(requestId, route, message) {
+        warning(requestId, traceId, route, message) {
             if (levels.WARN < threshold) return;
-            sink(JSON.stringify({ level: "WARN", timestamp: new Date(now()).toISOString(), correlation_id: requestId, route, message }));
+            sink(JSON.stringify({ level: "WARN", timestamp: new Date(now()).toISOString(), correlation_id: requestId, trace_id: traceId, route, message }));
         },
-        failure(requestId, error) {
+        failure(requestId, traceId, error) {
             if (levels.ERROR < threshold) return;
             const failure = error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { message: String(error) };
-            sink(JSON.stringify({ level: "ERROR", timestamp: new Date(now()).toISOString(), service: serviceName, correlation_id: requestId, message: "unhandled failure", error: failure }));
+            sink(JSON.stringify({ level: "ERROR", timestamp: new Date(now()).toISOString(), service: serviceName, correlation_id: requestId, trace_id: traceId, message: "unhandled failure", error: failure }));
         },
         flush,
     };

@@ -12,7 +12,8 @@
  *   gateway adds); `Host`, `Content-Length`, `Expect` (the gateway sets its
  *   own framing); any header that, lower-cased with `_` read as `-`, is
  *   `x-gateway-*`, `x-request-id` or `x-forwarded-host` (only the gateway
- *   says these); the proxy-control headers (`Forwarded`, `X-Real-IP`,
+ *   says these); `traceparent` and `tracestate` in any spelling (the gateway
+ *   sends its own, runtime/steps/trace.ts); the proxy-control headers (`Forwarded`, `X-Real-IP`,
  *   `X-Forwarded-Prefix`, `X-Original-URL`, `X-HTTP-Method-Override`, ...:
  *   `proxyControlHeaders`) unless the route keeps one by name; an
  *   `_`-spelled twin of a header the gateway passes on or of one the request
@@ -20,7 +21,8 @@
  *   fold `_` and `-` into one name, so the twin would be read as the real one);
  *   the session cookie under any of its names; the Authorization header unless the route forwards
  *   it (`forwardAuthorization`), and always when it carries a session token;
- * - added: `x-request-id`, `x-forwarded-host` (the Host the client called),
+ * - added: `x-request-id`, `traceparent` (and the client's `tracestate`
+ *   with the trace it continues), `x-forwarded-host` (the Host the client called),
  *   `Forwarded: for=<client>;proto=<scheme>;host=<host>` from what API
  *   Gateway saw (appended to the client's when the route keeps that),
  *   the signed identity assertion `x-gateway-assertion`, and, unless turned
@@ -42,6 +44,7 @@ import { encodeIdentityValue, type Identity } from "../auth/identity";
 import type { UpstreamClient } from "../upstream/client";
 import { isSessionCookieName } from "../../specs/sessions";
 import { carriesSessionToken } from "./authenticate";
+import { traceparentOf, type TraceContext } from "./trace";
 import type { GatewayRequest } from "./request";
 
 const hopByHop = new Set([
@@ -56,8 +59,8 @@ const hopByHop = new Set([
     "transfer-encoding",
     "upgrade",
 ]);
-/** Set by the gateway itself, whatever the client sent. */
-const setByGateway = new Set(["host", "content-length", "expect", "x-request-id", "x-forwarded-host"]);
+/** Set by the gateway itself, whatever the client sent: the trace context in any spelling too (a `trace_parent` is read as `trace-parent`). */
+const setByGateway = new Set(["host", "content-length", "expect", "x-request-id", "x-forwarded-host", "traceparent", "tracestate", "trace-parent", "trace-state"]);
 /** Passed on as API Gateway (or the client) sent them; a differently spelled twin is dropped. */
 const passedOn = new Set(["authorization", "cookie", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "content-type", "content-encoding"]);
 /** Set by API Gateway, not the client: a client's Connection header cannot have them removed. */
@@ -172,9 +175,13 @@ function forwardsAuthorization(route: Pick<RouteSpec, "auth" | "forwardAuthoriza
     return !/^Bearer[ \t]+[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*[ \t]*$/i.test(value);
 }
 
-/** The gateway's own headers: the request id, the assertion, and the identity in plain headers when they are on. */
-export function gatewayHeaders(requestId: string, identity: Identity | undefined, options: { assertion?: string; identityHeaders: boolean }): Record<string, string> {
+/** The gateway's own headers: the request id, the trace context, the assertion, and the identity in plain headers when they are on. */
+export function gatewayHeaders(requestId: string, identity: Identity | undefined, options: { assertion?: string; identityHeaders: boolean; trace?: TraceContext }): Record<string, string> {
     const headers: Record<string, string> = { "x-request-id": encodeIdentityValue(requestId) };
+    if (options.trace) {
+        headers.traceparent = traceparentOf(options.trace);
+        if (options.trace.tracestate !== undefined) headers.tracestate = options.trace.tracestate;
+    }
     if (options.assertion !== undefined) headers[assertionHeader] = options.assertion;
     if (identity && options.identityHeaders) {
         headers[identityHeaderNames.userId] = encodeIdentityValue(identity.userId);
