@@ -71,6 +71,11 @@ export const logsInsightsQueries = {
         description: "Authentication failures (401, 403, and 503 when sessions could not be read) by route and outcome.",
         query: ['filter auth in ["missing", "invalid", "forbidden", "unavailable"]', "stats count(*) as failures by route, auth, status", "sort failures desc"],
     },
+    "refusals-by-reason": {
+        logGroup: "lambda",
+        description: "Every answer the gateway made itself (refusals and failures) counted by reason code (docs/request-handling.md lists them) and route, with the first and last of each.",
+        query: ["filter ispresent(reason)", "stats count(*) as answers, min(@timestamp) as first, max(@timestamp) as last by reason, route, status", "sort answers desc", "limit 100"],
+    },
     "api-gateway-5xx": {
         logGroup: "access",
         description: "5xx answers in the HTTP API's access log, API Gateway's own included (a Lambda that did not answer within 30 s shows as 503 with its integration error).",

@@ -61,9 +61,11 @@ for (const stack of ["dev", "prod"]) {
                 ["products", "CategoryIndex"],
                 ["users", "email-index"],
             ].flatMap(([table, index]) => ["read", "write"].map((kind) => `aws:cloudwatch/metricAlarm:MetricAlarm::tollgate-tables-${table}-${index}-${kind}-throttles`)),
+            // The saved query that counts the gateway's own answers by reason and route.
+            "aws:cloudwatch/queryDefinition:QueryDefinition::tollgate-logging-query-refusals-by-reason",
         ];
 
-        it("adds the Tollgate component and the index throttle alarms, and nothing else", () => {
+        it("adds the Tollgate component, the index throttle alarms and the refusals-by-reason query, and nothing else", () => {
             assert.deepEqual(unclaimed.map((resource) => `${resource.type}::${resource.name}`).sort(), [...additions].sort());
         });
     });

@@ -473,12 +473,18 @@ for (const stack of ["dev", "prod"] as const) {
                         [`tollgate/${prefix}/5xx-with-upstream-errors`, [`/aws/lambda/${prefix}-gateway`]],
                         [`tollgate/${prefix}/api-gateway-5xx`, [`/aws/apigateway/${prefix}-api`]],
                         [`tollgate/${prefix}/auth-failures`, [`/aws/lambda/${prefix}-gateway`]],
+                        [`tollgate/${prefix}/refusals-by-reason`, [`/aws/lambda/${prefix}-gateway`]],
                         [`tollgate/${prefix}/refusals-by-route-and-key`, [`/aws/lambda/${prefix}-gateway`]],
                         [`tollgate/${prefix}/slowest-requests`, [`/aws/lambda/${prefix}-gateway`]],
                     ],
                 );
                 const slowest = queries.find((q) => q.name.endsWith("/slowest-requests"))!;
                 assert.equal(slowest.queryString, "fields @timestamp, correlation_id, route, method, status, latency_ms, upstream_ms\n| filter ispresent(latency_ms)\n| sort latency_ms desc\n| limit 50");
+                const byReason = queries.find((q) => q.name.endsWith("/refusals-by-reason"))!;
+                assert.equal(
+                    byReason.queryString,
+                    "filter ispresent(reason)\n| stats count(*) as answers, min(@timestamp) as first, max(@timestamp) as last by reason, route, status\n| sort answers desc\n| limit 100",
+                );
             });
 
             it("draws requests, 4xx/5xx, latency p50/p99, Lambda duration, and DynamoDB capacity and throttles per table and throttles per index", () => {
