@@ -10,7 +10,11 @@
  * timeout) or 503 (API Gateway's 30-second integration timeout), all without
  * internal detail. With a CORS configuration, preflight requests are
  * answered here and CORS headers set as API Gateway sets them (cors.ts).
- * Every response carries `apigw-requestid`, as AWS's do.
+ * Every response carries `apigw-requestid`, as AWS's do. An answer the
+ * emulation makes itself writes a log line like the handler's, with its
+ * `reason` (specs/reasons.ts: `request.too_large`, `integration.timeout`,
+ * `function.failed`), where API Gateway would only count it in its access log.
+ * `onExchange` is told of every request and its answer (the inspector).
  */
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
@@ -19,6 +23,27 @@ import type { Context } from "aws-lambda";
 import { buildEvent, newRequestId, type ApiIdentity, type GatewayEvent } from "./event";
 import { answerFromResult, problemAnswer, type HttpAnswer } from "./result";
 import { isPreflight, preflightAnswer, withCorsHeaders, type CorsSettings } from "./cors";
+import { continueOrStart, randomTraceIds } from "../runtime/steps/trace";
+
+/** A request as it arrived and the answer it got, for the inspector. */
+export interface Exchange {
+    requestId: string;
+    /** Epoch milliseconds when it arrived. */
+    receivedAt: number;
+    method: string;
+    /** Path and query as sent. */
+    target: string;
+    /** Header names and values as sent, in order. */
+    rawHeaders: string[];
+    /** The body, or undefined when it was not read (too large). */
+    body?: Buffer;
+    status: number;
+    /** The headers the client was sent. */
+    headers: [string, string][];
+    latencyMs: number;
+    /** Why the emulation answered itself, when it did. */
+    reason?: HttpAnswer["reason"];
+}
 
 export type GatewayHandler = (event: GatewayEvent, context: Context) => Promise<unknown>;
 
@@ -41,6 +66,10 @@ export interface GatewayOptions {
     api?: ApiIdentity;
     /** Where a failing invocation is reported (as Lambda would log it). Default stderr. */
     logError?: (message: string) => void;
+    /** Where the emulation's own answers are logged, one JSON line each. Default stdout. */
+    log?: (line: string) => void;
+    /** Told of each request and its answer once it is sent. */
+    onExchange?: (exchange: Exchange) => void;
 }
 
 export interface RunningGateway {
@@ -98,15 +127,18 @@ export function listen(server: http.Server, port: number, host: string): Promise
     });
 }
 
+const traceIds = randomTraceIds();
+
 async function serve(request: http.IncomingMessage, response: http.ServerResponse, options: GatewayOptions): Promise<void> {
     const requestId = newRequestId();
+    const receivedAt = Date.now();
     const maxBodyBytes = options.maxBodyBytes ?? apiGatewayLimits.maxBodyBytes;
     const body = await readBody(request, maxBodyBytes);
     if (body === "aborted") return;
 
     let answer: HttpAnswer;
     if (body === "too large") {
-        answer = problemAnswer(413, "Request Entity Too Large");
+        answer = problemAnswer(413, "Request Entity Too Large", "request.too_large");
     } else if (options.cors && isPreflight(request.method ?? "", request.headers)) {
         answer = preflightAnswer(options.cors, request.headers);
     } else {
@@ -125,7 +157,35 @@ async function serve(request: http.IncomingMessage, response: http.ServerRespons
         answer = await invoke(event, options);
         if (options.cors) answer = withCorsHeaders(options.cors, request.headers, answer);
     }
-    send(response, answer, requestId, request.method === "HEAD", options.logError ?? defaultLogError);
+    answer = send(response, answer, requestId, request.method === "HEAD", options.logError ?? defaultLogError);
+    const latencyMs = Date.now() - receivedAt;
+    if (answer.reason) {
+        const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, String(value)]));
+        (options.log ?? defaultLog)(
+            JSON.stringify({
+                level: answer.statusCode >= 500 ? "ERROR" : "WARN",
+                timestamp: new Date().toISOString(),
+                correlation_id: requestId,
+                trace_id: continueOrStart(headers, traceIds).traceId,
+                method: request.method,
+                status: answer.statusCode,
+                latency_ms: latencyMs,
+                reason: answer.reason,
+            }),
+        );
+    }
+    options.onExchange?.({
+        requestId,
+        receivedAt,
+        method: request.method ?? "GET",
+        target: request.url ?? "/",
+        rawHeaders: request.rawHeaders,
+        body: body === "too large" ? undefined : body,
+        status: answer.statusCode,
+        headers: [...answer.headers, ["apigw-requestid", requestId]],
+        latencyMs,
+        reason: answer.reason,
+    });
 }
 
 /** The whole body, or why there is none: over the limit (read to the end and dropped, so the client sees the 413) or the client went away. */
@@ -159,7 +219,7 @@ async function invoke(event: GatewayEvent, options: GatewayOptions): Promise<Htt
                         ? `${event.requestContext.requestId} API Gateway integration timeout: no answer within ${integrationTimeoutMs} ms`
                         : `${event.requestContext.requestId} Task timed out after ${(functionTimeoutMs / 1000).toFixed(2)} seconds`,
                 );
-                resolve(integrationFirst ? problemAnswer(503, "Service Unavailable") : problemAnswer(500, "Internal Server Error"));
+                resolve(integrationFirst ? problemAnswer(503, "Service Unavailable", "integration.timeout") : problemAnswer(500, "Internal Server Error", "function.failed"));
             },
             Math.min(integrationTimeoutMs, functionTimeoutMs),
         );
@@ -170,7 +230,7 @@ async function invoke(event: GatewayEvent, options: GatewayOptions): Promise<Htt
         } catch (error) {
             // The client learns nothing; the developer sees what Lambda would have logged.
             (options.logError ?? defaultLogError)(`${event.requestContext.requestId} invocation failed: ${(error as Error)?.stack ?? String(error)}`);
-            return problemAnswer(500, "Internal Server Error");
+            return problemAnswer(500, "Internal Server Error", "function.failed");
         }
     })();
     try {
@@ -180,12 +240,13 @@ async function invoke(event: GatewayEvent, options: GatewayOptions): Promise<Htt
     }
 }
 
-function send(response: http.ServerResponse, answer: HttpAnswer, requestId: string, isHead: boolean, logError: (message: string) => void): void {
+/** Writes the answer; the answer sent (a 500 instead of one that cannot be sent). */
+function send(response: http.ServerResponse, answer: HttpAnswer, requestId: string, isHead: boolean, logError: (message: string) => void): HttpAnswer {
     const invalid = answer.headers.find(([name, value]) => !isSendable(name, value));
     if (invalid) {
         // A header Node cannot send (a newline in a value, say) is the function's fault, as on AWS.
         logError(`${requestId} malformed Lambda proxy response: header ${JSON.stringify(invalid[0])} cannot be sent`);
-        answer = problemAnswer(500, "Internal Server Error");
+        answer = problemAnswer(500, "Internal Server Error", "function.failed");
     }
     // These statuses have no body, so no length either.
     const bodiless = answer.statusCode < 200 || answer.statusCode === 204 || answer.statusCode === 304;
@@ -194,6 +255,7 @@ function send(response: http.ServerResponse, answer: HttpAnswer, requestId: stri
     if (!bodiless) headers.push("content-length", String(answer.body.length));
     response.writeHead(answer.statusCode, headers);
     response.end(isHead || bodiless ? undefined : answer.body);
+    return answer;
 }
 
 function isSendable(name: string, value: string): boolean {
@@ -208,6 +270,10 @@ function isSendable(name: string, value: string): boolean {
 
 function defaultLogError(message: string): void {
     process.stderr.write(`${message}\n`);
+}
+
+function defaultLog(line: string): void {
+    process.stdout.write(`${line}\n`);
 }
 
 function lambdaContext(options: GatewayOptions, deadline: number): Context {

@@ -11,12 +11,15 @@
  * - A result that cannot be one of those is the function's fault: API
  *   Gateway answers 500 Internal Server Error.
  */
+import type { Reason } from "../specs/reasons";
 
 export interface HttpAnswer {
     statusCode: number;
     /** Name/value pairs in order; a name may repeat (`set-cookie`). */
     headers: [string, string][];
     body: Buffer;
+    /** Why the emulation answered itself (API Gateway's own answers), when it did. */
+    reason?: Reason;
 }
 
 export class MalformedResultError extends Error {
@@ -82,11 +85,12 @@ function isHeaderValue(value: unknown): value is HeaderValue {
     return typeof value === "string" || typeof value === "number" || typeof value === "boolean";
 }
 
-/** An RFC 9457 problem body without internal detail, as the gateway's own errors are. */
-export function problemAnswer(statusCode: number, title: string): HttpAnswer {
+/** An RFC 9457 problem body without internal detail, as the gateway's own errors are; `reason` says why API Gateway would answer it. */
+export function problemAnswer(statusCode: number, title: string, reason?: Reason): HttpAnswer {
     return {
         statusCode,
         headers: [["content-type", "application/problem+json"]],
         body: Buffer.from(JSON.stringify({ type: "about:blank", title, status: statusCode })),
+        ...(reason ? { reason } : {}),
     };
 }

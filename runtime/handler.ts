@@ -41,7 +41,7 @@ import { authorizationCredentials, isCrossSiteWrite, otherSessionCookieNames, pr
 import { cachedReady, live } from "./steps/health";
 import { createObserver, type LogSink, type RequestRecord } from "./steps/observe";
 import { clientHeaders, gatewayHeaders, proxy } from "./steps/proxy";
-import { clientOf, counterScope, rateLimitHeaders, RateLimiter, type CounterScope } from "./steps/rateLimit";
+import { clientOf, counterScope, rateLimitHeaders, RateLimiter, type CounterScope, type RateLimitDecision } from "./steps/rateLimit";
 import { readRequest, type GatewayRequest } from "./steps/request";
 import { problem, withHeaders } from "./steps/respond";
 import { compileRoutes, matchRoute, upstreamUrl } from "./steps/route";
@@ -74,6 +74,45 @@ export interface HandlerDeps {
     traceIds: TraceIds;
     /** The X-Ray tracing header of the invocation, read per request when `settings.tracing` is on; Lambda's (`invocationXrayHeader`) when not given. */
     xrayTraceHeader: () => string | undefined;
+    /**
+     * Told, after each request, what the handler decided and what the upstream
+     * saw and sent: the local gateway's inspector. Called only when given (the
+     * Lambda never gives it): nothing of it is gathered otherwise.
+     */
+    inspect?: (inspection: RequestInspection) => void;
+}
+
+/**
+ * One request's decision, for the local gateway's inspector (`HandlerDeps.inspect`).
+ * It holds no credential: the kind of credential, never the token; the
+ * headers the upstream was sent may hold a forwarded `Authorization` and the
+ * signed assertion, which the inspector masks.
+ */
+export interface RequestInspection {
+    requestId: string;
+    trace: TraceContext;
+    route?: string;
+    status: number;
+    reason?: Reason;
+    /** The credential the request carried: its kind and where it came from, never its value. */
+    credential?: { kind: Credential["kind"]; from?: "authorization" | "cookie" };
+    /** `auth` of the log line. */
+    auth?: string;
+    identity?: Identity;
+    rateLimit?: RateLimitDecision;
+    /** What the request did to sessions. */
+    session?: string;
+    upstream?: {
+        url: string;
+        method: string;
+        /** Every header the upstream was sent. */
+        headers: Record<string, string>;
+        /** The upstream's answer, as it came (before the gateway dropped hop-by-hop headers and its own). */
+        status?: number;
+        answerHeaders?: [string, string][];
+        latencyMs?: number;
+        error?: "refused" | "timeout" | "too-large";
+    };
 }
 
 export type Handler = (event: APIGatewayProxyEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -133,7 +172,9 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         (settings.tracing ? xrayTrace(xrayTraceHeader(), traceIds) : undefined) ?? continueOrStart(headers, traceIds);
     const readiness = cachedReady([() => rateLimitStore.ping(), () => sessionStore.ping()], now);
 
-    async function serve(request: GatewayRequest, trace: TraceContext, remainingMs: number | undefined): Promise<Outcome> {
+    const inspect = deps.inspect;
+
+    async function serve(request: GatewayRequest, trace: TraceContext, remainingMs: number | undefined, seen: Partial<RequestInspection> | undefined): Promise<Outcome> {
         const match = matchRoute(routes, request.rawPath);
         if (match.kind === "bad-path") return refuse(match.reason, "The request path is not acceptable.");
         if (match.kind === "not-found") return refuse("route.none", "No route matches this path.");
@@ -166,6 +207,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         // Needed to place the rate-limit windows and sign the assertion; read once per container, by now usually read already.
         const keysRead = gatewayKeys.loaded() ?? gatewayKeys.get().catch(() => undefined);
         const credential = readCredential(route.auth, request, cookieName);
+        if (seen) seen.credential = credential.kind === "session" ? { kind: "session", from: credential.from } : { kind: credential.kind };
         if (credential.kind === "ambiguous") return refuse("session.cookie_repeated", "Send the session cookie once.", {}, { route: route.name, auth: "invalid" });
         // The browser sends the cookie with a cross-site form; and a cross-site form on a route that issues or ends
         // sessions would log the browser in as someone else (login CSRF) or out, cookie or not.
@@ -179,6 +221,10 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const client = clientOf(request.sourceIp, ipv6PrefixLength);
         const scope = counterScope(route, settings.defaultRateLimit);
         const admission = await admit({ route, scope, client, credential, sessions, jwt, limiter });
+        if (seen) {
+            seen.identity = admission.identity;
+            seen.rateLimit = admission.rateLimit;
+        }
         const limitHeaders = admission.rateLimit ? rateLimitHeaders(admission.rateLimit) : {};
         const record = {
             route: route.name,
@@ -213,15 +259,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         // A due renewal runs while the upstream answers; the sessions step waits for it.
         const renewal = admission.session ? sessions.renewIfDue(admission.session) : undefined;
         const timeoutMs = remainingMs === undefined ? settings.upstreamTimeoutMs : Math.min(settings.upstreamTimeoutMs, remainingMs - invocationMarginMs);
-        const forwarded = await proxy({
-            url: url!,
-            method: request.method,
-            headers: { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { assertion, identityHeaders: settings.identity.headers, trace }) },
-            body: request.body,
-            timeoutMs,
-            client: upstream,
-            now,
-        });
+        const upstreamHeaders = { ...forwardable.headers, ...gatewayHeaders(request.requestId, admission.identity, { assertion, identityHeaders: settings.identity.headers, trace }) };
+        const forwarded = await proxy({ url: url!, method: request.method, headers: upstreamHeaders, body: request.body, timeoutMs, client: upstream, now });
+        if (seen) {
+            seen.upstream = { url: url!.href, method: request.method, headers: upstreamHeaders, latencyMs: forwarded.latencyMs };
+            if (forwarded.kind === "answered") Object.assign(seen.upstream, { status: forwarded.status, answerHeaders: forwarded.answerHeaders });
+            else seen.upstream.error = forwarded.kind;
+        }
         if (forwarded.kind === "answered") {
             if (!touchesSessions(forwarded.result, renewal)) {
                 return { result: withHeaders(forwarded.result, limitHeaders), record: { ...record, upstreamMs: forwarded.latencyMs } };
@@ -257,12 +301,13 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const request = readRequest(event, randomToken);
         const requestId = request?.requestId ?? randomToken();
         const trace = traceOf(request?.headers);
+        const seen: Partial<RequestInspection> | undefined = inspect ? {} : undefined;
         let outcome: Outcome;
         if (!request) {
             outcome = refuse("request.malformed", "The request is malformed.");
         } else {
             try {
-                outcome = await serve(request, trace, remainingTime(context));
+                outcome = await serve(request, trace, remainingTime(context), seen);
             } catch (error) {
                 observer.failure(requestId, trace.traceId, error);
                 outcome = refuse("internal.error");
@@ -271,6 +316,10 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
         const result = withHeaders(notStoredIfItCarriesASession(outcome.result), { "x-request-id": requestId });
         observer.request({ ...outcome.record, requestId, traceId: trace.traceId, method: request?.method, status: result.statusCode ?? 200, latencyMs: now() - started });
         for (const warning of outcome.warnings ?? []) observer.warning(requestId, trace.traceId, outcome.record.route, warning);
+        if (inspect) {
+            const { route, reason, auth, session } = outcome.record;
+            inspect({ ...seen, requestId, trace, route, reason, auth, session, status: result.statusCode ?? 200 });
+        }
         return result;
     };
 }

@@ -360,13 +360,25 @@ describe("local gateway: handler result -> HTTP response", () => {
         assert.equal(response.headers["content-length"], undefined);
     });
 
-    it("answers 500 when the function outlives its timeout, and 503 when API Gateway's integration timeout comes first", async () => {
+    it("answers 500 when the function outlives its timeout, and 503 when API Gateway's integration timeout comes first, logging each with its reason", async () => {
         const never = () => new Promise(() => undefined);
-        const lambdaTimeout = await started(never, { functionTimeoutMs: 50, integrationTimeoutMs: 5_000 });
-        const integrationTimeout = await started(never, { functionTimeoutMs: 5_000, integrationTimeoutMs: 50 });
+        const lines: string[] = [];
+        const log = (line: string) => void lines.push(line);
+        const lambdaTimeout = await started(never, { functionTimeoutMs: 50, integrationTimeoutMs: 5_000, log });
+        const integrationTimeout = await started(never, { functionTimeoutMs: 5_000, integrationTimeoutMs: 50, log });
+        const throwing = await started(() => Promise.reject(new Error("a bug")), { log });
 
         assert.equal((await fetch(`${lambdaTimeout.gateway.url}/slow`)).status, 500);
         assert.equal((await fetch(`${integrationTimeout.gateway.url}/slow`)).status, 503);
+        assert.equal((await fetch(`${throwing.gateway.url}/broken`)).status, 500);
+        assert.deepEqual(
+            lines.map((line) => JSON.parse(line)).map((entry) => [entry.status, entry.reason, entry.level, /^[0-9a-f]{32}$/.test(entry.trace_id)]),
+            [
+                [500, "function.failed", "ERROR", true],
+                [503, "integration.timeout", "ERROR", true],
+                [500, "function.failed", "ERROR", true],
+            ],
+        );
     });
 
     it("gives the handler a Lambda context with a request id and the time left", async () => {

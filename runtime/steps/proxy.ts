@@ -203,7 +203,8 @@ export interface ProxyRequest {
 }
 
 export type ProxyOutcome =
-    | { kind: "answered"; result: APIGatewayProxyStructuredResultV2; status: number; latencyMs: number }
+    /** `answerHeaders`: the upstream's headers as they came. */
+    | { kind: "answered"; result: APIGatewayProxyStructuredResultV2; status: number; latencyMs: number; answerHeaders: [string, string][] }
     | { kind: "refused" | "timeout" | "too-large"; latencyMs: number };
 
 export async function proxy(proxyRequest: ProxyRequest): Promise<ProxyOutcome> {
@@ -221,7 +222,7 @@ export async function proxy(proxyRequest: ProxyRequest): Promise<ProxyOutcome> {
     const latencyMs = now() - started;
     if (outcome.kind !== "answered") return { kind: outcome.kind, latencyMs };
     const { answer } = outcome;
-    return { kind: "answered", status: answer.status, result: resultOf(answer.status, answer.headers, answer.body), latencyMs };
+    return { kind: "answered", status: answer.status, result: resultOf(answer.status, answer.headers, answer.body), latencyMs, answerHeaders: answer.headers };
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
