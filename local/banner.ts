@@ -29,6 +29,7 @@ export function banner(gateway: LocalGateway, options: LocalOptions, stackFile: 
         lines.push(`Note: ${gateway.jwt.notice}`);
     }
     lines.push("");
+    lines.push(`Inspector: ${gateway.inspector.url} shows each request as it happens, with the gateway's decision.`);
     lines.push(`Ctrl-C stops the gateway${options.memory ? "" : " (data is kept)"}.`);
     return lines.join("\n");
 }

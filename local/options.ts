@@ -26,6 +26,8 @@ export interface LocalOptions {
     configFile?: string;
     /** Port of the gateway on 127.0.0.1. */
     port: number;
+    /** Port of the inspector on 127.0.0.1 (`--inspector-port`); unset: the gateway's port + 1 when free, else a free one. */
+    inspectorPort?: number;
     /** Port of the embedded store on 127.0.0.1 (`DYNAMODB_PORT`), so the sessions command can reach it. */
     dynamoPort: number;
     /** Keep the store in memory only: nothing written, nothing kept after stop. */
@@ -58,6 +60,7 @@ export const startFlags = {
     program: { type: "string", value: "DIR", help: "run the Tollgate a Pulumi program creates (its directory or entry file), with its Pulumi.<stack>.yaml" },
     gateway: { type: "string", value: "NAME", help: "with --program: the Tollgate to run, by its name, when the program creates several" },
     port: { type: "string", value: "N", help: `gateway port on 127.0.0.1 (default ${defaults.port}; env ${envNames.port}; 0 picks a free one)` },
+    "inspector-port": { type: "string", value: "N", help: "inspector page port on 127.0.0.1 (default: the gateway port + 1 when free, else a free one; 0 picks a free one)" },
     upstream: { type: "string", value: "NAME=URL", multiple: true, help: "send route NAME to URL instead of the built-in echo upstream (repeatable)" },
     memory: { type: "boolean", help: "keep data in memory only (default: kept under .tollgate/<stack>/)" },
     "data-dir": { type: "string", value: "DIR", help: "keep data in DIR instead of .tollgate/<stack>/" },
@@ -98,9 +101,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
             : env[envNames.port]
               ? parsePort(env[envNames.port]!, envNames.port, { allowZero: true })
               : defaults.port;
+    const inspectorPort = values["inspector-port"] !== undefined ? parsePort(values["inspector-port"], "--inspector-port", { allowZero: true }) : undefined;
     const dynamoPort = env[envNames.dynamoPort] ? parsePort(env[envNames.dynamoPort]!, envNames.dynamoPort, { allowZero: true }) : defaults.dynamoPort;
     if (port === dynamoPort && port !== 0) {
         throw new UsageError(`--port/${envNames.port} and ${envNames.dynamoPort} are both ${port}: the gateway and the store need a port each`);
+    }
+
+    if (inspectorPort !== undefined && inspectorPort !== 0 && (inspectorPort === port || inspectorPort === dynamoPort)) {
+        throw new UsageError(`--inspector-port: ${inspectorPort} is the ${inspectorPort === port ? "gateway's" : "store's"} port; the inspector needs one of its own`);
     }
 
     const jwtSecretFromEnv = env[envNames.jwtSecret] || undefined;
@@ -112,6 +120,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, projectDir:
         stack,
         configFile: values.config !== undefined ? path.resolve(values.config) : undefined,
         port,
+        ...(inspectorPort !== undefined ? { inspectorPort } : {}),
         dynamoPort,
         memory: values.memory ?? false,
         dataDir: path.resolve(values["data-dir"] ?? path.join(values.program !== undefined ? programDirOf(values.program) : projectDir, ".tollgate", stack)),

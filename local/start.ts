@@ -3,8 +3,9 @@
  * tables, an echo upstream per route (unless `--upstream` names a real one,
  * or the stack file's upstream is on this machine: that one is used as written),
  * one login upstream for the routes that issue or end sessions,
- * the handler with settings built the way the Lambda builds them, and the
- * API Gateway emulation in front of it. `close()` stops them in reverse.
+ * the handler with settings built the way the Lambda builds them, the
+ * API Gateway emulation in front of it, and the inspector (local/inspector.ts)
+ * beside it. `close()` stops them in reverse.
  */
 import * as path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
@@ -24,10 +25,13 @@ import { ensureTables } from "../data/createTables";
 import { DataDirInUseError, lockDataDir } from "./dataLock";
 import { localKeyMaterial } from "./keys";
 import { withRouteList } from "./notFound";
+import { startInspector, type Inspector } from "./inspector";
+import type { HandlerDeps } from "../runtime/handler";
 
-/** The contract of `runtime/handler.ts`. */
+/** The contract of `runtime/handler.ts`, with the deps `npm start` gives it. */
 export type CreateHandler = (
     settings: RuntimeSettings,
+    deps?: Pick<Partial<HandlerDeps>, "inspect" | "xrayTraceHeader">,
 ) => (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyStructuredResultV2 | unknown>;
 
 export interface LocalRoute {
@@ -64,6 +68,8 @@ export interface LocalGateway {
     jwt: JwtSecretChoice;
     /** Where upstreams verify the identity assertion: its issuer and the gateway's JWKS; the keys' file unless `--memory`. */
     identity: { issuer: string; jwksUrl: string; keysFile?: string };
+    /** The inspector: its page's URL, and what it holds. */
+    inspector: Pick<Inspector, "url" | "requests">;
     /** Stops the gateway, the echo upstreams and the store (which flushes its data). */
     close(): Promise<void>;
 }
@@ -165,7 +171,10 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
         const settings = localRuntimeSettings(stack, tables, store.endpoint, jwt, keys.material);
         settings.routes = settings.routes.map((route) => ({ ...route, upstream: routes.find((r) => r.name === route.name)!.upstream }));
         // Deployed, a path no route matches gets a plain 404; here it lists the routes.
-        const handler = withRouteList(createHandler(settings) as GatewayHandler, settings.routes);
+        let inspector: Inspector | undefined;
+        // No X-Ray here, whatever the environment says: the trace is the client's or a new one.
+        const created = createHandler(settings, { inspect: (inspection) => inspector?.decision(inspection), xrayTraceHeader: () => undefined });
+        const handler = withRouteList(created as GatewayHandler, settings.routes);
 
         const gateway: RunningGateway = await startGateway({
             handler,
@@ -177,13 +186,25 @@ export async function startLocal(options: LocalOptions, stack: StackConfig, crea
             functionName: `${stack.settings.prefix}-${functionNameSuffix}`,
             memoryMb: stack.settings.lambda.memoryMb,
             region: settings.region,
+            onExchange: (exchange) => inspector?.exchange(exchange),
         }).catch((error) => {
             throw asPortInUse(error, options.port, `use --port N or set ${envNames.port} (0 picks a free port)`);
         });
         started.push(gateway);
 
+        const inspectorOptions = { gatewayUrl: gateway.url, routes: settings.routes.map((route) => route.name) };
+        if (options.inspectorPort !== undefined) {
+            inspector = await startInspector({ ...inspectorOptions, port: options.inspectorPort }).catch((error) => {
+                throw asPortInUse(error, options.inspectorPort!, "use --inspector-port N (0 picks a free port)");
+            });
+        } else {
+            // The port after the gateway's, so the address stays the same from one start to the next; any free one when that is taken.
+            inspector = await startInspector({ ...inspectorOptions, port: gateway.port + 1 < 65536 ? gateway.port + 1 : 0 }).catch(() => startInspector({ ...inspectorOptions, port: 0 }));
+        }
+        started.push(inspector);
+
         const identity = { issuer: settings.identity.issuer, jwksUrl: `${gateway.url}${jwksPath}`, keysFile: keys.file };
-        return { url: gateway.url, port: gateway.port, store, settings, tables, routes, jwt, identity, close: closeAll };
+        return { url: gateway.url, port: gateway.port, store, settings, tables, routes, jwt, identity, inspector, close: closeAll };
     } catch (error) {
         await closeAll();
         throw error;
