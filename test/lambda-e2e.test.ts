@@ -229,7 +229,11 @@ describe(`the dev stack's gateway Lambda: __index.js from the program, in one wa
         for (const result of [missing, unknown, revoked]) {
             assert.equal(result.statusCode, 401);
             assert.match(header(result, "content-type") ?? "", /^application\/problem\+json/);
-            assert.equal(header(result, "www-authenticate"), "Bearer");
+        }
+        // RFC 6750: no error code without a credential; one description for every session that fails
+        assert.equal(header(missing, "www-authenticate"), "Bearer");
+        for (const result of [unknown, revoked]) {
+            assert.equal(header(result, "www-authenticate"), 'Bearer error="invalid_token", error_description="the session is unknown, has ended or has expired"');
         }
         assert.equal(requestsTo("users").length, before + 1, "only the valid session reached the upstream");
     });

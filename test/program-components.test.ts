@@ -32,6 +32,7 @@ describe("components used outside index.ts", function () {
             "obs-query-5xx-with-upstream-errors",
             "obs-query-api-gateway-5xx",
             "obs-query-auth-failures",
+            "obs-query-refusals-by-reason",
             "obs-query-refusals-by-route-and-key",
             "obs-query-slowest-requests",
         ]);
