@@ -16,12 +16,20 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import type { TableSettings } from "../specs/args";
 import { configDefaults } from "../specs/config";
 import { keyAttributes, physicalTableName, replicaRegionsOf, sharedAlarmName, type KeyAttribute, type TableSpec } from "../specs/tables";
 import type { AlarmTransform } from "./logging";
 import { transformed, type Transform } from "./transform";
 
-export interface TablesArgs {
+/**
+ * The table settings are `tollgate:tables` (specs/args.ts), read the same way:
+ * a spec's own `replicaRegions` replaces `replicaRegions` (the rate-limits
+ * spec says `[]`), each replica gets point-in-time recovery and deletion
+ * protection as its table has them, and with `protect` off a table inherits
+ * this component's own `protect` option.
+ */
+export interface TablesArgs extends TableSettings {
     /**
      * Prefix of every table name: a spec named `sessions` becomes `{prefix}-sessions`.
      * @example "tollgate-dev"
@@ -29,48 +37,6 @@ export interface TablesArgs {
     prefix: string;
     /** The tables, as specs; names must be unique. */
     specs: readonly TableSpec[];
-    /**
-     * Continuous backups with point-in-time restore for the last 35 days.
-     * @default true
-     */
-    pointInTimeRecovery?: boolean;
-    /**
-     * Refuse `DeleteTable` (and so `pulumi destroy`) until it is turned off.
-     * @default false
-     */
-    deletionProtection?: boolean;
-    /**
-     * Pulumi's `protect` on every table and TableReplica: a deployment that
-     * would delete or replace one (a new key schema, for one) stops at preview,
-     * before anything changes. A table's name is fixed, so a replacement would
-     * otherwise delete the table and its items first. Off, a table inherits
-     * this component's own `protect` option.
-     * @default `deletionProtection`
-     */
-    protect?: boolean;
-    /**
-     * Customer-managed KMS key for server-side encryption. Encryption is on
-     * either way; unset means the AWS-managed key `aws/dynamodb`.
-     * @default the AWS-managed key
-     * @example "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-     */
-    kmsKeyArn?: pulumi.Input<string>;
-    /**
-     * Regions every table is replicated to, for specs that name none of their
-     * own (`spec.replicaRegions` replaces it; the rate-limits spec says `[]`).
-     * Each replica gets point-in-time recovery and deletion protection as the
-     * table has them, and the table streams NEW_AND_OLD_IMAGES, as global tables need.
-     * @default [] (regional tables)
-     * @example ["eu-central-1"]
-     */
-    replicaRegions?: string[];
-    /**
-     * KMS key ARN of each replica region, by region. Required for every replica
-     * region when `kmsKeyArn` is set (a key serves its own region only); unused without it.
-     * @default {}
-     * @example { "eu-central-1": "arn:aws:kms:eu-central-1:123456789012:key/5678efgh-..." }
-     */
-    replicaKmsKeyArns?: Record<string, pulumi.Input<string>>;
     /** SNS topic the tables' alarms notify. @default alarms without actions */
     alarmTopicArn?: pulumi.Input<string>;
     /**
