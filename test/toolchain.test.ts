@@ -50,3 +50,17 @@ describe("the Node.js the project runs on", () => {
         assert.equal(process.execPath, fs.realpathSync(linkedNode), "npm test runs on the linked binary");
     });
 });
+
+describe("the dependencies' install scripts", () => {
+    it("has a decision in allowScripts for every installed package with an install script, so npm ci neither warns nor runs one unreviewed", () => {
+        const lock = JSON.parse(fs.readFileSync(path.join(projectDir, "package-lock.json"), "utf8")) as { packages: Record<string, { name?: string; hasInstallScript?: boolean }> };
+        const withScripts = Object.entries(lock.packages)
+            .filter(([key, entry]) => key !== "" && entry.hasInstallScript)
+            // An aliased package (`docker-classic` is `npm:@pulumi/docker@...`) is known to npm by its registry name.
+            .map(([key, entry]) => entry.name ?? key.slice(key.lastIndexOf("node_modules/") + "node_modules/".length));
+        assert.ok(withScripts.length > 0, "the lockfile marks packages with install scripts");
+        const allowScripts: Record<string, boolean> = manifest.allowScripts ?? {};
+        assert.deepEqual([...new Set(withScripts)].filter((name) => !(name in allowScripts)), [], "packages whose install scripts have no decision in package.json's allowScripts");
+        assert.deepEqual(Object.entries(allowScripts).filter(([, allowed]) => allowed !== false), [], "docs/dependencies.md says why no install script is needed; one that is needed is approved with its reason there");
+    });
+});
