@@ -53,6 +53,11 @@ export function formatTable(r: any): string {
             `the same floor writing one log line per request as tollgate does: anonymous ${r.details.handler.by_workload_ratio_to_logging_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_logging_baseline.session_cache10}x of it`,
         ],
         [
+            "  in the runtime",
+            `minimal gateway ${r.details.handler.in_runtime.baseline_cpu_us_per_req} µs; anonymous ${r.details.handler.in_runtime.by_workload_cpu_us_per_req.anonymous} µs (${r.details.handler.in_runtime.by_workload_ratio.anonymous}x), session ${r.details.handler.in_runtime.by_workload_cpu_us_per_req.session_cache10} µs (${r.details.handler.in_runtime.by_workload_ratio.session_cache10}x)`,
+            "each invocation between a write for the Runtime API's next event and one for its answer, as Lambda's runtime makes them",
+        ],
+        [
             "details.handler.assertion_cpu_us_per_req",
             `${r.details.handler.assertion_cpu_us_per_req} µs`,
             `what x-gateway-assertion adds to an anonymous request, reused as deployed (${r.details.handler.by_workload_cpu_us_per_req.anonymous_without_assertion} µs without it; signed for every request: ${r.details.handler.assertion_signed_every_request_cpu_us_per_req} µs)`,

@@ -29,6 +29,15 @@
  * since DynamoDB and the upstream are answered in memory. That figure says
  * how much of tollgate's distance to the floor is its one log line.
  *
+ * In Lambda no invocation runs without system calls: the runtime asks the
+ * Runtime API for each event (`GET .../invocation/next`) and posts each
+ * answer (`POST .../invocation/{id}/response`), over a socket. `in_runtime`
+ * runs the floor and both workloads again with one write to a file
+ * descriptor before each invocation and one after it (the event's request
+ * and the answer's JSON), the fewest system calls the runtime can make, so
+ * that the floor pays what every Lambda invocation pays and the log line
+ * weighs what it weighs there.
+ *
  * The proxy change: the transport is measured where it does its work,
  * against the echo upstream in a process of its own: the anonymous workload
  * through the same handler with Node's `fetch`, the transport tollgate had
@@ -63,6 +72,8 @@ export interface HandlerCpuResult {
     by_workload_ratio: { anonymous: number; session_cache10: number };
     /** Each workload's CPU over the logging minimal gateway's. */
     by_workload_ratio_to_logging_baseline: { anonymous: number; session_cache10: number };
+    /** The floor and both workloads, each invocation between a write for the runtime's request of the event and one for its posting of the answer. */
+    in_runtime: { baseline_cpu_us_per_req: number; by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number }; by_workload_ratio: { anonymous: number; session_cache10: number } };
     /** What the identity assertion adds to an anonymous request, reused as deployed: the anonymous figures' difference, with and without it. */
     assertion_cpu_us_per_req: number;
     /** What it adds when signed for every request (`assertionReuseSeconds: 0`). */
@@ -114,6 +125,19 @@ export function minimalGateway(dynamo: DynamoDBClient, upstream: UpstreamClient)
     };
 }
 
+/** What the runtime writes to ask for the next event: a request line and its headers. */
+const nextEventRequest = Buffer.from("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUser-Agent: aws-lambda-nodejs\r\n\r\n");
+
+/** The handler as Lambda's runtime calls it: `runtimeFd` stands for the Runtime API's socket (a write before the invocation, and the answer's JSON after it). */
+function inRuntime(handler: Handler, runtimeFd: number): Handler {
+    return async (event) => {
+        fs.writeSync(runtimeFd, nextEventRequest);
+        const result = await handler(event);
+        fs.writeSync(runtimeFd, JSON.stringify(result));
+        return result;
+    };
+}
+
 async function cpuPerRequest(handler: Handler, events: APIGatewayProxyEventV2[], requests: number): Promise<number> {
     const before = process.cpuUsage();
     for (let i = 0; i < requests; i++) {
@@ -127,6 +151,7 @@ async function cpuPerRequest(handler: Handler, events: APIGatewayProxyEventV2[],
 export async function measureHandlerCpu(options: { rounds: number; requestsPerRound: number }): Promise<HandlerCpuResult> {
     const echo = await startEchoProcess();
     const devNull = fs.openSync("/dev/null", "w");
+    const runtimeApi = fs.openSync("/dev/null", "w");
     try {
         const prod = loadStackConfig("prod");
         const captured = capturedSettings(prod.settings);
@@ -171,6 +196,9 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             anonymous_signing_every_request: () => cpuPerRequest(signingEach, anonymous, options.requestsPerRound),
             anonymous_node_http: () => cpuPerRequest(overHttp, anonymous, options.requestsPerRound),
             anonymous_fetch: () => cpuPerRequest(overFetch, anonymous, options.requestsPerRound),
+            baseline_in_runtime: () => cpuPerRequest(inRuntime(floor, runtimeApi), anonymous, options.requestsPerRound),
+            anonymous_in_runtime: () => cpuPerRequest(inRuntime(tollgate, runtimeApi), anonymous, options.requestsPerRound),
+            session_in_runtime: () => cpuPerRequest(inRuntime(tollgate, runtimeApi), session, options.requestsPerRound),
         };
         // Warm every path (JIT, the agents' connections) before anything is measured, and check
         // that tollgate's requests were decided the way they should be (a store failing would fail open, also 200).
@@ -212,6 +240,11 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             },
             by_workload_ratio: { anonymous: ratioTo(samples.anonymous), session_cache10: ratioTo(samples.session_cache10) },
             by_workload_ratio_to_logging_baseline: { anonymous: ratioTo(samples.anonymous, samples.baseline_logging), session_cache10: ratioTo(samples.session_cache10, samples.baseline_logging) },
+            in_runtime: {
+                baseline_cpu_us_per_req: round(median(samples.baseline_in_runtime), 1),
+                by_workload_cpu_us_per_req: { anonymous: round(median(samples.anonymous_in_runtime), 1), session_cache10: round(median(samples.session_in_runtime), 1) },
+                by_workload_ratio: { anonymous: ratioTo(samples.anonymous_in_runtime, samples.baseline_in_runtime), session_cache10: ratioTo(samples.session_in_runtime, samples.baseline_in_runtime) },
+            },
             assertion_cpu_us_per_req: round(median(assertionUs), 1),
             assertion_signed_every_request_cpu_us_per_req: round(median(signingEachAssertionUs), 1),
             proxy: {
@@ -225,6 +258,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         };
     } finally {
         fs.closeSync(devNull);
+        fs.closeSync(runtimeApi);
         await echo.stop();
     }
 }
