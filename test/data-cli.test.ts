@@ -99,6 +99,16 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
     }
 
     const where = (config: string, endpoint = dynamo.endpoint) => ["--config", config, "--endpoint", endpoint, "--create-table"];
+    /** `data import` of a file, one write at a time, as a child process whose signals a test sends. */
+    const importOneByOne = (file: string, config: string, endpoint: string) => {
+        const env = { ...process.env };
+        delete env.AWS_ACCESS_KEY_ID;
+        return spawn(
+            process.execPath,
+            ["--import", "tsx", path.join("cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, endpoint)],
+            { cwd: projectDir, env, stdio: ["ignore", "pipe", "pipe"] },
+        );
+    };
 
     it("reaches the npm start store with --local, on DYNAMODB_PORT", async () => {
         const { config, table } = freshStack();
@@ -338,13 +348,7 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
             if (call.count === 10) child?.kill("SIGINT");
             return { kind: "forward", delayMs: 20 };
         });
-        const env = { ...process.env };
-        delete env.AWS_ACCESS_KEY_ID;
-        child = spawn(
-            process.execPath,
-            ["--import", "tsx", path.join("cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, proxy.endpoint)],
-            { cwd: projectDir, env, stdio: ["ignore", "pipe", "pipe"] },
-        );
+        child = importOneByOne(file, config, proxy.endpoint);
         let stderr = "";
         child.stderr!.on("data", (chunk) => (stderr += chunk));
 
@@ -374,13 +378,7 @@ describe("data commands: bad input, interruption and throttling (dynalite)", fun
             child?.kill("SIGINT");
             return { kind: "forward", delayMs: 1000 };
         });
-        const env = { ...process.env };
-        delete env.AWS_ACCESS_KEY_ID;
-        child = spawn(
-            process.execPath,
-            ["--import", "tsx", path.join("cli", "data.ts"), "import", "--table", "events", "--file", file, "--concurrency", "1", "--progress", "none", ...where(config, proxy.endpoint)],
-            { cwd: projectDir, env, stdio: ["ignore", "pipe", "pipe"] },
-        );
+        child = importOneByOne(file, config, proxy.endpoint);
         child.stderr!.on("data", (chunk) => {
             stderr += chunk;
             // npm's copy of the terminal's SIGINT, once the command has taken the first
