@@ -493,9 +493,14 @@ export class Gateway extends pulumi.ComponentResource {
         };
         // The policy before the first invocation, the log group before Lambda would create its own.
         // The name is fixed (the log group and the alarms name it), so a replacement deletes the old function first.
+        // The settings reach the code through the closure, which records no dependency on the resources their
+        // Outputs came from (a route's upstream taken from another resource's output); `capturedFrom` does, as
+        // an Output in dependsOn adds its own resources, and it resolves to the role the function depends on anyway,
+        // so a preview where the settings are still unknown loses nothing.
+        const capturedFrom = pulumi.output(settings.runtime).apply(() => this.role);
         const [functionName, finalFunctionArgs, functionOpts] = transformed(transform.function, `${name}-function`, functionArgs, {
             ...child,
-            dependsOn: [this.policy, logGroups.lambda, this.gatewayKeysVersion],
+            dependsOn: [this.policy, logGroups.lambda, this.gatewayKeysVersion, capturedFrom],
             deleteBeforeReplace: true,
         });
         this.function = new aws.lambda.CallbackFunction(functionName, finalFunctionArgs, functionOpts);
