@@ -6,7 +6,8 @@
  * upstream. The program runs under the runtime mocks with the installed
  * package's own harness, on its own single copy of @pulumi/pulumi; the
  * installed `tollgate` command answers, and the installed package, started
- * as the Pulumi CLI starts a plugin, answers GetSchema.
+ * as the Pulumi CLI starts a plugin, answers GetSchema, and Construct as the
+ * engine calls it for a program in another language (Python, Go, .NET).
  */
 import * as assert from "node:assert/strict";
 import { execFile, spawn, type ChildProcess } from "node:child_process";
@@ -14,6 +15,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { fakeCall, fakeState } from "../policies/offline/fakes";
 import type { ProgramRun, RegisteredResource } from "../policies/offline/harness";
 import { projectDir } from "../specs/stackFile";
 
@@ -118,13 +120,35 @@ function indexJs(resource: RegisteredResource): string {
     return entry.text;
 }
 
-/** Starts the installed package the way the Pulumi CLI starts a Node.js plugin, and asks it for its schema over gRPC. */
-async function schemaFromPlugin(pluginDir: string): Promise<string> {
+/** The installed package's own @pulumi/pulumi, its gRPC library and the messages both sides of the plugin protocol speak. */
+function pluginProtocol(pluginDir: string) {
+    const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [pluginDir] }));
+    const from = (module: string) => require(require.resolve(module, { paths: [pulumiDir] }));
+    const proto = (file: string) => require(path.join(pulumiDir, "proto", file));
+    return {
+        grpc: from("@grpc/grpc-js") as typeof import("@grpc/grpc-js"),
+        struct: from("google-protobuf/google/protobuf/struct_pb.js").Struct,
+        empty: from("google-protobuf/google/protobuf/empty_pb.js").Empty,
+        provider: { services: proto("provider_grpc_pb.js"), messages: proto("provider_pb.js") },
+        resource: { services: proto("resource_grpc_pb.js"), messages: proto("resource_pb.js") },
+        engine: { services: proto("engine_grpc_pb.js"), messages: proto("engine_pb.js") },
+    };
+}
+
+interface Plugin {
+    /** A client of the plugin's ResourceProvider service. */
+    client: any;
+    stderr(): string;
+    stop(): void;
+}
+
+/** Starts the installed package the way the Pulumi CLI starts a Node.js plugin (`run-plugin <dir> <engine address>`), and connects to it. */
+async function startPlugin(pluginDir: string, engineAddress: string): Promise<Plugin> {
     const runPlugin = require.resolve("@pulumi/pulumi/cmd/run-plugin", { paths: [pluginDir] });
-    const plugin: ChildProcess = spawn(process.execPath, [runPlugin, pluginDir, "127.0.0.1:1"], { cwd: pluginDir, stdio: ["ignore", "pipe", "pipe"] });
+    const plugin: ChildProcess = spawn(process.execPath, [runPlugin, pluginDir, engineAddress], { cwd: pluginDir, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    plugin.stderr!.on("data", (chunk) => (stderr += chunk));
     try {
-        let stderr = "";
-        plugin.stderr!.on("data", (chunk) => (stderr += chunk));
         const port = await new Promise<number>((resolve, reject) => {
             let stdout = "";
             plugin.stdout!.on("data", (chunk) => {
@@ -134,21 +158,139 @@ async function schemaFromPlugin(pluginDir: string): Promise<string> {
             });
             plugin.on("exit", (code) => reject(new Error(`the plugin exited ${code} before it printed its port:\n${stderr}`)));
         });
-        const pulumiDir = path.dirname(require.resolve("@pulumi/pulumi/package.json", { paths: [pluginDir] }));
-        const grpc: typeof import("@grpc/grpc-js") = require(require.resolve("@grpc/grpc-js", { paths: [pulumiDir] }));
-        const services = require(path.join(pulumiDir, "proto", "provider_grpc_pb.js"));
-        const messages = require(path.join(pulumiDir, "proto", "provider_pb.js"));
-        const client = new services.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-        try {
-            return await new Promise<string>((resolve, reject) =>
-                client.getSchema(new messages.GetSchemaRequest(), (error: Error | null, response: { getSchema(): string }) => (error ? reject(error) : resolve(response.getSchema()))),
-            );
-        } finally {
-            client.close();
-        }
-    } finally {
+        const { grpc, provider } = pluginProtocol(pluginDir);
+        const client = new provider.services.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), { "grpc.max_receive_message_length": 64 * 1024 * 1024 });
+        return {
+            client,
+            stderr: () => stderr,
+            stop: () => {
+                client.close();
+                plugin.kill();
+            },
+        };
+    } catch (error) {
         plugin.kill();
+        throw error;
     }
+}
+
+/** Asks the plugin for its schema over gRPC, as `pulumi package add` does. */
+async function schemaFromPlugin(pluginDir: string): Promise<string> {
+    const { provider } = pluginProtocol(pluginDir);
+    const plugin = await startPlugin(pluginDir, "127.0.0.1:1");
+    try {
+        return await new Promise<string>((resolve, reject) =>
+            plugin.client.getSchema(new provider.messages.GetSchemaRequest(), (error: Error | null, response: { getSchema(): string }) => (error ? reject(error) : resolve(response.getSchema()))),
+        );
+    } finally {
+        plugin.stop();
+    }
+}
+
+/** A resource the engine stand-in was asked to register, its inputs as they came over the wire. */
+interface WireResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    parent?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    inputs: Record<string, any>;
+}
+
+interface Engine {
+    address: string;
+    resources: WireResource[];
+    close(): void;
+}
+
+/**
+ * What the Pulumi engine is to a provider while it runs Construct: the Engine
+ * service (logging, the root resource) and the resource monitor the provider
+ * registers the component's resources with, over gRPC. Every resource is
+ * answered as `pulumi up` would after creating it, with the fake outputs the
+ * offline harness gives (an id, an ARN, the API's endpoint).
+ */
+async function startEngine(pluginDir: string, stack: string, project: string): Promise<Engine> {
+    const { grpc, struct, empty, resource, engine } = pluginProtocol(pluginDir);
+    const resources: WireResource[] = [];
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value ?? {}));
+    const server = new grpc.Server();
+    server.addService(engine.services.EngineService, {
+        log: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, new empty()),
+        getRootResource: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, new engine.messages.GetRootResourceResponse()),
+        setRootResource: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, new engine.messages.SetRootResourceResponse()),
+    });
+    server.addService(resource.services.ResourceMonitorService, {
+        supportsFeature: ({ request }: any, callback: (error: null, response: unknown) => void) => {
+            // As the SDK's own mock monitor: output values would reach the registrations as Outputs, which the fake outputs do not take.
+            const response = new resource.messages.SupportsFeatureResponse();
+            response.setHassupport(request.getId() !== "outputValues");
+            callback(null, response);
+        },
+        invoke: ({ request }: any, callback: (error: null, response: unknown) => void) => {
+            const response = new resource.messages.ResourceInvokeResponse();
+            response.setReturn(struct.fromJavaScript(plain(fakeCall(request.getTok(), request.getArgs()?.toJavaScript() ?? {}))));
+            callback(null, response);
+        },
+        registerResource: ({ request }: any, callback: (error: null, response: unknown) => void) => {
+            const type: string = request.getType();
+            const name: string = request.getName();
+            const parent: string = request.getParent();
+            const qualifiedType = parent ? `${parent.split("::")[2]}$${type}` : type;
+            const urn = `urn:pulumi:${stack}::${project}::${qualifiedType}::${name}`;
+            const inputs = request.getObject()?.toJavaScript() ?? {};
+            const propertyDependencies: Record<string, string[]> = {};
+            request.getPropertydependenciesMap().forEach((deps: any, property: string) => (propertyDependencies[property] = deps.getUrnsList()));
+            resources.push({ urn, type, name, custom: request.getCustom(), parent: parent || undefined, dependencies: request.getDependenciesList(), propertyDependencies, inputs });
+            const response = new resource.messages.RegisterResourceResponse();
+            response.setUrn(urn);
+            if (request.getCustom()) response.setId(`${name}-id`);
+            response.setObject(struct.fromJavaScript(request.getCustom() ? plain(fakeState(type, name, inputs)) : {}));
+            callback(null, response);
+        },
+        registerResourceOutputs: (_call: unknown, callback: (error: null, response: unknown) => void) => callback(null, new empty()),
+        registerPackage: (_call: unknown, callback: (error: null, response: unknown) => void) => {
+            const response = new resource.messages.RegisterPackageResponse();
+            response.setRef(`package-${resources.length}`);
+            callback(null, response);
+        },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))));
+    return { address: `127.0.0.1:${port}`, resources, close: () => server.forceShutdown() };
+}
+
+/** The answer to one Construct of `tollgate:index:Tollgate`, as a program in another language would send it through the engine. */
+async function constructThroughPlugin(pluginDir: string, inputs: Record<string, unknown>): Promise<{ urn?: string; state?: Record<string, any>; error?: Error; resources: WireResource[] }> {
+    const { struct, provider } = pluginProtocol(pluginDir);
+    const engine = await startEngine(pluginDir, "dev", "shop-edge");
+    const plugin = await startPlugin(pluginDir, engine.address);
+    try {
+        const request = new provider.messages.ConstructRequest();
+        request.setProject("shop-edge");
+        request.setStack("dev");
+        request.setDryrun(false);
+        request.setParallel(4);
+        request.setMonitorendpoint(engine.address);
+        request.setType("tollgate:index:Tollgate");
+        request.setName("edge");
+        request.getConfigMap().set("aws:region", "eu-west-1");
+        request.setInputs(struct.fromJavaScript(inputs));
+        return await new Promise((resolve) =>
+            plugin.client.construct(request, (error: Error | null, response: any) =>
+                resolve(error ? { error, resources: engine.resources } : { urn: response.getUrn(), state: response.getState()?.toJavaScript(), resources: engine.resources }),
+            ),
+        );
+    } finally {
+        plugin.stop();
+        engine.close();
+    }
+}
+
+/** An output value as the engine sends one that another resource's output resolved to (the SDK's `specialOutputValueSig`). */
+function outputValue(value: string, dependencies: string[]) {
+    return { "4dabf18193072939515e22adb298388d": "d0e6a833031e9bbcd3f4e8bde6ca49a4", value, dependencies };
 }
 
 describe("tollgate installed from its packed tarball into a Pulumi program of its own", function () {
@@ -189,6 +331,8 @@ describe("tollgate installed from its packed tarball into a Pulumi program of it
         assert.equal(fn.length, 1);
         assert.match(indexJs(fn[0]), /upstream = "https:\/\/pets-service-id\.pets\.example\.com"/);
         assert.doesNotMatch(indexJs(fn[0]), /deferred-\d+\.tollgate\.invalid/, "no stand-in reaches the function");
+        const pets = good.resources.find((resource) => resource.type === "random:index/randomPet:RandomPet")!;
+        assert.ok(fn[0].dependencies.includes(pets.urn), "the function depends on the resource its upstream came from");
     });
 
     it("creates the tables, the API and the function as the Tollgate's descendants", () => {
@@ -280,5 +424,53 @@ describe("tollgate installed from its packed tarball into a Pulumi program of it
         for (const input of ["alarmEmail", "jwtSecret", "secretsKmsKeyArn"]) assert.equal(component.inputProperties[input].plain, undefined, `${input} is an input`);
         assert.equal(component.inputProperties.transform, undefined, "a function cannot cross the schema");
         assert.deepEqual(Object.keys(component.properties).sort(), ["backupVaultName", "dashboardName", "domainUrl", "functionName", "issuer", "jwksUrl", "logGroupNames", "tableNames", "url"]);
+    });
+
+    describe("constructed through its plugin, as the engine does for a Python, Go or .NET program", () => {
+        const petsService = "urn:pulumi:dev::shop-edge::random:index/randomPet:RandomPet::pets-service";
+        const route = (pathPrefix: string) => ({ name: "pets", pathPrefix, upstream: outputValue("https://warm-otter.pets.example.com", [petsService]), auth: "none" });
+        let constructed: Awaited<ReturnType<typeof constructThroughPlugin>>;
+
+        before(async () => {
+            constructed = await constructThroughPlugin(path.join(installed.dir, "node_modules", "tollgate"), { prefix: "shop", routes: [route("/pets")], logRetentionDays: 14 });
+        });
+
+        it("answers with the component's URN and the outputs its schema names", () => {
+            assert.equal(constructed.error, undefined, String(constructed.error));
+            assert.equal(constructed.urn, "urn:pulumi:dev::shop-edge::tollgate:index:Tollgate::edge");
+            const fn = constructed.resources.find((resource) => resource.type === "aws:lambda/function:Function")!;
+            assert.equal(constructed.state!.functionName, fn.inputs.name);
+            assert.match(constructed.state!.url, /^https:\/\/.+\.execute-api\.eu-west-1\.amazonaws\.com$/);
+            assert.ok(Object.values(constructed.state!.tableNames as Record<string, string>).includes("shop-rate-limits"), JSON.stringify(constructed.state!.tableNames));
+        });
+
+        it("registers the tables, the API and the function under the component, with the args as sent (a number stays a number)", () => {
+            const component = constructed.urn!;
+            const byType = (type: string) => constructed.resources.filter((resource) => resource.type === type);
+            const ancestors = (resource: WireResource): string[] => {
+                const parent = constructed.resources.find((candidate) => candidate.urn === resource.parent);
+                return resource.parent ? [resource.parent, ...(parent ? ancestors(parent) : [])] : [];
+            };
+            for (const type of ["aws:dynamodb/table:Table", "aws:apigatewayv2/api:Api", "aws:lambda/function:Function"]) {
+                assert.ok(byType(type).length > 0, `a ${type}`);
+                for (const resource of byType(type)) assert.ok(ancestors(resource).includes(component), `${resource.name} is under the Tollgate`);
+            }
+            assert.ok(byType("aws:cloudwatch/logGroup:LogGroup").every((group) => group.inputs.retentionInDays === 14));
+        });
+
+        it("captures the route's upstream, an output of another resource, into the Lambda, and depends on that resource", () => {
+            const fn = constructed.resources.find((resource) => resource.type === "aws:lambda/function:Function")!;
+            const archive = JSON.stringify(fn.inputs.code);
+            assert.ok(archive.includes("https://warm-otter.pets.example.com"), "the Lambda's code holds the upstream");
+            const dependsOnPets = constructed.resources.filter((resource) => [...resource.dependencies, ...Object.values(resource.propertyDependencies).flat()].includes(petsService));
+            assert.ok(dependsOnPets.some((resource) => resource.type === "aws:lambda/function:Function"), `the function depends on the pets service; resources that do: ${dependsOnPets.map((resource) => resource.name).join(", ")}`);
+        });
+
+        it("refuses a bad arg, naming its path, before registering anything of the Tollgate but the component", async () => {
+            const refused = await constructThroughPlugin(path.join(installed.dir, "node_modules", "tollgate"), { prefix: "shop", routes: [route("pets")] });
+            assert.ok(refused.error, "Construct failed");
+            assert.match(refused.error.message, /routes\[0\]\.pathPrefix: must start with '\/'/);
+            assert.deepEqual(refused.resources.filter((resource) => resource.type.startsWith("aws:")).map((resource) => resource.name), []);
+        });
     });
 });
