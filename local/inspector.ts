@@ -248,13 +248,18 @@ function claimsOf(jwt: string): Record<string, unknown> | undefined {
 
 const masked = (what: string) => `<${what}: masked>`;
 
+/** A JWT as its header and claims, its signature masked. */
+function withoutSignature(jwt: string): string {
+    const [header, claims] = jwt.split(".");
+    return `${header}.${claims}.${masked("signature")}`;
+}
+
 /** A credential as its kind and length; a JWT as its header and claims without the signature. */
 function maskCredential(value: string): string {
     const scheme = /^(\S+)[ \t]+(\S+)\s*$/.exec(value);
     if (!scheme) return masked(`${value.length} characters`);
     const [, name, secret] = scheme;
-    const parts = secret.split(".");
-    if (parts.length === 3) return `${name} ${parts[0]}.${parts[1]}.${masked("signature")}`;
+    if (secret.split(".").length === 3) return `${name} ${withoutSignature(secret)}`;
     return `${name} ${masked(`${secret.length} characters`)}`;
 }
 
@@ -272,10 +277,7 @@ function maskRequestHeader([name, value]: [string, string]): [string, string] {
     const lower = name.toLowerCase();
     if (lower === "authorization" || lower === "proxy-authorization") return [name, maskCredential(value)];
     if (lower === "cookie") return [name, maskCookies(value)];
-    if (lower === assertionHeader) {
-        const [header, claims] = value.split(".");
-        return [name, `${header}.${claims}.${masked("signature")}`];
-    }
+    if (lower === assertionHeader) return [name, withoutSignature(value)];
     return [name, value];
 }
 
