@@ -193,6 +193,7 @@ export class Tollgate extends pulumi.ComponentResource {
         const { prefix } = settings;
         const tags = { "tollgate:project": "tollgate", "tollgate:environment": settings.environment, "tollgate:stack": pulumi.getStack() };
         const tableSpecs = [...builtInTables, ...settings.appTables];
+        const named = tableSpecs.map((spec) => ({ spec, tableName: physicalTableName(prefix, spec) }));
         const lambdaName = gatewayFunctionName(prefix);
         const child = { parent: this };
         const transforms = transformsFor(transform);
@@ -206,9 +207,9 @@ export class Tollgate extends pulumi.ComponentResource {
                 prefix,
                 functionName: lambdaName,
                 apiId,
-                tableNames: tableSpecs.map((spec) => physicalTableName(prefix, spec)),
-                replicatedTables: tableSpecs.map((spec) => ({ tableName: physicalTableName(prefix, spec), regions: replicaRegionsOf(spec, settings.tables.replicaRegions) })),
-                indexedTables: tableSpecs.map((spec) => ({ tableName: physicalTableName(prefix, spec), indexNames: (spec.globalSecondaryIndexes ?? []).map((index) => index.name) })),
+                tableNames: named.map(({ tableName }) => tableName),
+                replicatedTables: named.map(({ spec, tableName }) => ({ tableName, regions: replicaRegionsOf(spec, settings.tables.replicaRegions) })),
+                indexedTables: named.map(({ spec, tableName }) => ({ tableName, indexNames: (spec.globalSecondaryIndexes ?? []).map((index) => index.name) })),
                 environment: settings.environment,
                 retentionDays: settings.logRetentionDays,
                 alarmEmail: input(settings.alarmEmail),
