@@ -181,6 +181,8 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         // (The routes' upstream is the echo process; the in-memory upstream answers whatever it is sent.)
         const overHttp = createHandler(settings, { dynamo: dynamo(), log: sink });
         const overFetch = createHandler(settings, { dynamo: dynamo(), log: sink, upstream: fetchUpstreamClient() });
+        const floorInRuntime = inRuntime(floor, runtimeApi);
+        const tollgateInRuntime = inRuntime(tollgate, runtimeApi);
 
         const ip = (client: number) => `198.51.100.${client + 1}`;
         const token = Buffer.alloc(32, 7).toString("base64url");
@@ -196,9 +198,9 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             anonymous_signing_every_request: () => cpuPerRequest(signingEach, anonymous, options.requestsPerRound),
             anonymous_node_http: () => cpuPerRequest(overHttp, anonymous, options.requestsPerRound),
             anonymous_fetch: () => cpuPerRequest(overFetch, anonymous, options.requestsPerRound),
-            baseline_in_runtime: () => cpuPerRequest(inRuntime(floor, runtimeApi), anonymous, options.requestsPerRound),
-            anonymous_in_runtime: () => cpuPerRequest(inRuntime(tollgate, runtimeApi), anonymous, options.requestsPerRound),
-            session_in_runtime: () => cpuPerRequest(inRuntime(tollgate, runtimeApi), session, options.requestsPerRound),
+            baseline_in_runtime: () => cpuPerRequest(floorInRuntime, anonymous, options.requestsPerRound),
+            anonymous_in_runtime: () => cpuPerRequest(tollgateInRuntime, anonymous, options.requestsPerRound),
+            session_in_runtime: () => cpuPerRequest(tollgateInRuntime, session, options.requestsPerRound),
         };
         // Warm every path (JIT, the agents' connections) before anything is measured, and check
         // that tollgate's requests were decided the way they should be (a store failing would fail open, also 200).
