@@ -1,9 +1,30 @@
 /**
- * A per-container map whose entries lapse at a given time: the limiter's
- * refusals and previous-window counts, the session cache. Bounded, so a flood
- * of distinct keys cannot grow a container's memory without limit: past
- * `maxEntries` lapsed entries are swept, then the oldest are dropped.
+ * The container's bounded caches. `ExpiringCache`: a map whose entries lapse
+ * at a given time (the limiter's refusals and previous-window counts, the
+ * session cache). `rememberedPerKey`: a function of a limiter key worked out
+ * once (the key's HMAC for the log line, its window seed). Bounded, so a
+ * flood of distinct keys cannot grow a container's memory without limit.
  */
+
+/**
+ * `compute` remembered per key, for up to `maxKeys` keys; past that it starts
+ * again (a flood of distinct keys costs one computation each, as without it).
+ * An undefined result (the secret it needs is not read yet) is not remembered.
+ */
+export function rememberedPerKey<V>(compute: (key: string) => V | undefined, maxKeys = 10_000): (key: string) => V | undefined {
+    const remembered = new Map<string, V>();
+    return (key) => {
+        const known = remembered.get(key);
+        if (known !== undefined) return known;
+        const value = compute(key);
+        if (value === undefined) return undefined;
+        if (remembered.size >= maxKeys) remembered.clear();
+        remembered.set(key, value);
+        return value;
+    };
+}
+
+/** Past `maxEntries` lapsed entries are swept, then the oldest are dropped. */
 export class ExpiringCache<K, V> {
     private readonly entries = new Map<K, { value: V; expiresAt: number }>();
 

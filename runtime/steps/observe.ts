@@ -52,6 +52,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { Reason } from "../../specs/reasons";
+import { rememberedPerKey } from "../expiringCache";
 
 export type LogSink = (line: string) => void;
 
@@ -116,9 +117,6 @@ export interface ObserverOptions {
     logKey?: () => Uint8Array | undefined;
 }
 
-/** Limiter keys whose hash a container remembers; past this, it starts again (a flood of distinct keys costs an HMAC each, as without it). */
-const maxRememberedHashes = 10_000;
-
 const levels: Record<string, number> = { DEBUG: 10, INFO: 20, WARN: 30, ERROR: 40 };
 const authFailures = new Set(["invalid", "missing", "forbidden", "unavailable"]);
 
@@ -150,18 +148,11 @@ export function createObserver(options: ObserverOptions): Observer {
     let minute = -1;
     const byRoute = new Map<string, RouteMetrics>();
     // A caller's key comes back request after request: its HMAC is worked out once per container.
-    const hashes = new Map<string, string>();
-    const keyHash = (limiterKey: string | undefined) => {
+    const hashOf = rememberedPerKey((limiterKey) => {
         const logKey = options.logKey?.();
-        if (limiterKey === undefined || logKey === undefined) return undefined;
-        let hash = hashes.get(limiterKey);
-        if (hash === undefined) {
-            if (hashes.size >= maxRememberedHashes) hashes.clear();
-            hash = hashLimiterKey(limiterKey, logKey);
-            hashes.set(limiterKey, hash);
-        }
-        return hash;
-    };
+        return logKey === undefined ? undefined : hashLimiterKey(limiterKey, logKey);
+    });
+    const keyHash = (limiterKey: string | undefined) => (limiterKey === undefined ? undefined : hashOf(limiterKey));
 
     const writeMetrics = (route: string, metrics: RouteMetrics, timestamp: number) => {
         const definitions: { Name: string; Unit: string }[] = [{ Name: "Requests", Unit: "Count" }];

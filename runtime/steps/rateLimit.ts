@@ -23,7 +23,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { RateLimitPolicy, RouteSpec } from "../../specs/routes";
-import { ExpiringCache } from "../expiringCache";
+import { ExpiringCache, rememberedPerKey } from "../expiringCache";
 import type { RateLimitStore } from "../stores/rateLimitStore";
 
 export type RateLimitOutcome = "admitted" | "limited" | "failed-open" | "failed-closed";
@@ -214,18 +214,14 @@ export function windowStartOf(limiterKey: string, windowSeconds: number, windowK
     return windowAt(nowMs, windowSeconds, windowOffsetSeconds(limiterKey, windowSeconds, windowKey)).start;
 }
 
-/** Keys whose seed a container remembers; past this, it starts again (a flood of distinct keys costs an HMAC each, as without it). */
-const maxRememberedSeeds = 10_000;
-
 const wholeSecondsUntil = (fromMs: number, toMs: number) => Math.max(1, Math.ceil((toMs - fromMs) / 1000));
 
 export class RateLimiter {
     private readonly store: RateLimitStore;
     private readonly now: () => number;
     private readonly failureMode: "open" | "closed";
-    private readonly windowKey: () => Uint8Array | undefined;
-    /** limiter_key -> its `windowSeed`: a caller's key comes back request after request. */
-    private readonly seeds = new Map<string, number>();
+    /** A key's `windowSeed`, once the window key is read; a caller's key comes back request after request. */
+    private readonly seedOf: (limiterKey: string) => number | undefined;
     /** Refused keys (per policy) -> epoch ms until which a retry cannot succeed. */
     private readonly refusals = new ExpiringCache<string, number>();
     /** `limiter_key@window_start` of finished windows -> their count. */
@@ -235,7 +231,10 @@ export class RateLimiter {
         this.store = options.store;
         this.now = options.now;
         this.failureMode = options.failureMode;
-        this.windowKey = options.windowKey;
+        this.seedOf = rememberedPerKey((limiterKey) => {
+            const windowKey = options.windowKey();
+            return windowKey === undefined ? undefined : windowSeed(limiterKey, windowKey);
+        });
     }
 
     /** A refusal this container already knows of, decided without DynamoDB; undefined otherwise. */
@@ -293,17 +292,6 @@ export class RateLimiter {
     private failed(base: ReturnType<RateLimiter["base"]>, nowMs: number, policy: RateLimitPolicy, windowEndMs = nowMs + policy.windowSeconds * 1000): RateLimitDecision {
         const outcome = this.failureMode === "open" ? "failed-open" : "failed-closed";
         return { ...base, outcome, source: "dynamodb", remaining: policy.limit, resetSeconds: wholeSecondsUntil(nowMs, windowEndMs) };
-    }
-
-    private seedOf(limiterKey: string): number | undefined {
-        const known = this.seeds.get(limiterKey);
-        if (known !== undefined) return known;
-        const windowKey = this.windowKey();
-        if (windowKey === undefined) return undefined;
-        if (this.seeds.size >= maxRememberedSeeds) this.seeds.clear();
-        const seed = windowSeed(limiterKey, windowKey);
-        this.seeds.set(limiterKey, seed);
-        return seed;
     }
 
     /**
