@@ -21,7 +21,6 @@
  */
 import { randomBytes } from "node:crypto";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { RuntimeSettings } from "./settings";
 import type { Identity } from "./auth/identity";
 import { createJwtVerifier } from "./auth/jwt";
@@ -32,7 +31,7 @@ import { Sessions } from "./sessions";
 import { defaultSessionSettings, sessionCookieName } from "../specs/sessions";
 import { bearerChallenge, statusOf, type Reason } from "../specs/reasons";
 import { defaultIpv6PrefixLength } from "../specs/routes";
-import { createDynamoClient } from "./stores/dynamo";
+import { asStoreClient, createStoreClient, type DynamoInput } from "./stores/dynamo";
 import { DynamoRateLimitStore } from "./stores/rateLimitStore";
 import { DynamoSessionStore } from "./stores/sessionStore";
 import { admit, type Admission } from "./steps/admit";
@@ -58,8 +57,8 @@ export interface HandlerDeps {
     fetch: typeof fetch;
     /** Sends requests to upstreams; a keep-alive node:http client made once per container when not given. */
     upstream: UpstreamClient;
-    /** The low-level DynamoDB client both stores use; built from the settings when not given. */
-    dynamo: DynamoDBClient;
+    /** What both stores call DynamoDB through: a store client, or an SDK client to call it with; the wire client (stores/wire.ts) built from the settings when not given. */
+    dynamo: DynamoInput;
     /** Reads the JWT secret from Secrets Manager by ARN. */
     loadSecret: SecretLoader;
     /** Receives each log line and EMF document; stdout by default. */
@@ -131,7 +130,7 @@ export function createHandler(settings: RuntimeSettings, deps: Partial<HandlerDe
     const now = deps.now ?? Date.now;
     const upstream = deps.upstream ?? createHttpClient();
     const randomToken = deps.randomToken ?? (() => randomBytes(12).toString("base64url"));
-    const dynamo = deps.dynamo ?? createDynamoClient({ region: settings.region, endpoint: settings.dynamoEndpoint, requestTimeoutMs: settings.storeRequestTimeoutMs });
+    const dynamo = deps.dynamo ? asStoreClient(deps.dynamo) : createStoreClient({ region: settings.region, endpoint: settings.dynamoEndpoint, requestTimeoutMs: settings.storeRequestTimeoutMs });
     const rateLimitStore = new DynamoRateLimitStore(dynamo, settings.tables.rateLimits);
     const loadSecret = deps.loadSecret ?? secretsManagerLoader(settings.region);
     const sessionStore = new DynamoSessionStore(dynamo, settings.tables.sessions);

@@ -9,7 +9,7 @@
  * TTL has not deleted it yet (TTL deletion can lag by up to two days).
  */
 import { createHash, randomBytes as cryptoRandomBytes } from "node:crypto";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { asStoreClient, type DynamoInput } from "./stores/dynamo";
 import { identityNameProblem, userIdProblem } from "./auth/identity";
 import { DynamoSessionStore, type Session, type SessionStore } from "./stores/sessionStore";
 
@@ -193,6 +193,6 @@ export class Sessions {
 }
 
 /** Sessions over the DynamoDB sessions table. */
-export function createSessions(options: { dynamo: DynamoDBClient; tableName: string; now?: () => number; randomBytes?: (size: number) => Buffer }): Sessions {
-    return new Sessions({ store: new DynamoSessionStore(options.dynamo, options.tableName), now: options.now, randomBytes: options.randomBytes });
+export function createSessions(options: { dynamo: DynamoInput; tableName: string; now?: () => number; randomBytes?: (size: number) => Buffer }): Sessions {
+    return new Sessions({ store: new DynamoSessionStore(asStoreClient(options.dynamo), options.tableName), now: options.now, randomBytes: options.randomBytes });
 }

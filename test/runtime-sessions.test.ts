@@ -14,7 +14,7 @@ import { createHandler } from "../runtime/handler";
 import { createSessions, sessionIdOf, type Sessions } from "../runtime/sessions";
 import type { RuntimeSettings } from "../runtime/settings";
 import { defaultSessionSettings, type SessionSettings } from "../specs/sessions";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { DynamoInput } from "../runtime/stores/dynamo";
 import { clientFor, dynamoKinds } from "./support/dynamo";
 import { answerWith, bodyOf, countingClient, event, route, runtimeSettings, useHandlerSuite, type EventOptions } from "./support/runtime";
 
@@ -34,7 +34,7 @@ for (const kind of dynamoKinds) {
             library = createSessions({ dynamo: suite.dynamo.client, tableName: suite.tables.sessions, now: suite.clock.now });
         });
 
-        const gateway = (overrides: Partial<RuntimeSettings> = {}, sessions: Partial<SessionSettings> = {}, dynamo: DynamoDBClient = suite.counting.client) => {
+        const gateway = (overrides: Partial<RuntimeSettings> = {}, sessions: Partial<SessionSettings> = {}, dynamo: DynamoInput = suite.counting.client) => {
             const upstream = suite.upstream.url;
             return createHandler(
                 runtimeSettings(suite.tables, suite.dynamo, {

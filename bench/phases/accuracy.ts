@@ -22,7 +22,7 @@ import type { RateLimitAlgorithm, RateLimitPolicy } from "../../specs/routes";
 import { rateLimitsTable } from "../../specs/tables";
 import { randomBytes } from "node:crypto";
 import { RateLimiter, windowOffsetSeconds } from "../../runtime/steps/rateLimit";
-import { createDynamoClient } from "../../runtime/stores/dynamo";
+import { createStoreClient } from "../../runtime/stores/dynamo";
 import { DynamoRateLimitStore } from "../../runtime/stores/rateLimitStore";
 import { SimulatedClock } from "../support/inProcess";
 import { round } from "../support/stats";
@@ -94,7 +94,7 @@ async function drive(limiter: RateLimiter, clock: SimulatedClock, key: string, p
 export async function measureAccuracy(): Promise<AccuracyResult> {
     const store = await startEmbeddedStore({});
     const admin = new DynamoDBClient({ endpoint: store.endpoint, region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } });
-    const dynamo = createDynamoClient({ region: "eu-west-1", endpoint: store.endpoint });
+    const dynamo = createStoreClient({ region: "eu-west-1", endpoint: store.endpoint });
     try {
         const names = await ensureTables(admin, `accuracy${process.pid}`, [rateLimitsTable], { enableTtl: false });
         const rateLimits = new DynamoRateLimitStore(dynamo, names[rateLimitsTable.name]);

@@ -6,7 +6,11 @@
  *
  * DynamoDB and the upstream are answered in memory (support/memoryDynamo.ts,
  * `memoryUpstream` below), so the figures hold the handlers' own work and
- * the SDK's, and no store's or socket's. CPU is `process.cpuUsage()` (user +
+ * their DynamoDB clients', and no store's or socket's: tollgate's own store
+ * client (runtime/stores/wire.ts), and the SDK's low-level client for the
+ * floor, as a handler of a few lines would call DynamoDB. The floor also
+ * runs on tollgate's store client (`baseline_store_client`), so the results
+ * say how much of the difference is the client and how much the rest. CPU is `process.cpuUsage()` (user +
  * system, every thread of this process: GC and libuv included) over a round
  * of sequential requests. The targets take turns, round after round, and
  * each figure is the median of its rounds, so drift in the machine's load
@@ -44,7 +48,7 @@
  * before (bench/baseline/fetchUpstream.ts), and with its `node:http` client.
  */
 import * as fs from "node:fs";
-import { UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { UpdateItemCommand, type DynamoDBClient, type UpdateItemInput } from "@aws-sdk/client-dynamodb";
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import { generateKeyMaterial } from "../../local/keys";
 import { createHandler } from "../../runtime/handler";
@@ -65,6 +69,8 @@ export interface HandlerCpuResult {
     baseline_cpu_us_per_req: number;
     /** The same minimal gateway writing one log line per request as tollgate does (a write to a file descriptor), same run. */
     baseline_logging_cpu_us_per_req: number;
+    /** The same minimal gateway making its UpdateItem through tollgate's own store client (runtime/stores/wire.ts) instead of the SDK's, silent, same run. */
+    baseline_store_client_cpu_us_per_req: number;
     /** tollgate's CPU over the minimal gateway's, round by round: the median of the rounds' ratios. */
     cpu_ratio: number;
     by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number; anonymous_without_assertion: number; anonymous_signing_every_request: number };
@@ -72,6 +78,8 @@ export interface HandlerCpuResult {
     by_workload_ratio: { anonymous: number; session_cache10: number };
     /** Each workload's CPU over the logging minimal gateway's. */
     by_workload_ratio_to_logging_baseline: { anonymous: number; session_cache10: number };
+    /** Each workload's CPU over the minimal gateway's on tollgate's own store client: tollgate's work beside the floor's, the client taken out. */
+    by_workload_ratio_to_store_client_baseline: { anonymous: number; session_cache10: number };
     /** The floor and both workloads, each invocation between a write for the runtime's request of the event and one for its posting of the answer. */
     in_runtime: { baseline_cpu_us_per_req: number; by_workload_cpu_us_per_req: { anonymous: number; session_cache10: number }; by_workload_ratio: { anonymous: number; session_cache10: number } };
     /** What the identity assertion adds to an anonymous request, reused as deployed: the anonymous figures' difference, with and without it. */
@@ -98,23 +106,21 @@ function memoryUpstream(): UpstreamClient {
 
 /**
  * The floor: what any gateway of this design does per request, written the
- * cheapest way a handler of a few lines does: one conditional UpdateItem on
- * the SDK's low-level client with cached middleware, then the upstream's
- * answer returned as it came.
+ * cheapest way a handler of a few lines does: one conditional UpdateItem
+ * (on the SDK's low-level client with cached middleware, `sdkUpdate`), then
+ * the upstream's answer returned as it came.
  */
-export function minimalGateway(dynamo: DynamoDBClient, upstream: UpstreamClient): Handler {
+export function minimalGateway(updateItem: (input: UpdateItemInput) => Promise<unknown>, upstream: UpstreamClient): Handler {
     return async (event) => {
         const windowStart = String(Math.floor(Date.now() / 60_000) * 60);
         try {
-            await dynamo.send(
-                new UpdateItemCommand({
-                    TableName: tables.rateLimits,
-                    Key: { limiter_key: { S: `ip:${event.requestContext.http.sourceIp}` }, window_start: { N: windowStart } },
-                    UpdateExpression: "ADD request_count :one",
-                    ConditionExpression: "attribute_not_exists(request_count) OR request_count < :limit",
-                    ExpressionAttributeValues: { ":one": { N: "1" }, ":limit": { N: "300" } },
-                }),
-            );
+            await updateItem({
+                TableName: tables.rateLimits,
+                Key: { limiter_key: { S: `ip:${event.requestContext.http.sourceIp}` }, window_start: { N: windowStart } },
+                UpdateExpression: "ADD request_count :one",
+                ConditionExpression: "attribute_not_exists(request_count) OR request_count < :limit",
+                ExpressionAttributeValues: { ":one": { N: "1" }, ":limit": { N: "300" } },
+            });
         } catch (error) {
             if ((error as Error).name === "ConditionalCheckFailedException") return { statusCode: 429 };
             throw error;
@@ -124,6 +130,9 @@ export function minimalGateway(dynamo: DynamoDBClient, upstream: UpstreamClient)
         return { statusCode: answered.answer.status, headers: Object.fromEntries(answered.answer.headers), body: answered.answer.body.toString("utf8") };
     };
 }
+
+/** The floor's UpdateItem as a few-line handler makes it: the SDK's low-level client. */
+const sdkUpdate = (dynamo: DynamoDBClient) => (input: UpdateItemInput) => dynamo.send(new UpdateItemCommand(input));
 
 /** What the runtime writes to ask for the next event: a request line and its headers. */
 const nextEventRequest = Buffer.from("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: 127.0.0.1:9001\r\nUser-Agent: aws-lambda-nodejs\r\n\r\n");
@@ -170,8 +179,10 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
         const tollgate = createHandler(settings, { dynamo: dynamo(), log: sink, upstream: inMemory });
         const unsigned = createHandler({ ...settings, identity: { ...settings.identity, assertion: false } }, { dynamo: dynamo(), log: sink, upstream: inMemory });
         const signingEach = createHandler({ ...settings, identity: { ...settings.identity, assertionReuseSeconds: 0 } }, { dynamo: dynamo(), log: sink, upstream: inMemory });
-        const floor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), inMemory);
-        const quietFloor = minimalGateway(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" }), inMemory);
+        const floor = minimalGateway(sdkUpdate(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" })), inMemory);
+        const quietFloor = minimalGateway(sdkUpdate(plainMemoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" })), inMemory);
+        const wireStore = memoryDynamo({ sessionsTable: tables.sessions, userId: "bench-cpu-user" });
+        const wireFloor = minimalGateway((input) => wireStore.call("UpdateItem", input), inMemory);
         const loggingFloor: Handler = async (event) => {
             const started = Date.now();
             const result = await quietFloor(event);
@@ -194,6 +205,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             session_cache10: () => cpuPerRequest(tollgate, session, options.requestsPerRound),
             baseline: () => cpuPerRequest(floor, anonymous, options.requestsPerRound),
             baseline_logging: () => cpuPerRequest(loggingFloor, anonymous, options.requestsPerRound),
+            baseline_store_client: () => cpuPerRequest(wireFloor, anonymous, options.requestsPerRound),
             anonymous_without_assertion: () => cpuPerRequest(unsigned, anonymous, options.requestsPerRound),
             anonymous_signing_every_request: () => cpuPerRequest(signingEach, anonymous, options.requestsPerRound),
             anonymous_node_http: () => cpuPerRequest(overHttp, anonymous, options.requestsPerRound),
@@ -233,6 +245,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             cpu_us_per_req: round(mixUs, 1),
             baseline_cpu_us_per_req: round(baselineUs, 1),
             baseline_logging_cpu_us_per_req: round(median(samples.baseline_logging), 1),
+            baseline_store_client_cpu_us_per_req: round(median(samples.baseline_store_client), 1),
             cpu_ratio: round(median(ratios), 2),
             by_workload_cpu_us_per_req: {
                 anonymous: round(anonymousUs, 1),
@@ -242,6 +255,7 @@ export async function measureHandlerCpu(options: { rounds: number; requestsPerRo
             },
             by_workload_ratio: { anonymous: ratioTo(samples.anonymous), session_cache10: ratioTo(samples.session_cache10) },
             by_workload_ratio_to_logging_baseline: { anonymous: ratioTo(samples.anonymous, samples.baseline_logging), session_cache10: ratioTo(samples.session_cache10, samples.baseline_logging) },
+            by_workload_ratio_to_store_client_baseline: { anonymous: ratioTo(samples.anonymous, samples.baseline_store_client), session_cache10: ratioTo(samples.session_cache10, samples.baseline_store_client) },
             in_runtime: {
                 baseline_cpu_us_per_req: round(median(samples.baseline_in_runtime), 1),
                 by_workload_cpu_us_per_req: { anonymous: round(median(samples.anonymous_in_runtime), 1), session_cache10: round(median(samples.session_in_runtime), 1) },

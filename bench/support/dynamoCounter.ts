@@ -1,13 +1,12 @@
 /**
- * A DynamoDB client built the way the handler builds its own
- * (runtime/stores/dynamo.ts), with a middleware that counts each operation
- * by command name: what the handler is given through `deps.dynamo` to count
- * its reads and writes. Operations are counted once however often the SDK
- * retries them, and a conditional write that fails is still a write (DynamoDB
- * charges a write request unit for it).
+ * A store client built the way the handler builds its own
+ * (runtime/stores/dynamo.ts), counting each operation by command name: what
+ * the handler is given through `deps.dynamo` to count its reads and writes.
+ * Operations are counted once however often the client retries them, and a
+ * conditional write that fails is still a write (DynamoDB charges a write
+ * request unit for it).
  */
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { createDynamoClient } from "../../runtime/stores/dynamo";
+import { createStoreClient, type StoreClient } from "../../runtime/stores/dynamo";
 
 const readCommands = new Set(["GetItemCommand", "QueryCommand", "ScanCommand", "BatchGetItemCommand", "TransactGetItemsCommand"]);
 const writeCommands = new Set(["PutItemCommand", "UpdateItemCommand", "DeleteItemCommand", "BatchWriteItemCommand", "TransactWriteItemsCommand"]);
@@ -19,23 +18,24 @@ export interface OperationCounts {
 }
 
 export interface CountingDynamo {
-    client: DynamoDBClient;
+    client: StoreClient;
     counts(): OperationCounts;
     reset(): void;
     destroy(): void;
 }
 
 export function countingDynamo(endpoint: string, region = "eu-west-1"): CountingDynamo {
-    const client = createDynamoClient({ region, endpoint });
+    const store = createStoreClient({ region, endpoint });
     let byCommand = new Map<string, number>();
-    client.middlewareStack.add(
-        (next, context) => async (args) => {
-            const name = context.commandName ?? "unknown";
+    const client: StoreClient = {
+        via: store.via,
+        call(operation, input) {
+            const name = `${operation}Command`;
             byCommand.set(name, (byCommand.get(name) ?? 0) + 1);
-            return next(args);
+            return store.call(operation, input);
         },
-        { step: "initialize", name: "countOperations" },
-    );
+        destroy: () => store.destroy(),
+    };
     return {
         client,
         counts: () => {

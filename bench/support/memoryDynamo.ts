@@ -1,10 +1,12 @@
 /**
- * DynamoDB answered in memory: an HTTP handler for the AWS SDK that answers
- * every call at once, without a socket, so the SDK's own work (middleware,
- * signing, serialising, parsing) is all a run through it measures.
- * `memoryDynamo` builds the client as the handler builds its own
- * (runtime/stores/dynamo.ts); `plainMemoryDynamo` as a handler written in a
- * few lines would (low-level, cached middleware, nothing else changed).
+ * DynamoDB answered in memory, at once and without a socket, where each
+ * client hands its signed request to HTTP: `memoryDynamo` is the store
+ * client the handler builds (runtime/stores/wire.ts), its transport answering
+ * in memory, so its serialising, signing and parsing are all a run through
+ * it measures; `plainMemoryDynamo` is the SDK's client as a handler written
+ * in a few lines would build it (low-level, cached middleware, nothing else
+ * changed), an HTTP handler answering in memory, so the SDK's middleware,
+ * signing, serialising and parsing are what it measures.
  *
  * UpdateItem answers a count of 1 (every request admitted); GetItem answers
  * `sessionItem` for the sessions table and a previous window's count for
@@ -12,7 +14,8 @@
  */
 import { Readable } from "node:stream";
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
-import { createDynamoClient } from "../../runtime/stores/dynamo";
+import { createStoreClient, type StoreClient } from "../../runtime/stores/dynamo";
+import type { UpstreamClient } from "../../runtime/upstream/client";
 
 const headers = { "content-type": "application/x-amz-json-1.0" };
 const answers = {
@@ -48,6 +51,14 @@ function mentions(body: unknown, text: string): boolean {
     return false;
 }
 
+/** The answer to one signed request, by its `x-amz-target` and what its body names. */
+function answerTo(request: SignedRequest, sessionsTable: string, sessionItem: string): string {
+    const target = String(request.headers["x-amz-target"] ?? "");
+    if (target.endsWith(".UpdateItem")) return answers.update;
+    if (target.endsWith(".GetItem")) return mentions(request.body, sessionsTable) ? sessionItem : answers.previousWindow;
+    throw new Error(`the in-memory DynamoDB answers UpdateItem and GetItem, not ${target}`);
+}
+
 class MemoryHandler {
     constructor(
         private readonly sessionsTable: string,
@@ -55,11 +66,7 @@ class MemoryHandler {
     ) {}
 
     async handle(request: SignedRequest) {
-        const target = String(request.headers["x-amz-target"] ?? "");
-        let body: string;
-        if (target.endsWith(".UpdateItem")) body = answers.update;
-        else if (target.endsWith(".GetItem")) body = mentions(request.body, this.sessionsTable) ? this.sessionItem : answers.previousWindow;
-        else throw new Error(`the in-memory DynamoDB answers UpdateItem and GetItem, not ${target}`);
+        const body = answerTo(request, this.sessionsTable, this.sessionItem);
         return { response: { statusCode: 200, headers, body: Readable.from([Buffer.from(body)]) } };
     }
 
@@ -74,10 +81,22 @@ function memoryHandler(options: { sessionsTable: string; userId: string }): Dyna
     return new MemoryHandler(options.sessionsTable, sessionItemJson(options.userId)) as unknown as DynamoDBClientConfig["requestHandler"];
 }
 
-/** tollgate's client (runtime/stores/dynamo.ts) with DynamoDB answered in memory. */
-export function memoryDynamo(options: { sessionsTable: string; userId: string }): DynamoDBClient {
-    // A loopback endpoint gets the client its local credentials; nothing connects to it.
-    return createDynamoClient({ region: "eu-west-1", endpoint: "http://127.0.0.1:9", maxAttempts: 1, requestHandler: memoryHandler(options) });
+/** The wire client's transport, answering in memory with the bytes a socket would have given it. */
+function memoryTransport(options: { sessionsTable: string; userId: string }): UpstreamClient {
+    const sessionItem = sessionItemJson(options.userId);
+    const answerHeaders: [string, string][] = Object.entries(headers);
+    return { send: async (request) => ({ kind: "answered", answer: { status: 200, headers: answerHeaders, body: Buffer.from(answerTo(request, options.sessionsTable, sessionItem)) } }) };
+}
+
+/** tollgate's store client (runtime/stores/dynamo.ts) with DynamoDB answered in memory. */
+export function memoryDynamo(options: { sessionsTable: string; userId: string }): StoreClient {
+    return createStoreClient({
+        region: "eu-west-1",
+        endpoint: "http://dynamodb.memory.invalid",
+        credentials: { accessKeyId: "memory", secretAccessKey: "memory" },
+        maxAttempts: 1,
+        transport: memoryTransport(options),
+    });
 }
 
 /** The SDK's low-level client with cached middleware and nothing else changed, DynamoDB answered in memory. */

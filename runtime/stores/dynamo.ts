@@ -1,31 +1,54 @@
 /**
- * The one DynamoDB client a container uses: the low-level client, built once
- * per `createHandler` call (once per Lambda container) and shared by both
- * stores, which hand it attribute values they build themselves.
+ * The stores' DynamoDB clients, and what both stores ask of one: a
+ * `StoreClient` makes one operation at a time, its input and output in the
+ * low-level form the stores write by hand.
  *
- * - `cacheMiddleware`: the client resolves each command's middleware stack
- *   once and reuses it, instead of rebuilding it on every call (the document
- *   client cannot do this; the stores do its marshalling by hand instead).
- *   A middleware added to the client must therefore be added before its
- *   first call.
- * - Less per-call work in the SDK, measured by the benchmark: the SDK builds
- *   its User-Agent header anew for every call (the features the call used,
- *   the app id, escaped and joined), a quarter of its CPU per call; DynamoDB
- *   needs none of it, and the client sends the same short one every time.
- *   Its logger middleware filters every input and output for a logger that
- *   is not there, and its recursion-detection middleware copies the Lambda's
- *   trace id into a header DynamoDB takes no part in (it neither sends X-Ray
- *   segments nor invokes Lambda); both are left out.
- * - Timeouts that hold: the installed `@smithy/node-http-handler` only logs
- *   a warning when `requestTimeout` passes unless `throwOnRequestTimeout` is
- *   set, and its socket timeout is off by default, so a DynamoDB that accepts
- *   a connection and never answers would hold a request until the Lambda's
- *   own timeout. With the values below a store call gives up after at most
- *   `storeGiveUpMs` and the limiter fails open or closed, authentication
- *   answers 503.
+ * - The gateway's is the wire client (stores/wire.ts): it signs and sends
+ *   each call itself, over the runtime's keep-alive HTTP client, with the
+ *   credentials Lambda puts in the environment. `createStoreClient` builds
+ *   it, once per `createHandler` call (once per Lambda container).
+ * - The session library (`tollgate/sessions`), the sessions command, and a
+ *   machine without credentials in its environment (a profile, SSO) use the
+ *   SDK's client (`sdkStoreClient`), which finds credentials wherever the
+ *   SDK does. `createDynamoClient` builds it with less per-call work than
+ *   the SDK's defaults, measured by the benchmark: the middleware stack
+ *   resolved once per command (`cacheMiddleware`; a middleware added to the
+ *   client must therefore be added before its first call); the same short
+ *   User-Agent every call, instead of one the SDK builds anew per call (a
+ *   quarter of its CPU per call); no logger middleware (it filters every
+ *   input and output for a logger that is not there) and no
+ *   recursion-detection middleware (it copies the Lambda's trace id into a
+ *   header DynamoDB takes no part in).
+ *
+ * Timeouts that hold, on both: a store call gives up after at most
+ * `storeGiveUpMs` and the limiter fails open or closed, authentication
+ * answers 503. (The installed `@smithy/node-http-handler` only logs a
+ * warning when `requestTimeout` passes unless `throwOnRequestTimeout` is
+ * set, and its socket timeout is off by default; the SDK's client is built
+ * with both.)
  */
-import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import {
+    DeleteItemCommand,
+    DynamoDBClient,
+    GetItemCommand,
+    PutItemCommand,
+    QueryCommand,
+    UpdateItemCommand,
+    type DeleteItemInput,
+    type DeleteItemOutput,
+    type DynamoDBClientConfig,
+    type GetItemInput,
+    type GetItemOutput,
+    type PutItemInput,
+    type PutItemOutput,
+    type QueryInput,
+    type QueryOutput,
+    type UpdateItemInput,
+    type UpdateItemOutput,
+} from "@aws-sdk/client-dynamodb";
 import { isLoopbackUrl } from "../../specs/routes";
+import type { UpstreamClient } from "../upstream/client";
+import { createWireClient, environmentCredentials, type WireCredentials } from "./wire";
 
 /**
  * How long a store waits on DynamoDB. DynamoDB answers a single-item call in
@@ -56,6 +79,72 @@ export interface DynamoClientOptions {
     requestTimeoutMs?: number;
     /** Replaces the HTTP handler, timeouts and all (the benchmark answers DynamoDB in memory). */
     requestHandler?: DynamoDBClientConfig["requestHandler"];
+}
+
+/** The operations the stores make, each with its input and output as the low-level API writes them. */
+export interface StoreOperations {
+    GetItem: [GetItemInput, GetItemOutput];
+    PutItem: [PutItemInput, PutItemOutput];
+    UpdateItem: [UpdateItemInput, UpdateItemOutput];
+    DeleteItem: [DeleteItemInput, DeleteItemOutput];
+    Query: [QueryInput, QueryOutput];
+}
+export type StoreOperation = keyof StoreOperations;
+
+/**
+ * What the stores ask of DynamoDB: one operation at a time. The gateway's is
+ * the wire client (stores/wire.ts); the session library and the sessions
+ * command give an SDK client (`sdkStoreClient`), with whatever credentials
+ * the SDK finds.
+ */
+export interface StoreClient {
+    /** Which client makes the calls. */
+    readonly via: "wire" | "sdk";
+    call<O extends StoreOperation>(operation: O, input: StoreOperations[O][0]): Promise<StoreOperations[O][1]>;
+    destroy(): void;
+}
+
+const commands = { GetItem: GetItemCommand, PutItem: PutItemCommand, UpdateItem: UpdateItemCommand, DeleteItem: DeleteItemCommand, Query: QueryCommand };
+
+/** The stores' calls made through an SDK client, its credentials, retries and middleware as configured. */
+export function sdkStoreClient(client: DynamoDBClient): StoreClient {
+    return {
+        via: "sdk",
+        call: (operation, input) => {
+            const Command = commands[operation] as new (input: object) => GetItemCommand;
+            return client.send(new Command(input)) as never;
+        },
+        destroy: () => client.destroy(),
+    };
+}
+
+/** A store client, or an SDK client to make one of. */
+export type DynamoInput = StoreClient | DynamoDBClient;
+
+export function asStoreClient(dynamo: DynamoInput): StoreClient {
+    return dynamo instanceof DynamoDBClient || !("call" in dynamo) ? sdkStoreClient(dynamo as DynamoDBClient) : dynamo;
+}
+
+/**
+ * The gateway's client: DynamoDB spoken directly (stores/wire.ts) with the
+ * credentials Lambda puts in the environment, or any on loopback; where there
+ * are none (a developer's machine with a profile or SSO), the SDK's client,
+ * which finds them.
+ */
+export function createStoreClient(options: DynamoClientOptions & { transport?: UpstreamClient; credentials?: WireCredentials }): StoreClient {
+    const credentials = options.credentials ?? environmentCredentials() ?? (isLoopbackUrl(options.endpoint) ? loopbackCredentials : undefined);
+    if (!credentials) return sdkStoreClient(createDynamoClient(options));
+    const wire = createWireClient({
+        region: options.region,
+        endpoint: options.endpoint,
+        credentials,
+        maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
+        attemptTimeoutMs: Math.max(options.connectionTimeoutMs ?? storeTimeouts.connectionMs, options.requestTimeoutMs ?? storeTimeouts.requestMs),
+        backoffMs: storeTimeouts.backoffMs,
+        transport: options.transport,
+        userAgent: storeUserAgent,
+    });
+    return { via: "wire", call: (operation, input) => wire.call(operation, input) as never, destroy: () => wire.destroy() };
 }
 
 /** What the client sends as its User-Agent, every call. */

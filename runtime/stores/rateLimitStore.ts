@@ -3,12 +3,11 @@
  * of it. Items keep the seed's attribute names: `limiter_key`, `window_start`
  * (epoch seconds), `request_count`, `last_updated`, `expires_at` (TTL).
  *
- * Every call is one low-level command with its attribute values written out
- * here (no marshalling layer), on the container's client, whose middleware
- * stack is resolved once (stores/dynamo.ts).
+ * Every call is one low-level operation with its attribute values written
+ * out here (no marshalling layer), on the container's store client, which
+ * sends them to DynamoDB as they are (stores/wire.ts).
  */
-import { GetItemCommand, UpdateItemCommand, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { isConditionalCheckFailed } from "./dynamo";
+import { isConditionalCheckFailed, asStoreClient, type DynamoInput, type StoreClient } from "./dynamo";
 
 export interface CountRequest {
     limiterKey: string;
@@ -42,15 +41,18 @@ const one = { N: "1" } as const;
 const healthKey = { limiter_key: { S: "tollgate:health" }, window_start: { N: "0" } };
 
 export class DynamoRateLimitStore implements RateLimitStore {
+    private readonly dynamo: StoreClient;
+
     constructor(
-        private readonly dynamo: DynamoDBClient,
+        dynamo: DynamoInput,
         readonly tableName: string,
-    ) {}
+    ) {
+        this.dynamo = asStoreClient(dynamo);
+    }
 
     async countRequest(request: CountRequest): Promise<CountResult> {
         try {
-            const result = await this.dynamo.send(
-                new UpdateItemCommand({
+            const result = await this.dynamo.call("UpdateItem", {
                     TableName: this.tableName,
                     Key: { limiter_key: { S: request.limiterKey }, window_start: { N: String(request.windowStart) } },
                     UpdateExpression: countUpdate,
@@ -62,8 +64,7 @@ export class DynamoRateLimitStore implements RateLimitStore {
                         ":limit": { N: String(request.limit) },
                     },
                     ReturnValues: "UPDATED_NEW",
-                }),
-            );
+                });
             const count = result.Attributes?.request_count?.N;
             return { admitted: true, count: count === undefined ? 1 : Number(count) };
         } catch (error) {
@@ -73,14 +74,12 @@ export class DynamoRateLimitStore implements RateLimitStore {
     }
 
     async windowCount(limiterKey: string, windowStart: number): Promise<number> {
-        const { Item } = await this.dynamo.send(
-            new GetItemCommand({
+        const { Item } = await this.dynamo.call("GetItem", {
                 TableName: this.tableName,
                 Key: { limiter_key: { S: limiterKey }, window_start: { N: String(windowStart) } },
                 ProjectionExpression: "request_count",
                 ConsistentRead: true,
-            }),
-        );
+            });
         const count = Item?.request_count?.N;
         return count === undefined ? 0 : Number(count);
     }
@@ -88,6 +87,6 @@ export class DynamoRateLimitStore implements RateLimitStore {
     async ping(): Promise<void> {
         // A GetItem of a key that never exists: the cheapest proof the table answers,
         // and it needs no permission beyond what the limiter already has.
-        await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "limiter_key" }));
+        await this.dynamo.call("GetItem", { TableName: this.tableName, Key: healthKey, ProjectionExpression: "limiter_key" });
     }
 }

@@ -10,20 +10,11 @@
  *
  * Single-item operations and one query: nothing here scans or batches, so
  * the Lambda carries no table tooling it never runs. Each is a low-level
- * command whose attribute values are written out here (`get`, the gateway's
- * hot path, most of all), on a client whose middleware stack is resolved
- * once (stores/dynamo.ts).
+ * operation whose attribute values are written out here (`get`, the
+ * gateway's hot path, most of all), on a store client (stores/dynamo.ts).
  */
-import {
-    DeleteItemCommand,
-    GetItemCommand,
-    PutItemCommand,
-    QueryCommand,
-    UpdateItemCommand,
-    type AttributeValue,
-    type DynamoDBClient,
-} from "@aws-sdk/client-dynamodb";
-import { conditionHeld } from "./dynamo";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { conditionHeld, asStoreClient, type DynamoInput, type StoreClient } from "./dynamo";
 
 export interface Session {
     sessionId: string;
@@ -134,19 +125,23 @@ const keyOf = (sessionId: string) => ({ session_id: { S: sessionId } });
 const healthKey = keyOf("tollgate:health");
 
 export class DynamoSessionStore implements SessionStore {
+    private readonly dynamo: StoreClient;
+
     constructor(
-        private readonly dynamo: DynamoDBClient,
+        dynamo: DynamoInput,
         readonly tableName: string,
-    ) {}
+    ) {
+        this.dynamo = asStoreClient(dynamo);
+    }
 
     async get(sessionId: string): Promise<Session | undefined> {
-        const { Item } = await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ConsistentRead: true }));
+        const { Item } = await this.dynamo.call("GetItem", { TableName: this.tableName, Key: keyOf(sessionId), ConsistentRead: true });
         return Item ? toSession(Item) : undefined;
     }
 
     async put(session: Session): Promise<void> {
         const written = await conditionHeld(
-            this.dynamo.send(new PutItemCommand({ TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" })),
+            this.dynamo.call("PutItem", { TableName: this.tableName, Item: toItem(session), ConditionExpression: "attribute_not_exists(session_id)" }),
         );
         if (written) return;
         // The condition failed. A put whose first attempt landed but answered after the request timeout
@@ -157,31 +152,27 @@ export class DynamoSessionStore implements SessionStore {
     }
 
     async delete(sessionId: string): Promise<boolean> {
-        const { Attributes } = await this.dynamo.send(new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ReturnValues: "ALL_OLD" }));
+        const { Attributes } = await this.dynamo.call("DeleteItem", { TableName: this.tableName, Key: keyOf(sessionId), ReturnValues: "ALL_OLD" });
         return Attributes !== undefined;
     }
 
     deleteOwned(sessionId: string, userId: string): Promise<boolean> {
         // One conditional write: an id of another user's session (or none) fails the condition, and nothing is read first.
         return conditionHeld(
-            this.dynamo.send(
-                new DeleteItemCommand({ TableName: this.tableName, Key: keyOf(sessionId), ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": { S: userId } } }),
-            ),
+            this.dynamo.call("DeleteItem", { TableName: this.tableName, Key: keyOf(sessionId), ConditionExpression: "user_id = :user", ExpressionAttributeValues: { ":user": { S: userId } } }),
         );
     }
 
     renew(session: Session, newExpiresAt: number): Promise<boolean> {
         // The condition also keeps a revoked session revoked: UpdateItem on a missing key would otherwise create an item.
         return conditionHeld(
-            this.dynamo.send(
-                new UpdateItemCommand({
+            this.dynamo.call("UpdateItem", {
                     TableName: this.tableName,
                     Key: keyOf(session.sessionId),
                     UpdateExpression: "SET expires_at = :renewed, ttl_seconds = if_not_exists(ttl_seconds, :ttl)",
                     ConditionExpression: "expires_at = :seen",
                     ExpressionAttributeValues: { ":renewed": number(newExpiresAt), ":ttl": number(session.ttlSeconds), ":seen": number(session.expiresAt) },
                 }),
-            ),
         );
     }
 
@@ -191,16 +182,14 @@ export class DynamoSessionStore implements SessionStore {
         const limit = options.limit;
         let startKey: Item | undefined;
         do {
-            const page = await this.dynamo.send(
-                new QueryCommand({
+            const page = await this.dynamo.call("Query", {
                     TableName: this.tableName,
                     IndexName: userIdIndexName,
                     KeyConditionExpression: active ? "user_id = :user AND expires_at > :now" : "user_id = :user",
                     ExpressionAttributeValues: active ? { ":user": { S: userId }, ":now": number(options.activeAt!) } : { ":user": { S: userId } },
                     ExclusiveStartKey: startKey,
                     ...(limit !== undefined ? { ScanIndexForward: false, Limit: limit - sessions.length } : {}),
-                }),
-            );
+                });
             for (const item of page.Items ?? []) sessions.push(toSession(item));
             startKey = page.LastEvaluatedKey;
         } while (startKey && (limit === undefined || sessions.length < limit));
@@ -228,6 +217,6 @@ export class DynamoSessionStore implements SessionStore {
     }
 
     async ping(): Promise<void> {
-        await this.dynamo.send(new GetItemCommand({ TableName: this.tableName, Key: healthKey, ProjectionExpression: "session_id" }));
+        await this.dynamo.call("GetItem", { TableName: this.tableName, Key: healthKey, ProjectionExpression: "session_id" });
     }
 }

@@ -15,6 +15,8 @@ export interface ProxiedCall {
     /** Calls of this operation so far, this one included. */
     count: number;
     body: any;
+    /** The body's bytes as they arrived. */
+    raw: Buffer;
     /** The HTTP headers the client sent with the call. */
     headers: http.IncomingHttpHeaders;
 }
@@ -99,7 +101,7 @@ export async function startDynamoProxy(targetEndpoint: string, rule: ProxyRule):
             const count = (counts.get(operation) ?? 0) + 1;
             counts.set(operation, count);
             const body = raw.length ? JSON.parse(raw.toString("utf8")) : {};
-            const action = rule({ operation, count, body, headers: request.headers }) ?? { kind: "forward" };
+            const action = rule({ operation, count, body, raw, headers: request.headers }) ?? { kind: "forward" };
             const requests = operation === "BatchWriteItem" ? Object.values<any>(body.RequestItems ?? {}).reduce((n, e) => n + e.length, 0) : 0;
             if (action.kind === "throttle") {
                 log.push({ operation, action: action.kind, requests, unprocessed: requests });

@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import * as path from "node:path";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { clientFor, startDynamo, type DynamoKind, type TestDynamo } from "./dynamo";
+import { startDynamo, testCredentials, type DynamoKind, type TestDynamo } from "./dynamo";
+import { createStoreClient, type StoreClient } from "../../runtime/stores/dynamo";
 import { listenOnLoopback } from "./loopback";
 import { ensureTables } from "../../data/createTables";
 import { rateLimitsTable, sessionsTable } from "../../specs/tables";
@@ -267,8 +267,8 @@ export function runtimeSettings(tables: { rateLimits: string; sessions: string }
 }
 
 export interface CountingClient {
-    /** What the handler is given (`deps.dynamo`): the low-level client, as the handler builds its own. */
-    client: DynamoDBClient;
+    /** What the handler is given (`deps.dynamo`): the store client, as the handler builds its own. */
+    client: StoreClient;
     /** Operations sent, by DynamoDB command name (GetItemCommand, UpdateItemCommand, ...). */
     counts: Map<string, number>;
     /** `+Name` when an operation is sent, `-Name` when its answer (or failure) is back, in order. */
@@ -280,27 +280,28 @@ export interface CountingClient {
     destroy(): void;
 }
 
-/** A client whose middleware counts every operation it sends (retries count once), its middleware cached as the handler's own client's is. */
+/** The gateway's own store client (stores/wire.ts) on the test store, counting every operation it is asked for (retries count once). */
 export function countingClient(dynamo: Pick<TestDynamo, "endpoint">, options: { timeoutMs?: number } = {}): CountingClient {
     // A longer timeout covers connecting too: parallel connections to a busy test store take their time.
-    const client = clientFor(dynamo.endpoint, { maxAttempts: 1, timeoutMs: options.timeoutMs ?? 2000, connectionTimeoutMs: options.timeoutMs, cacheMiddleware: true });
+    const wire = createStoreClient({ region: "eu-west-1", endpoint: dynamo.endpoint, credentials: testCredentials, maxAttempts: 1, requestTimeoutMs: options.timeoutMs ?? 2000 });
     const counts = new Map<string, number>();
     const trace: string[] = [];
     const tables: { table: string; name: string }[] = [];
-    client.middlewareStack.add(
-        (next, context) => async (args) => {
-            const name = context.commandName!.replace(/Command$/, "");
-            counts.set(context.commandName!, (counts.get(context.commandName!) ?? 0) + 1);
-            tables.push({ table: String((args.input as { TableName?: string }).TableName), name });
-            trace.push(`+${name}`);
+    const client: StoreClient = {
+        via: wire.via,
+        async call(operation, input) {
+            const commandName = `${operation}Command`;
+            counts.set(commandName, (counts.get(commandName) ?? 0) + 1);
+            tables.push({ table: String(input.TableName), name: operation });
+            trace.push(`+${operation}`);
             try {
-                return await next(args);
+                return await wire.call(operation, input);
             } finally {
-                trace.push(`-${name}`);
+                trace.push(`-${operation}`);
             }
         },
-        { step: "initialize", name: "countOperations" },
-    );
+        destroy: () => wire.destroy(),
+    };
     return {
         client,
         counts,
