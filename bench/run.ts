@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: what a request through tollgate costs, how fast it is,
  * and how the limiter holds, measured side by side in one run on loopback.
- * Prints a table and writes bench/results/latest.json (keys as issue 5 names
- * them, nested by their dots, plus the details behind each figure).
+ * Prints a table and writes bench/results/latest.json (the figures' keys,
+ * nested by their dots, plus the details behind each figure).
  *
  * Bounded: every load phase has a fixed duration or request count, and a
  * watchdog ends the run (and every process it started) after five minutes.

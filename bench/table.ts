@@ -53,6 +53,11 @@ export function formatTable(r: any): string {
             `the same floor writing one log line per request as tollgate does: anonymous ${r.details.handler.by_workload_ratio_to_logging_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_logging_baseline.session_cache10}x of it`,
         ],
         [
+            "  minimal gateway, tollgate's store client",
+            `${r.details.handler.baseline_store_client_cpu_us_per_req} µs`,
+            `the same floor calling DynamoDB through runtime/stores/wire.ts instead of the SDK's client: anonymous ${r.details.handler.by_workload_ratio_to_store_client_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_store_client_baseline.session_cache10}x of it`,
+        ],
+        [
             "  in the runtime",
             `minimal gateway ${r.details.handler.in_runtime.baseline_cpu_us_per_req} µs; anonymous ${r.details.handler.in_runtime.by_workload_cpu_us_per_req.anonymous} µs (${r.details.handler.in_runtime.by_workload_ratio.anonymous}x), session ${r.details.handler.in_runtime.by_workload_cpu_us_per_req.session_cache10} µs (${r.details.handler.in_runtime.by_workload_ratio.session_cache10}x)`,
             "each invocation between a write for the Runtime API's next event and one for its answer, as Lambda's runtime makes them",
