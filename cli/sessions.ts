@@ -28,7 +28,7 @@ import {
 import { loadStackConfig } from "../specs/stackFile";
 import { ConfigError } from "../specs/config";
 import { physicalTableName, sessionsTable } from "../specs/tables";
-import { createDynamoClient } from "../runtime/stores/dynamo";
+import { createDynamoClient } from "../runtime/stores/sdkClient";
 import { createSessions, SessionInputError, type Session } from "../runtime/sessions";
 
 export const exitCodes = { ok: 0, notFound: 1, usage: 2, store: 3, noCredentials: noCredentialsExitCode } as const;

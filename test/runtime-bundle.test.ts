@@ -22,7 +22,8 @@ const projectDir = path.resolve(__dirname, "..");
 const driver = `
 const runtime = require(process.env.TOLLGATE_BUNDLE);
 const handler = runtime.createLambdaHandler(JSON.parse(process.env.TOLLGATE_CAPTURED));
-process.on("message", async ({ id, event }) => {
+process.on("message", async ({ id, event, loaded }) => {
+    if (loaded) return process.send({ id, loaded: Object.keys(require.cache).filter((file) => file.includes(loaded)) });
     const result = await handler(event, { getRemainingTimeInMillis: () => 30000 });
     process.send({ id, result });
 });
@@ -41,6 +42,14 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
     let tables: { rateLimits: string; sessions: string };
     const pending = new Map<number, (result: APIGatewayProxyStructuredResultV2) => void>();
     let nextId = 0;
+
+    /** The files of `packagePath` the bundle's process has loaded. */
+    const loadedFiles = (packagePath: string) =>
+        new Promise<string[]>((resolve) => {
+            const id = ++nextId;
+            pending.set(id, resolve as never);
+            child.send({ id, loaded: packagePath });
+        });
 
     const invoke = (request: APIGatewayProxyEventV2) =>
         new Promise<APIGatewayProxyStructuredResultV2>((resolve) => {
@@ -105,7 +114,7 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
             child.once("exit", (code) => reject(new Error(`the bundle exited with ${code}: ${stderr}`)));
             child.on("message", (message: any) => {
                 if (message.ready) resolve();
-                else pending.get(message.id)?.(message.result);
+                else pending.get(message.id)?.(message.loaded ?? message.result);
             });
         });
     });
@@ -142,6 +151,17 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
         assert.equal(result.statusCode, 200);
         assert.equal(upstream.requests[0].headers["x-gateway-user-id"], "u-bundle");
         assert.equal((await invoke(event({ path: "/users/me", headers: { authorization: "Bearer nope" } }))).statusCode, 401);
+    });
+
+    it("serves its requests without loading the AWS SDK's DynamoDB client (its stores call DynamoDB through their own store client)", async () => {
+        // given the requests of the tests above, sessions, counters and health checks, served
+        const responses = await Promise.all([invoke(event({ path: "/health/ready" })), invoke(event({ path: "/open/x", sourceIp: "192.0.2.77" }))]);
+        assert.deepEqual(
+            responses.map((response) => response.statusCode),
+            [200, 200],
+        );
+        // then the process has not loaded a file of @aws-sdk/client-dynamodb
+        assert.deepEqual(await loadedFiles("@aws-sdk/client-dynamodb"), []);
     });
 
     it("writes JSON log lines to stdout", async () => {

@@ -21,7 +21,8 @@ import fc from "fast-check";
 import { GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { createHandler } from "../runtime/handler";
-import { createDynamoClient, createStoreClient, isConditionalCheckFailed, storeUserAgent } from "../runtime/stores/dynamo";
+import { createStoreClient, isConditionalCheckFailed, storeUserAgent } from "../runtime/stores/dynamo";
+import { createDynamoClient } from "../runtime/stores/sdkClient";
 import { createSigner, createWireClient, type DynamoWireError, type WireCredentials } from "../runtime/stores/wire";
 import { listenOnLoopback, startEmptyDynamo, type LoopbackServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy, type ProxiedCall } from "./support/dynamoProxy";
@@ -203,6 +204,33 @@ describe("the stores' DynamoDB clients", function () {
                 for (const client of Object.values(clients)) client.destroy();
             } finally {
                 restore();
+            }
+        });
+
+        it("takes the endpoint the SDK would: AWS_ENDPOINT_URL_DYNAMODB, then AWS_ENDPOINT_URL, and leaves FIPS, dual-stack and isolated partitions to the SDK's endpoint rules", async () => {
+            const credentials = { AWS_ACCESS_KEY_ID: "a", AWS_SECRET_ACCESS_KEY: "s" };
+            const via = (env: NodeJS.ProcessEnv, region = "eu-west-1") => {
+                const client = createStoreClient({ region }, env);
+                client.destroy();
+                return client.via;
+            };
+            assert.deepEqual(
+                [via(credentials), via({ ...credentials, AWS_USE_FIPS_ENDPOINT: "true" }), via({ ...credentials, AWS_USE_DUALSTACK_ENDPOINT: "true" }), via(credentials, "us-isob-east-1"), via(credentials, "us-gov-west-1")],
+                ["wire", "sdk", "sdk", "sdk", "wire"],
+            );
+            // the configured endpoints are called, the service's own first
+            const seen: string[] = [];
+            const [dynamodbOnly, everyService] = await Promise.all([startEmptyDynamo(() => seen.push("AWS_ENDPOINT_URL_DYNAMODB")), startEmptyDynamo(() => seen.push("AWS_ENDPOINT_URL"))]);
+            try {
+                const both = createStoreClient({ region: "eu-west-1" }, { ...credentials, AWS_ENDPOINT_URL_DYNAMODB: dynamodbOnly.url, AWS_ENDPOINT_URL: everyService.url, AWS_USE_FIPS_ENDPOINT: "true" });
+                const general = createStoreClient({ region: "eu-west-1" }, { ...credentials, AWS_ENDPOINT_URL: everyService.url });
+                await both.call("GetItem", { TableName: "t", Key: { k: { S: "1" } } });
+                await general.call("GetItem", { TableName: "t", Key: { k: { S: "1" } } });
+                assert.deepEqual([both.via, general.via, ...seen], ["wire", "wire", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL"]);
+                both.destroy();
+                general.destroy();
+            } finally {
+                await Promise.all([dynamodbOnly.close(), everyService.close()]);
             }
         });
     });

@@ -10,7 +10,8 @@
  * - The session library (`tollgate/sessions`), the sessions command, and a
  *   machine without credentials in its environment (a profile, SSO) use the
  *   SDK's client (`sdkStoreClient`), which finds credentials wherever the
- *   SDK does. `createDynamoClient` builds it with less per-call work than
+ *   SDK does. `createDynamoClient` (stores/sdkClient.ts, loaded only where
+ *   one is built) builds it with less per-call work than
  *   the SDK's defaults, measured by the benchmark: the middleware stack
  *   resolved once per command (`cacheMiddleware`; a middleware added to the
  *   client must therefore be added before its first call); the same short
@@ -27,28 +28,23 @@
  * set, and its socket timeout is off by default; the SDK's client is built
  * with both.)
  */
-import {
-    DeleteItemCommand,
+import type {
+    DeleteItemInput,
+    DeleteItemOutput,
     DynamoDBClient,
-    GetItemCommand,
-    PutItemCommand,
-    QueryCommand,
-    UpdateItemCommand,
-    type DeleteItemInput,
-    type DeleteItemOutput,
-    type DynamoDBClientConfig,
-    type GetItemInput,
-    type GetItemOutput,
-    type PutItemInput,
-    type PutItemOutput,
-    type QueryInput,
-    type QueryOutput,
-    type UpdateItemInput,
-    type UpdateItemOutput,
+    DynamoDBClientConfig,
+    GetItemInput,
+    GetItemOutput,
+    PutItemInput,
+    PutItemOutput,
+    QueryInput,
+    QueryOutput,
+    UpdateItemInput,
+    UpdateItemOutput,
 } from "@aws-sdk/client-dynamodb";
 import { isLoopbackUrl } from "../../specs/routes";
 import type { UpstreamClient } from "../upstream/client";
-import { createWireClient, environmentCredentials, type WireCredentials } from "./wire";
+import { createWireClient, defaultEndpoint, environmentCredentials, type WireCredentials } from "./wire";
 
 /**
  * How long a store waits on DynamoDB. DynamoDB answers a single-item call in
@@ -104,17 +100,29 @@ export interface StoreClient {
     destroy(): void;
 }
 
-const commands = { GetItem: GetItemCommand, PutItem: PutItemCommand, UpdateItem: UpdateItemCommand, DeleteItem: DeleteItemCommand, Query: QueryCommand };
+type SdkCommand = new (input: object) => Parameters<DynamoDBClient["send"]>[0];
 
-/** The stores' calls made through an SDK client, its credentials, retries and middleware as configured. */
-export function sdkStoreClient(client: DynamoDBClient): StoreClient {
+/** The SDK's command classes, loaded on the first call that needs them: the Lambda never loads the SDK's DynamoDB client (about 100 ms of a cold start). */
+let sdkCommands: Promise<Record<StoreOperation, SdkCommand>> | undefined;
+const loadSdkCommands = () =>
+    (sdkCommands ??= import("@aws-sdk/client-dynamodb").then((sdk) => ({
+        GetItem: sdk.GetItemCommand,
+        PutItem: sdk.PutItemCommand,
+        UpdateItem: sdk.UpdateItemCommand,
+        DeleteItem: sdk.DeleteItemCommand,
+        Query: sdk.QueryCommand,
+    })) as Promise<Record<StoreOperation, SdkCommand>>);
+
+/** The stores' calls made through an SDK client (a promise of one, built when first needed), its credentials, retries and middleware as configured. */
+export function sdkStoreClient(client: DynamoDBClient | Promise<DynamoDBClient>): StoreClient {
+    const ready = Promise.resolve(client);
     return {
         via: "sdk",
-        call: (operation, input) => {
-            const Command = commands[operation] as new (input: object) => GetItemCommand;
-            return client.send(new Command(input)) as never;
+        async call(operation, input) {
+            const [sdk, commands] = await Promise.all([ready, loadSdkCommands()]);
+            return sdk.send(new commands[operation](input)) as never;
         },
-        destroy: () => client.destroy(),
+        destroy: () => void ready.then((sdk) => sdk.destroy(), () => undefined),
     };
 }
 
@@ -122,21 +130,34 @@ export function sdkStoreClient(client: DynamoDBClient): StoreClient {
 export type DynamoInput = StoreClient | DynamoDBClient;
 
 export function asStoreClient(dynamo: DynamoInput): StoreClient {
-    return dynamo instanceof DynamoDBClient || !("call" in dynamo) ? sdkStoreClient(dynamo as DynamoDBClient) : dynamo;
+    return "call" in dynamo && typeof dynamo.call === "function" ? dynamo : sdkStoreClient(dynamo as DynamoDBClient);
 }
+
+/** The endpoint the SDK would take from the environment (`AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL`), unless told to ignore them. */
+function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
+    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === "true") return undefined;
+    return env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/** FIPS or dual-stack endpoints asked for: the SDK's endpoint rules choose them. */
+const asksForOtherEndpoints = (env: NodeJS.ProcessEnv) => env.AWS_USE_FIPS_ENDPOINT === "true" || env.AWS_USE_DUALSTACK_ENDPOINT === "true";
 
 /**
  * The gateway's client: DynamoDB spoken directly (stores/wire.ts) with the
- * credentials Lambda puts in the environment, or any on loopback; where there
- * are none (a developer's machine with a profile or SSO), the SDK's client,
- * which finds them.
+ * credentials Lambda puts in the environment, or any on loopback, at the
+ * endpoint the SDK would choose (the one given, `AWS_ENDPOINT_URL_DYNAMODB`
+ * or `AWS_ENDPOINT_URL`, else the region's). Where there are no credentials
+ * (a developer's machine with a profile or SSO), or the SDK's endpoint rules
+ * would choose another endpoint (FIPS, dual-stack, an isolated partition),
+ * the SDK's client, loaded then.
  */
-export function createStoreClient(options: DynamoClientOptions & { transport?: UpstreamClient; credentials?: WireCredentials }): StoreClient {
-    const credentials = options.credentials ?? environmentCredentials() ?? (isLoopbackUrl(options.endpoint) ? loopbackCredentials : undefined);
-    if (!credentials) return sdkStoreClient(createDynamoClient(options));
+export function createStoreClient(options: DynamoClientOptions & { transport?: UpstreamClient; credentials?: WireCredentials }, env: NodeJS.ProcessEnv = process.env): StoreClient {
+    const endpoint = options.endpoint ?? configuredEndpoint(env) ?? (asksForOtherEndpoints(env) ? undefined : defaultEndpoint(options.region));
+    const credentials = options.credentials ?? environmentCredentials(env) ?? (isLoopbackUrl(endpoint) ? loopbackCredentials : undefined);
+    if (!credentials || !endpoint) return sdkStoreClient(import("./sdkClient").then(({ createDynamoClient }) => createDynamoClient(options)));
     const wire = createWireClient({
         region: options.region,
-        endpoint: options.endpoint,
+        endpoint,
         credentials,
         maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
         attemptTimeoutMs: Math.max(options.connectionTimeoutMs ?? storeTimeouts.connectionMs, options.requestTimeoutMs ?? storeTimeouts.requestMs),
@@ -151,37 +172,7 @@ export function createStoreClient(options: DynamoClientOptions & { transport?: U
 export const storeUserAgent = "tollgate aws-sdk-js";
 
 /** Stores on loopback accept any credentials; these spare a developer from having AWS ones. */
-const loopbackCredentials = { accessKeyId: "local", secretAccessKey: "local" };
-
-export function createDynamoClient(options: DynamoClientOptions): DynamoDBClient {
-    const requestTimeout = options.requestTimeoutMs ?? storeTimeouts.requestMs;
-    const client = new DynamoDBClient({
-        region: options.region,
-        endpoint: options.endpoint,
-        credentials: isLoopbackUrl(options.endpoint) && !process.env.AWS_ACCESS_KEY_ID ? loopbackCredentials : undefined,
-        maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
-        cacheMiddleware: true,
-        requestHandler: options.requestHandler ?? {
-            connectionTimeout: options.connectionTimeoutMs ?? storeTimeouts.connectionMs,
-            requestTimeout,
-            throwOnRequestTimeout: true,
-            socketTimeout: Math.max(requestTimeout, storeTimeouts.socketIdleMs),
-        },
-    });
-    client.middlewareStack.remove("loggerMiddleware");
-    client.middlewareStack.remove("recursionDetectionMiddleware");
-    if (client.middlewareStack.remove("getUserAgentMiddleware")) {
-        client.middlewareStack.add(
-            (next) => (args) => {
-                const request = args.request as { headers?: Record<string, string> } | undefined;
-                if (request?.headers) request.headers["user-agent"] = storeUserAgent;
-                return next(args);
-            },
-            { step: "build", name: "fixedUserAgent" },
-        );
-    }
-    return client;
-}
+export const loopbackCredentials = { accessKeyId: "local", secretAccessKey: "local" };
 
 /** True for the error DynamoDB returns when a ConditionExpression does not hold. */
 export function isConditionalCheckFailed(error: unknown): boolean {

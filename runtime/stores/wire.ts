@@ -26,8 +26,9 @@
  * - an answer whose body does not match its `x-amz-crc32` header is not
  *   believed, and tried again, as the SDK's DynamoDB client does.
  *
- * What it leaves out: endpoint discovery, and FIPS and dual-stack endpoints
- * (an endpoint override reaches them).
+ * Where the SDK's endpoint rules would choose another endpoint than
+ * `dynamodb.<region>.amazonaws.com` (FIPS or dual-stack asked for, an
+ * isolated partition), stores/dynamo.ts gives the stores the SDK's client.
  */
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "node:zlib";
@@ -41,7 +42,7 @@ export interface WireCredentials {
 
 export interface WireClientOptions {
     region: string;
-    /** `https://dynamodb.<region>.amazonaws.com` unless set (DynamoDB Local, dynalite, a VPC endpoint). */
+    /** `https://dynamodb.<region>.amazonaws.com` (`defaultEndpoint`) unless set (DynamoDB Local, dynalite, a VPC endpoint). */
     endpoint?: string;
     credentials: WireCredentials;
     /** Attempts per call, the first included. */
@@ -72,7 +73,13 @@ export class DynamoWireError extends Error {
 const maxAnswerBytes = 16 << 20;
 const retriedErrors = new Set(["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"]);
 
-export function defaultEndpoint(region: string): string {
+/**
+ * DynamoDB's regional endpoint in the commercial, GovCloud and China
+ * partitions; undefined elsewhere (the isolated partitions), where the SDK's
+ * endpoint rules know the domain.
+ */
+export function defaultEndpoint(region: string): string | undefined {
+    if (!/^[a-z]{2}(-gov)?-[a-z]+-\d+$/.test(region)) return undefined;
     return `https://dynamodb.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`;
 }
 
@@ -147,7 +154,9 @@ function parseAnswer(body: Buffer): Record<string, unknown> | undefined {
 }
 
 export function createWireClient(options: WireClientOptions): WireClient {
-    const url = new URL(options.endpoint ?? defaultEndpoint(options.region));
+    const endpoint = options.endpoint ?? defaultEndpoint(options.region);
+    if (!endpoint) throw new Error(`no DynamoDB endpoint known for region ${options.region}: give one`);
+    const url = new URL(endpoint);
     const ownTransport = options.transport ? undefined : createHttpClient();
     const transport = options.transport ?? ownTransport!;
     const sign = createSigner(options.region, "dynamodb", options.credentials);
