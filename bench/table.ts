@@ -55,7 +55,7 @@ export function formatTable(r: any): string {
         [
             "  minimal gateway, tollgate's store client",
             `${r.details.handler.baseline_store_client_cpu_us_per_req} µs`,
-            `the same floor calling DynamoDB through runtime/stores/wire.ts instead of the SDK's client: anonymous ${r.details.handler.by_workload_ratio_to_store_client_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_store_client_baseline.session_cache10}x of it`,
+            `the same floor calling DynamoDB through runtime/awsClient.ts instead of the SDK's client: anonymous ${r.details.handler.by_workload_ratio_to_store_client_baseline.anonymous}x, session ${r.details.handler.by_workload_ratio_to_store_client_baseline.session_cache10}x of it`,
         ],
         [
             "  in the runtime",

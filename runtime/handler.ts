@@ -57,7 +57,7 @@ export interface HandlerDeps {
     fetch: typeof fetch;
     /** Sends requests to upstreams; a keep-alive node:http client made once per container when not given. */
     upstream: UpstreamClient;
-    /** What both stores call DynamoDB through: a store client, or an SDK client to call it with; the wire client (stores/wire.ts) built from the settings when not given. */
+    /** What both stores call DynamoDB through: a store client, or an SDK client to call it with; the wire client (runtime/awsClient.ts) built from the settings when not given. */
     dynamo: DynamoInput;
     /** Reads the JWT secret from Secrets Manager by ARN. */
     loadSecret: SecretLoader;

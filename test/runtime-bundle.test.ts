@@ -153,15 +153,16 @@ describe("the bundled Lambda runtime in a fresh process (dynamodb-local)", funct
         assert.equal((await invoke(event({ path: "/users/me", headers: { authorization: "Bearer nope" } }))).statusCode, 401);
     });
 
-    it("serves its requests without loading the AWS SDK's DynamoDB client (its stores call DynamoDB through their own store client)", async () => {
-        // given the requests of the tests above, sessions, counters and health checks, served
+    it("serves its requests without loading any of the AWS SDK (DynamoDB and Secrets Manager are called through runtime/awsClient.ts)", async () => {
+        // given the requests of the tests above, sessions, counters and health checks, served, and the gateway keys read from Secrets Manager
         const responses = await Promise.all([invoke(event({ path: "/health/ready" })), invoke(event({ path: "/open/x", sourceIp: "192.0.2.77" }))]);
         assert.deepEqual(
             responses.map((response) => response.statusCode),
             [200, 200],
         );
-        // then the process has not loaded a file of @aws-sdk/client-dynamodb
-        assert.deepEqual(await loadedFiles("@aws-sdk/client-dynamodb"), []);
+        assert.ok(secrets.requests.some((request) => request.secretId === keysArn), "the gateway keys were read");
+        // then the process has not loaded a file of @aws-sdk
+        assert.deepEqual(await loadedFiles("/@aws-sdk/"), []);
     });
 
     it("writes JSON log lines to stdout", async () => {

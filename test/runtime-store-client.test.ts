@@ -23,9 +23,11 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { createHandler } from "../runtime/handler";
 import { createStoreClient, isConditionalCheckFailed, storeUserAgent } from "../runtime/stores/dynamo";
 import { createDynamoClient } from "../runtime/stores/sdkClient";
-import { createSigner, createWireClient, type DynamoWireError, type WireCredentials } from "../runtime/stores/wire";
+import { createSigner, createWireClient, dynamodbService, type DynamoWireError, type WireCredentials } from "../runtime/awsClient";
 import { listenOnLoopback, startEmptyDynamo, type LoopbackServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy, type ProxiedCall } from "./support/dynamoProxy";
+import { startFakeSecretsManager } from "./support/secretsManager";
+import { secretsManagerLoader } from "../runtime/auth/secret";
 import { Clock, event, freshTables, route, runtimeSettings, useDynamoAndUpstream } from "./support/runtime";
 
 const projectDir = path.resolve(__dirname, "..");
@@ -57,13 +59,13 @@ class NodeSha256 {
 const lambdaCredentials = { AWS_ACCESS_KEY_ID: "ASIATESTKEY", AWS_SECRET_ACCESS_KEY: "dGVzdC1zZWNyZXQtbm90LWEtcmVhbC1vbmUtMTIzNA", AWS_SESSION_TOKEN: "IQoJb3JpZ2luX2VjEXAMPLETOKEN==" };
 
 /** The Authorization header the SDK's signer makes of a call as it arrived (its signed headers, its body, its date). */
-async function sdkSignature(call: ProxiedCall, environment: typeof lambdaCredentials): Promise<string> {
+async function sdkSignature(call: Pick<ProxiedCall, "headers" | "raw">, environment: typeof lambdaCredentials, service = "dynamodb"): Promise<string> {
     const credentials: WireCredentials = { accessKeyId: environment.AWS_ACCESS_KEY_ID, secretAccessKey: environment.AWS_SECRET_ACCESS_KEY, sessionToken: environment.AWS_SESSION_TOKEN };
     const signedNames = /SignedHeaders=([^,]+)/.exec(String(call.headers.authorization))![1].split(";");
     const headers = Object.fromEntries(signedNames.filter((name) => name !== "x-amz-date" && name !== "x-amz-security-token").map((name) => [name, String(call.headers[name])]));
     const date = String(call.headers["x-amz-date"]);
     const signingDate = new Date(`${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`);
-    const signer = new SignatureV4({ credentials, region: "eu-west-1", service: "dynamodb", sha256: NodeSha256, applyChecksum: false });
+    const signer = new SignatureV4({ credentials, region: "eu-west-1", service, sha256: NodeSha256, applyChecksum: false });
     const signed = await signer.sign({ method: "POST", protocol: "http:", hostname: headers.host, path: "/", query: {}, headers, body: call.raw } as never, { signingDate });
     return (signed as unknown as { headers: Record<string, string> }).headers.authorization;
 }
@@ -235,7 +237,28 @@ describe("the stores' DynamoDB clients", function () {
         });
     });
 
-    describe("the wire client (stores/wire.ts)", () => {
+    describe("Secrets Manager, as the handler reads its keys and the JWT secret", () => {
+        it("reads a secret through the wire client with the environment's credentials, signed as the SDK signs it, and names a missing one as AWS does", async () => {
+            const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:tollgate-jwt-AbCdEf";
+            const secrets = await startFakeSecretsManager({ [arn]: "s3cret" });
+            try {
+                const load = secretsManagerLoader("eu-west-1", { ...lambdaCredentials, AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url });
+                assert.equal(await load(arn), "s3cret");
+                const missing = await load(`${arn}x`).then(() => assert.fail("read a missing secret"), (error: Error) => error);
+                assert.equal(missing.name, "ResourceNotFoundException");
+                const [request] = secrets.requests;
+                assert.equal(request.target, "secretsmanager.GetSecretValue");
+                assert.equal(request.headers["content-type"], "application/x-amz-json-1.1");
+                assert.equal(request.headers["x-amz-security-token"], lambdaCredentials.AWS_SESSION_TOKEN);
+                assert.match(String(request.authorization), /Credential=ASIATESTKEY\/\d{8}\/eu-west-1\/secretsmanager\/aws4_request/);
+                assert.equal(request.authorization, await sdkSignature({ headers: request.headers, raw: request.raw }, lambdaCredentials, "secretsmanager"));
+            } finally {
+                await secrets.close();
+            }
+        });
+    });
+
+    describe("the wire client (runtime/awsClient.ts)", () => {
         it("signs as the SDK's Signature Version 4 signer does, for any headers, body, date, region and credentials", async () => {
             const header = fc.stringMatching(/^[ -~]{0,40}$/);
             await fc.assert(
@@ -294,7 +317,7 @@ describe("the stores' DynamoDB clients", function () {
             });
 
             const client = (options: { maxAttempts?: number; attemptTimeoutMs?: number } = {}) =>
-                createWireClient({ region: "eu-west-1", endpoint: server.url, credentials: { accessKeyId: "k", secretAccessKey: "s" }, maxAttempts: options.maxAttempts ?? 2, attemptTimeoutMs: options.attemptTimeoutMs ?? 1000, backoffMs: 5 });
+                createWireClient({ service: dynamodbService, region: "eu-west-1", endpoint: server.url, credentials: { accessKeyId: "k", secretAccessKey: "s" }, maxAttempts: options.maxAttempts ?? 2, attemptTimeoutMs: options.attemptTimeoutMs ?? 1000, backoffMs: 5 });
             const error = (status: number, type: string, message: string) => (): Answer => ({ status, body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }) });
             const ok = (payload: unknown) => (): Answer => ({ status: 200, body: JSON.stringify(payload) });
             const failureOf = async (call: Promise<unknown>) => call.then(() => assert.fail("the call succeeded"), (failure: DynamoWireError) => failure);

@@ -7,7 +7,7 @@
  * DynamoDB and the upstream are answered in memory (support/memoryDynamo.ts,
  * `memoryUpstream` below), so the figures hold the handlers' own work and
  * their DynamoDB clients', and no store's or socket's: tollgate's own store
- * client (runtime/stores/wire.ts), and the SDK's low-level client for the
+ * client (runtime/awsClient.ts), and the SDK's low-level client for the
  * floor, as a handler of a few lines would call DynamoDB. The floor also
  * runs on tollgate's store client (`baseline_store_client`), so the results
  * say how much of the difference is the client and how much the rest. CPU is `process.cpuUsage()` (user +
@@ -69,7 +69,7 @@ export interface HandlerCpuResult {
     baseline_cpu_us_per_req: number;
     /** The same minimal gateway writing one log line per request as tollgate does (a write to a file descriptor), same run. */
     baseline_logging_cpu_us_per_req: number;
-    /** The same minimal gateway making its UpdateItem through tollgate's own store client (runtime/stores/wire.ts) instead of the SDK's, silent, same run. */
+    /** The same minimal gateway making its UpdateItem through tollgate's own store client (runtime/awsClient.ts) instead of the SDK's, silent, same run. */
     baseline_store_client_cpu_us_per_req: number;
     /** tollgate's CPU over the minimal gateway's, round by round: the median of the rounds' ratios. */
     cpu_ratio: number;

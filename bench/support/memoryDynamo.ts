@@ -1,7 +1,7 @@
 /**
  * DynamoDB answered in memory, at once and without a socket, where each
  * client hands its signed request to HTTP: `memoryDynamo` is the store
- * client the handler builds (runtime/stores/wire.ts), its transport answering
+ * client the handler builds (runtime/awsClient.ts), its transport answering
  * in memory, so its serialising, signing and parsing are all a run through
  * it measures; `plainMemoryDynamo` is the SDK's client as a handler written
  * in a few lines would build it (low-level, cached middleware, nothing else

@@ -9,12 +9,24 @@
  * `storeGiveUpMs` and a 503, not the Lambda's whole timeout.
  */
 import type { RuntimeSettings } from "../settings";
+import { createWireClient, environmentCredentials, secretsManagerService, serviceEndpoint } from "../awsClient";
 import { storeTimeouts } from "../stores/dynamo";
 
 export type SecretLoader = (secretArn: string) => Promise<string>;
 
-/** Reads a secret's `SecretString` with the AWS SDK; the client is made on first use, once. */
-export function secretsManagerLoader(region: string): SecretLoader {
+/**
+ * Reads a secret's `SecretString`: through runtime/awsClient.ts with the
+ * credentials Lambda puts in the environment, or, where there are none or
+ * the SDK's endpoint rules would choose another endpoint, with the AWS SDK's
+ * client, loaded and made on first use, once.
+ */
+export function secretsManagerLoader(region: string, env: NodeJS.ProcessEnv = process.env): SecretLoader {
+    const endpoint = serviceEndpoint(secretsManagerService, region, undefined, env);
+    const credentials = environmentCredentials(env);
+    if (endpoint && credentials) {
+        const client = createWireClient({ service: secretsManagerService, region, endpoint, credentials, maxAttempts: storeTimeouts.maxAttempts, attemptTimeoutMs: Math.max(storeTimeouts.connectionMs, storeTimeouts.requestMs), backoffMs: storeTimeouts.backoffMs });
+        return async (secretArn) => secretStringOf(await client.call("GetSecretValue", { SecretId: secretArn }));
+    }
     let client: import("@aws-sdk/client-secrets-manager").SecretsManagerClient | undefined;
     return async (secretArn) => {
         const { SecretsManagerClient, GetSecretValueCommand } = await import("@aws-sdk/client-secrets-manager");
@@ -28,10 +40,13 @@ export function secretsManagerLoader(region: string): SecretLoader {
                 socketTimeout: storeTimeouts.socketIdleMs,
             },
         });
-        const result = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
-        if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the secret has no SecretString");
-        return result.SecretString;
+        return secretStringOf(await client.send(new GetSecretValueCommand({ SecretId: secretArn })));
     };
+}
+
+function secretStringOf(result: { SecretString?: unknown }): string {
+    if (typeof result.SecretString !== "string" || result.SecretString === "") throw new Error("the secret has no SecretString");
+    return result.SecretString;
 }
 
 /** Returns the secret's bytes, or undefined when no secret is configured. */

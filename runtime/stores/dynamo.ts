@@ -3,7 +3,7 @@
  * `StoreClient` makes one operation at a time, its input and output in the
  * low-level form the stores write by hand.
  *
- * - The gateway's is the wire client (stores/wire.ts): it signs and sends
+ * - The gateway's is the wire client (runtime/awsClient.ts): it signs and sends
  *   each call itself, over the runtime's keep-alive HTTP client, with the
  *   credentials Lambda puts in the environment. `createStoreClient` builds
  *   it, once per `createHandler` call (once per Lambda container).
@@ -44,7 +44,7 @@ import type {
 } from "@aws-sdk/client-dynamodb";
 import { isLoopbackUrl } from "../../specs/routes";
 import type { UpstreamClient } from "../upstream/client";
-import { createWireClient, defaultEndpoint, environmentCredentials, type WireCredentials } from "./wire";
+import { createWireClient, dynamodbService, environmentCredentials, serviceEndpoint, type WireCredentials } from "../awsClient";
 
 /**
  * How long a store waits on DynamoDB. DynamoDB answers a single-item call in
@@ -89,7 +89,7 @@ export type StoreOperation = keyof StoreOperations;
 
 /**
  * What the stores ask of DynamoDB: one operation at a time. The gateway's is
- * the wire client (stores/wire.ts); the session library and the sessions
+ * the wire client (runtime/awsClient.ts); the session library and the sessions
  * command give an SDK client (`sdkStoreClient`), with whatever credentials
  * the SDK finds.
  */
@@ -133,17 +133,8 @@ export function asStoreClient(dynamo: DynamoInput): StoreClient {
     return "call" in dynamo && typeof dynamo.call === "function" ? dynamo : sdkStoreClient(dynamo as DynamoDBClient);
 }
 
-/** The endpoint the SDK would take from the environment (`AWS_ENDPOINT_URL_DYNAMODB`, then `AWS_ENDPOINT_URL`), unless told to ignore them. */
-function configuredEndpoint(env: NodeJS.ProcessEnv): string | undefined {
-    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS === "true") return undefined;
-    return env.AWS_ENDPOINT_URL_DYNAMODB || env.AWS_ENDPOINT_URL || undefined;
-}
-
-/** FIPS or dual-stack endpoints asked for: the SDK's endpoint rules choose them. */
-const asksForOtherEndpoints = (env: NodeJS.ProcessEnv) => env.AWS_USE_FIPS_ENDPOINT === "true" || env.AWS_USE_DUALSTACK_ENDPOINT === "true";
-
 /**
- * The gateway's client: DynamoDB spoken directly (stores/wire.ts) with the
+ * The gateway's client: DynamoDB spoken directly (awsClient.ts) with the
  * credentials Lambda puts in the environment, or any on loopback, at the
  * endpoint the SDK would choose (the one given, `AWS_ENDPOINT_URL_DYNAMODB`
  * or `AWS_ENDPOINT_URL`, else the region's). Where there are no credentials
@@ -152,10 +143,11 @@ const asksForOtherEndpoints = (env: NodeJS.ProcessEnv) => env.AWS_USE_FIPS_ENDPO
  * the SDK's client, loaded then.
  */
 export function createStoreClient(options: DynamoClientOptions & { transport?: UpstreamClient; credentials?: WireCredentials }, env: NodeJS.ProcessEnv = process.env): StoreClient {
-    const endpoint = options.endpoint ?? configuredEndpoint(env) ?? (asksForOtherEndpoints(env) ? undefined : defaultEndpoint(options.region));
+    const endpoint = serviceEndpoint(dynamodbService, options.region, options.endpoint, env);
     const credentials = options.credentials ?? environmentCredentials(env) ?? (isLoopbackUrl(endpoint) ? loopbackCredentials : undefined);
     if (!credentials || !endpoint) return sdkStoreClient(import("./sdkClient").then(({ createDynamoClient }) => createDynamoClient(options)));
     const wire = createWireClient({
+        service: dynamodbService,
         region: options.region,
         endpoint,
         credentials,

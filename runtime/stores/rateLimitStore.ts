@@ -5,7 +5,7 @@
  *
  * Every call is one low-level operation with its attribute values written
  * out here (no marshalling layer), on the container's store client, which
- * sends them to DynamoDB as they are (stores/wire.ts).
+ * sends them to DynamoDB as they are (runtime/awsClient.ts).
  */
 import { isConditionalCheckFailed, asStoreClient, type DynamoInput, type StoreClient } from "./dynamo";
 

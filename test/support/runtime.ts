@@ -280,7 +280,7 @@ export interface CountingClient {
     destroy(): void;
 }
 
-/** The gateway's own store client (stores/wire.ts) on the test store, counting every operation it is asked for (retries count once). */
+/** The gateway's own store client (runtime/awsClient.ts) on the test store, counting every operation it is asked for (retries count once). */
 export function countingClient(dynamo: Pick<TestDynamo, "endpoint">, options: { timeoutMs?: number } = {}): CountingClient {
     // A longer timeout covers connecting too: parallel connections to a busy test store take their time.
     const wire = createStoreClient({ region: "eu-west-1", endpoint: dynamo.endpoint, credentials: testCredentials, maxAttempts: 1, requestTimeoutMs: options.timeoutMs ?? 2000 });

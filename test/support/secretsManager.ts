@@ -12,8 +12,11 @@ export interface SecretRequest {
     /** `X-Amz-Target`, e.g. `secretsmanager.GetSecretValue`. */
     target: string;
     secretId: string | undefined;
-    /** The SigV4 `Authorization` header the SDK signed the request with. */
+    /** The SigV4 `Authorization` header the client signed the request with. */
     authorization: string | undefined;
+    /** Every header as it arrived, and the body's bytes. */
+    headers: http.IncomingHttpHeaders;
+    raw: Buffer;
 }
 
 export interface FakeSecretsManager {
@@ -40,7 +43,7 @@ export async function startFakeSecretsManager(secrets: Record<string, string>): 
             } catch {
                 return answer(response, 400, { __type: "SerializationException", message: "the body is not JSON" });
             }
-            requests.push({ target, secretId: input.SecretId, authorization: request.headers.authorization });
+            requests.push({ target, secretId: input.SecretId, authorization: request.headers.authorization, headers: request.headers, raw: Buffer.concat(chunks) });
             if (target !== "secretsmanager.GetSecretValue") {
                 return answer(response, 400, { __type: "UnknownOperationException", message: `${target} is not served here` });
             }

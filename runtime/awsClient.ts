@@ -1,7 +1,10 @@
 /**
- * DynamoDB spoken directly: the JSON 1.0 protocol (`POST /` with
- * `X-Amz-Target: DynamoDB_20120810.<Operation>`), signed with Signature
- * Version 4, over the runtime's keep-alive HTTP client (upstream/client.ts).
+ * AWS's JSON protocols spoken directly: `POST /` with
+ * `X-Amz-Target: <prefix>.<Operation>` (DynamoDB's JSON 1.0, Secrets
+ * Manager's JSON 1.1), signed with Signature Version 4, over the runtime's
+ * keep-alive HTTP client (upstream/client.ts). The Lambda loads no AWS SDK
+ * client: the SDK's DynamoDB and Secrets Manager clients took about 100 ms
+ * of a cold start between them (`npm run bench`, `cold`).
  *
  * It is what the Lambda's stores use, in place of the AWS SDK's client: the
  * stores already write every attribute value out in the low-level form, which
@@ -9,30 +12,34 @@
  * hashes to sign it and one `JSON.parse` of the answer. The SDK spends most of
  * a request's CPU on the same call (its schema-driven serialisers, endpoint
  * rules, signer, retry strategy and middleware; `npm run bench`,
- * `details.handler`), and the gateway makes this call on every request.
+ * `details.handler`), and the gateway makes this call on every request. The
+ * gateway keys and the JWT secret are read from Secrets Manager the same way
+ * (auth/secret.ts).
  *
  * What it keeps of the SDK's behaviour, as the stores rely on it:
- * - errors carry DynamoDB's error name (`ConditionalCheckFailedException`,
- *   ...) as `name` and its message, and `$metadata.httpStatusCode`;
+ * - errors carry the service's error name (`ConditionalCheckFailedException`,
+ *   `ResourceNotFoundException`, ...) as `name` and its message, and
+ *   `$metadata.httpStatusCode`;
  * - an attempt that times out, a connection refused or reset, a 5xx answer
- *   and DynamoDB's throttling errors are tried again, up to `maxAttempts`
- *   attempts in all, after a random share of `backoffMs`;
+ *   and the throttling errors are tried again, up to `maxAttempts` attempts
+ *   in all, after a random share of `backoffMs`;
+ * - an answer whose body does not match its `x-amz-crc32` header (DynamoDB
+ *   sends one) is not believed, and tried again, as the SDK's DynamoDB
+ *   client does;
+ * - the endpoint is the one the SDK would call (`serviceEndpoint`);
  * - the credentials are the ones Lambda gives the function in its
  *   environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
  *   `AWS_SESSION_TOKEN`), read once, as the SDK's environment provider does.
- *   Where there are none (a developer's machine with a profile or SSO),
- *   stores/dynamo.ts gives the stores the SDK's client instead.
  *
- * - an answer whose body does not match its `x-amz-crc32` header is not
- *   believed, and tried again, as the SDK's DynamoDB client does.
- *
- * Where the SDK's endpoint rules would choose another endpoint than
- * `dynamodb.<region>.amazonaws.com` (FIPS or dual-stack asked for, an
- * isolated partition), stores/dynamo.ts gives the stores the SDK's client.
+ * Where there are no credentials in the environment (a developer's machine
+ * with a profile or SSO), or the SDK's endpoint rules would choose another
+ * endpoint (FIPS or dual-stack asked for, an isolated partition), the
+ * callers (stores/dynamo.ts, auth/secret.ts) use the SDK's client instead,
+ * loaded only then.
  */
 import { createHash, createHmac } from "node:crypto";
 import { crc32 } from "node:zlib";
-import { createHttpClient, type UpstreamClient } from "../upstream/client";
+import { createHttpClient, type UpstreamClient } from "./upstream/client";
 
 export interface WireCredentials {
     accessKeyId: string;
@@ -40,9 +47,24 @@ export interface WireCredentials {
     sessionToken?: string;
 }
 
+/** What differs between the services spoken this way. */
+export interface WireService {
+    /** The Signature Version 4 service name, and the endpoint's first label. */
+    signingName: string;
+    /** What `X-Amz-Target` starts with. */
+    targetPrefix: string;
+    contentType: string;
+    /** The SDK's service-specific endpoint variable. */
+    endpointVariable: string;
+}
+
+export const dynamodbService: WireService = { signingName: "dynamodb", targetPrefix: "DynamoDB_20120810", contentType: "application/x-amz-json-1.0", endpointVariable: "AWS_ENDPOINT_URL_DYNAMODB" };
+export const secretsManagerService: WireService = { signingName: "secretsmanager", targetPrefix: "secretsmanager", contentType: "application/x-amz-json-1.1", endpointVariable: "AWS_ENDPOINT_URL_SECRETS_MANAGER" };
+
 export interface WireClientOptions {
+    service: WireService;
     region: string;
-    /** `https://dynamodb.<region>.amazonaws.com` (`defaultEndpoint`) unless set (DynamoDB Local, dynalite, a VPC endpoint). */
+    /** `https://<service>.<region>.amazonaws.com` (`regionalEndpoint`) unless set (DynamoDB Local, dynalite, a VPC endpoint). */
     endpoint?: string;
     credentials: WireCredentials;
     /** Attempts per call, the first included. */
@@ -59,7 +81,7 @@ export interface WireClientOptions {
     userAgent?: string;
 }
 
-/** A DynamoDB error, as the SDK's have it: `name` is DynamoDB's error name. */
+/** A service's error, as the SDK's have it: `name` is the service's error name. */
 export class DynamoWireError extends Error {
     readonly $metadata: { httpStatusCode?: number; attempts: number };
     constructor(name: string, message: string, httpStatusCode: number | undefined, attempts: number) {
@@ -69,18 +91,35 @@ export class DynamoWireError extends Error {
     }
 }
 
-/** The service's largest answer is a 1 MB query page; this leaves room for its JSON. */
+/** DynamoDB's largest answer is a 1 MB query page, a secret at most 64 KB; this leaves room for their JSON. */
 const maxAnswerBytes = 16 << 20;
 const retriedErrors = new Set(["ThrottlingException", "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException"]);
 
 /**
- * DynamoDB's regional endpoint in the commercial, GovCloud and China
+ * A service's regional endpoint in the commercial, GovCloud and China
  * partitions; undefined elsewhere (the isolated partitions), where the SDK's
  * endpoint rules know the domain.
  */
-export function defaultEndpoint(region: string): string | undefined {
+export function regionalEndpoint(service: WireService, region: string): string | undefined {
     if (!/^[a-z]{2}(-gov)?-[a-z]+-\d+$/.test(region)) return undefined;
-    return `https://dynamodb.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`;
+    return `https://${service.signingName}.${region}.${region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com"}`;
+}
+
+/**
+ * The endpoint the SDK would call: the one given, else the service's
+ * variable (`AWS_ENDPOINT_URL_DYNAMODB`, ...), else `AWS_ENDPOINT_URL`
+ * (neither when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is true), else the
+ * regional one. Undefined where the SDK's endpoint rules would choose
+ * another (FIPS or dual-stack asked for, an isolated partition).
+ */
+export function serviceEndpoint(service: WireService, region: string, given: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+    if (given) return given;
+    if (env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS !== "true") {
+        const configured = env[service.endpointVariable] || env.AWS_ENDPOINT_URL;
+        if (configured) return configured;
+    }
+    if (env.AWS_USE_FIPS_ENDPOINT === "true" || env.AWS_USE_DUALSTACK_ENDPOINT === "true") return undefined;
+    return regionalEndpoint(service, region);
 }
 
 const sha256Hex = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
@@ -93,7 +132,7 @@ function amzDates(epochMs: number): { amzDate: string; day: string } {
 }
 
 /**
- * Signature Version 4 for one DynamoDB request (`POST /`, no query): the
+ * Signature Version 4 for one request of these protocols (`POST /`, no query): the
  * headers to send, `authorization` added. `headers` are lower-case and all
  * signed; their names sort as given. The signing key is derived once a day.
  */
@@ -133,12 +172,12 @@ export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): Wi
 }
 
 export interface WireClient {
-    /** One operation of DynamoDB's API: its input and its output as the low-level API writes them (attribute values as `{ S: ... }`). */
+    /** One operation of the service's API, its input and output as the API writes them (DynamoDB's attribute values as `{ S: ... }`). */
     call(operation: string, input: object): Promise<Record<string, unknown>>;
     destroy(): void;
 }
 
-/** The name DynamoDB gives an error: the part of `__type` after `#`. */
+/** The name the service gives an error: `__type`, or its part after `#`. */
 function errorName(type: unknown, status: number): string {
     if (typeof type !== "string" || type === "") return status >= 500 ? "InternalServerError" : `HttpError${status}`;
     return type.slice(type.lastIndexOf("#") + 1);
@@ -154,33 +193,34 @@ function parseAnswer(body: Buffer): Record<string, unknown> | undefined {
 }
 
 export function createWireClient(options: WireClientOptions): WireClient {
-    const endpoint = options.endpoint ?? defaultEndpoint(options.region);
-    if (!endpoint) throw new Error(`no DynamoDB endpoint known for region ${options.region}: give one`);
+    const endpoint = options.endpoint ?? regionalEndpoint(options.service, options.region);
+    if (!endpoint) throw new Error(`no ${options.service.signingName} endpoint known for region ${options.region}: give one`);
     const url = new URL(endpoint);
     const ownTransport = options.transport ? undefined : createHttpClient();
     const transport = options.transport ?? ownTransport!;
-    const sign = createSigner(options.region, "dynamodb", options.credentials);
+    const { service } = options;
+    const sign = createSigner(options.region, service.signingName, options.credentials);
     const now = options.now ?? Date.now;
-    const fixedHeaders = { "content-type": "application/x-amz-json-1.0", host: url.host };
+    const fixedHeaders = { "content-type": service.contentType, host: url.host };
 
     /** One attempt: the answer, or the error and whether another attempt may help. */
     const attempt = async (operation: string, body: Buffer): Promise<{ output: Record<string, unknown> } | { error: DynamoWireError; retry: boolean }> => {
-        const headers = sign({ ...fixedHeaders, "x-amz-target": `DynamoDB_20120810.${operation}` }, body, now());
+        const headers = sign({ ...fixedHeaders, "x-amz-target": `${service.targetPrefix}.${operation}` }, body, now());
         headers["content-length"] = String(body.length);
         if (options.userAgent) headers["user-agent"] = options.userAgent;
         const result = await transport.send({ url, method: "POST", headers, body, timeoutMs: options.attemptTimeoutMs, maxBodyBytes: maxAnswerBytes });
-        if (result.kind === "timeout") return { error: new DynamoWireError("TimeoutError", `DynamoDB did not answer ${operation} within ${options.attemptTimeoutMs} ms`, undefined, 0), retry: true };
-        if (result.kind === "refused") return { error: new DynamoWireError("NetworkingError", `the connection to DynamoDB failed during ${operation}`, undefined, 0), retry: true };
-        if (result.kind === "too-large") return { error: new DynamoWireError("ResponseTooLarge", `DynamoDB's answer to ${operation} is over ${maxAnswerBytes} bytes`, undefined, 0), retry: false };
+        if (result.kind === "timeout") return { error: new DynamoWireError("TimeoutError", `${service.signingName} did not answer ${operation} within ${options.attemptTimeoutMs} ms`, undefined, 0), retry: true };
+        if (result.kind === "refused") return { error: new DynamoWireError("NetworkingError", `the connection to ${service.signingName} failed during ${operation}`, undefined, 0), retry: true };
+        if (result.kind === "too-large") return { error: new DynamoWireError("ResponseTooLarge", `${service.signingName}'s answer to ${operation} is over ${maxAnswerBytes} bytes`, undefined, 0), retry: false };
         const { status, headers: answerHeaders, body: answer } = result.answer;
         const checksum = answerHeaders.find(([name]) => name === "x-amz-crc32")?.[1];
         if (checksum !== undefined && Number(checksum) !== crc32(answer)) {
-            return { error: new DynamoWireError("CRC32CheckFailed", `DynamoDB's answer to ${operation} does not match its x-amz-crc32`, status, 0), retry: true };
+            return { error: new DynamoWireError("CRC32CheckFailed", `${service.signingName}'s answer to ${operation} does not match its x-amz-crc32`, status, 0), retry: true };
         }
         const parsed = parseAnswer(answer);
         if (status === 200 && parsed) return { output: parsed };
         const name = status === 200 ? "InvalidResponse" : errorName(parsed?.__type, status);
-        const message = typeof parsed?.message === "string" ? parsed.message : typeof parsed?.Message === "string" ? parsed.Message : `DynamoDB answered ${operation} with HTTP ${status}`;
+        const message = typeof parsed?.message === "string" ? parsed.message : typeof parsed?.Message === "string" ? parsed.Message : `${service.signingName} answered ${operation} with HTTP ${status}`;
         return { error: new DynamoWireError(name, message, status, 0), retry: status >= 500 || retriedErrors.has(name) };
     };
 
