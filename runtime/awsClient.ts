@@ -82,7 +82,7 @@ export interface WireClientOptions {
 }
 
 /** A service's error, as the SDK's have it: `name` is the service's error name. */
-export class DynamoWireError extends Error {
+export class AwsServiceError extends Error {
     readonly $metadata: { httpStatusCode?: number; attempts: number };
     constructor(name: string, message: string, httpStatusCode: number | undefined, attempts: number) {
         super(message);
@@ -204,24 +204,24 @@ export function createWireClient(options: WireClientOptions): WireClient {
     const fixedHeaders = { "content-type": service.contentType, host: url.host };
 
     /** One attempt: the answer, or the error and whether another attempt may help. */
-    const attempt = async (operation: string, body: Buffer): Promise<{ output: Record<string, unknown> } | { error: DynamoWireError; retry: boolean }> => {
+    const attempt = async (operation: string, body: Buffer): Promise<{ output: Record<string, unknown> } | { error: AwsServiceError; retry: boolean }> => {
         const headers = sign({ ...fixedHeaders, "x-amz-target": `${service.targetPrefix}.${operation}` }, body, now());
         headers["content-length"] = String(body.length);
         if (options.userAgent) headers["user-agent"] = options.userAgent;
         const result = await transport.send({ url, method: "POST", headers, body, timeoutMs: options.attemptTimeoutMs, maxBodyBytes: maxAnswerBytes });
-        if (result.kind === "timeout") return { error: new DynamoWireError("TimeoutError", `${service.signingName} did not answer ${operation} within ${options.attemptTimeoutMs} ms`, undefined, 0), retry: true };
-        if (result.kind === "refused") return { error: new DynamoWireError("NetworkingError", `the connection to ${service.signingName} failed during ${operation}`, undefined, 0), retry: true };
-        if (result.kind === "too-large") return { error: new DynamoWireError("ResponseTooLarge", `${service.signingName}'s answer to ${operation} is over ${maxAnswerBytes} bytes`, undefined, 0), retry: false };
+        if (result.kind === "timeout") return { error: new AwsServiceError("TimeoutError", `${service.signingName} did not answer ${operation} within ${options.attemptTimeoutMs} ms`, undefined, 0), retry: true };
+        if (result.kind === "refused") return { error: new AwsServiceError("NetworkingError", `the connection to ${service.signingName} failed during ${operation}`, undefined, 0), retry: true };
+        if (result.kind === "too-large") return { error: new AwsServiceError("ResponseTooLarge", `${service.signingName}'s answer to ${operation} is over ${maxAnswerBytes} bytes`, undefined, 0), retry: false };
         const { status, headers: answerHeaders, body: answer } = result.answer;
         const checksum = answerHeaders.find(([name]) => name === "x-amz-crc32")?.[1];
         if (checksum !== undefined && Number(checksum) !== crc32(answer)) {
-            return { error: new DynamoWireError("CRC32CheckFailed", `${service.signingName}'s answer to ${operation} does not match its x-amz-crc32`, status, 0), retry: true };
+            return { error: new AwsServiceError("CRC32CheckFailed", `${service.signingName}'s answer to ${operation} does not match its x-amz-crc32`, status, 0), retry: true };
         }
         const parsed = parseAnswer(answer);
         if (status === 200 && parsed) return { output: parsed };
         const name = status === 200 ? "InvalidResponse" : errorName(parsed?.__type, status);
         const message = typeof parsed?.message === "string" ? parsed.message : typeof parsed?.Message === "string" ? parsed.Message : `${service.signingName} answered ${operation} with HTTP ${status}`;
-        return { error: new DynamoWireError(name, message, status, 0), retry: status >= 500 || retriedErrors.has(name) };
+        return { error: new AwsServiceError(name, message, status, 0), retry: status >= 500 || retriedErrors.has(name) };
     };
 
     return {

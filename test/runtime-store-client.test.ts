@@ -23,7 +23,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { createHandler } from "../runtime/handler";
 import { createStoreClient, isConditionalCheckFailed, storeUserAgent } from "../runtime/stores/dynamo";
 import { createDynamoClient } from "../runtime/stores/sdkClient";
-import { createSigner, createWireClient, dynamodbService, type DynamoWireError, type WireCredentials } from "../runtime/awsClient";
+import { createSigner, createWireClient, dynamodbService, type AwsServiceError, type WireCredentials } from "../runtime/awsClient";
 import { listenOnLoopback, startEmptyDynamo, type LoopbackServer } from "./support/loopback";
 import { startDynamoProxy, type DynamoProxy, type ProxiedCall } from "./support/dynamoProxy";
 import { startFakeSecretsManager } from "./support/secretsManager";
@@ -320,7 +320,7 @@ describe("the stores' DynamoDB clients", function () {
                 createWireClient({ service: dynamodbService, region: "eu-west-1", endpoint: server.url, credentials: { accessKeyId: "k", secretAccessKey: "s" }, maxAttempts: options.maxAttempts ?? 2, attemptTimeoutMs: options.attemptTimeoutMs ?? 1000, backoffMs: 5 });
             const error = (status: number, type: string, message: string) => (): Answer => ({ status, body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }) });
             const ok = (payload: unknown) => (): Answer => ({ status: 200, body: JSON.stringify(payload) });
-            const failureOf = async (call: Promise<unknown>) => call.then(() => assert.fail("the call succeeded"), (failure: DynamoWireError) => failure);
+            const failureOf = async (call: Promise<unknown>) => call.then(() => assert.fail("the call succeeded"), (failure: AwsServiceError) => failure);
 
             it("sends the input as it is and gives back the answer as it is, attribute values in their low-level form", async () => {
                 const dynamo = client();
