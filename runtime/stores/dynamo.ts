@@ -161,7 +161,7 @@ export function createStoreClient(options: DynamoClientOptions & { transport?: U
 }
 
 /** What the client sends as its User-Agent, every call. */
-export const storeUserAgent = "tollgate aws-sdk-js";
+export const storeUserAgent = "tollgate";
 
 /** Stores on loopback accept any credentials; these spare a developer from having AWS ones. */
 export const loopbackCredentials = { accessKeyId: "local", secretAccessKey: "local" };
