@@ -10,7 +10,7 @@
  */
 import type { RuntimeSettings } from "../settings";
 import { createWireClient, environmentCredentials, secretsManagerService, serviceEndpoint } from "../awsClient";
-import { storeTimeouts } from "../stores/dynamo";
+import { storeAttempts, storeTimeouts } from "../stores/dynamo";
 
 export type SecretLoader = (secretArn: string) => Promise<string>;
 
@@ -24,7 +24,7 @@ export function secretsManagerLoader(region: string, env: NodeJS.ProcessEnv = pr
     const endpoint = serviceEndpoint(secretsManagerService, region, undefined, env);
     const credentials = environmentCredentials(env);
     if (endpoint && credentials) {
-        const client = createWireClient({ service: secretsManagerService, region, endpoint, credentials, maxAttempts: storeTimeouts.maxAttempts, attemptTimeoutMs: Math.max(storeTimeouts.connectionMs, storeTimeouts.requestMs), backoffMs: storeTimeouts.backoffMs });
+        const client = createWireClient({ service: secretsManagerService, region, endpoint, credentials, ...storeAttempts });
         return async (secretArn) => secretStringOf(await client.call("GetSecretValue", { SecretId: secretArn }));
     }
     let client: import("@aws-sdk/client-secrets-manager").SecretsManagerClient | undefined;

@@ -63,8 +63,15 @@ export const storeTimeouts = {
     backoffMs: 100,
 } as const;
 
+/** The AWS client's attempts (runtime/awsClient.ts), each bounded as a whole: connecting, the answer and its body. */
+export const storeAttempts = {
+    maxAttempts: storeTimeouts.maxAttempts,
+    attemptTimeoutMs: Math.max(storeTimeouts.connectionMs, storeTimeouts.requestMs),
+    backoffMs: storeTimeouts.backoffMs,
+} as const;
+
 /** The longest a store call can take before it fails: every attempt timing out, and the backoff between them. */
-export const storeGiveUpMs = storeTimeouts.maxAttempts * Math.max(storeTimeouts.connectionMs, storeTimeouts.requestMs) + storeTimeouts.backoffMs;
+export const storeGiveUpMs = storeAttempts.maxAttempts * storeAttempts.attemptTimeoutMs + storeAttempts.backoffMs;
 
 export interface DynamoClientOptions {
     region: string;
@@ -151,9 +158,9 @@ export function createStoreClient(options: DynamoClientOptions & { transport?: U
         region: options.region,
         endpoint,
         credentials,
-        maxAttempts: options.maxAttempts ?? storeTimeouts.maxAttempts,
+        ...storeAttempts,
+        maxAttempts: options.maxAttempts ?? storeAttempts.maxAttempts,
         attemptTimeoutMs: Math.max(options.connectionTimeoutMs ?? storeTimeouts.connectionMs, options.requestTimeoutMs ?? storeTimeouts.requestMs),
-        backoffMs: storeTimeouts.backoffMs,
         transport: options.transport,
         userAgent: storeUserAgent,
     });
